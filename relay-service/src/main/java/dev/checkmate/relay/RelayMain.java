@@ -1,0 +1,222 @@
+package dev.checkmate.relay;
+
+import dev.checkmate.relay.ticket.KeyRing;
+import io.grpc.ManagedChannel;
+import io.grpc.health.v1.HealthCheckRequest;
+import io.grpc.health.v1.HealthCheckResponse;
+import io.grpc.health.v1.HealthGrpc;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.jsonwebtoken.security.Jwks;
+import io.jsonwebtoken.security.OctetPrivateJwk;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.PrivateKey;
+import java.security.PublicKey;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * The relay's command line. Every option also reads a {@code RELAY_*} environment variable; with
+ * no options at all it runs the embedded single-node default: loopback, plaintext, in-memory
+ * sessions and an ephemeral signing key.
+ */
+@Command(name = "relay", mixinStandardHelpOptions = true, version = "checkmate-relay 0.1.0",
+    description = "CheckMate Relay: pairs a prover and a verifier by session id and forwards their end-to-end-encrypted frames.",
+    subcommands = {RelayMain.Keygen.class, RelayMain.Health.class},
+    sortOptions = false)
+public final class RelayMain implements Callable<Integer> {
+  @Option(names = "--bind", defaultValue = "${env:RELAY_BIND:-127.0.0.1}", description = "Address to listen on (env RELAY_BIND). Default: ${DEFAULT-VALUE}")
+  String bind;
+  @Option(names = "--grpc-port", defaultValue = "${env:RELAY_GRPC_PORT:-9090}", description = "gRPC port, 0 = any (env RELAY_GRPC_PORT). Default: ${DEFAULT-VALUE}")
+  int grpcPort;
+  @Option(names = "--tls-cert", defaultValue = "${env:RELAY_TLS_CERT}", description = "PEM certificate chain; enables TLS 1.3 (env RELAY_TLS_CERT)")
+  Path tlsCert;
+  @Option(names = "--tls-key", defaultValue = "${env:RELAY_TLS_KEY}", description = "PEM PKCS#8 private key (env RELAY_TLS_KEY)")
+  Path tlsKey;
+  @Option(names = "--insecure-plaintext", defaultValue = "${env:RELAY_INSECURE_PLAINTEXT:-false}", description = "Allow plaintext on a non-loopback address, e.g. behind Envoy on a private network (env RELAY_INSECURE_PLAINTEXT)")
+  boolean insecurePlaintext;
+  @Option(names = "--signing-key", defaultValue = "${env:RELAY_SIGNING_KEY}", description = "Private Ed25519 JWK file: this node issues tickets (env RELAY_SIGNING_KEY). Without it and --verify-keys: ephemeral key")
+  Path signingKey;
+  @Option(names = "--verify-keys", defaultValue = "${env:RELAY_VERIFY_KEYS}", description = "Public JWK Set file of trusted ticket keys, two or more during rotation (env RELAY_VERIFY_KEYS)")
+  Path verifyKeys;
+  @Option(names = "--issuer-keys-file", defaultValue = "${env:RELAY_ISSUER_KEYS_FILE}", description = "File with one issuer API key per line; callers of CreateSession must present one (env RELAY_ISSUER_KEYS_FILE). Without it only loopback callers may create sessions")
+  Path issuerKeysFile;
+  @Option(names = "--audience", defaultValue = "${env:RELAY_AUDIENCE:-checkmate-relay}", description = "Ticket audience (env RELAY_AUDIENCE). Default: ${DEFAULT-VALUE}")
+  String audience;
+  @Option(names = "--public-endpoint", split = ",", defaultValue = "${env:RELAY_PUBLIC_ENDPOINTS}", description = "host:port advertised in CreateSession, repeatable (env RELAY_PUBLIC_ENDPOINTS, comma-separated)")
+  List<String> publicEndpoints;
+  @Option(names = "--session-ttl", defaultValue = "${env:RELAY_SESSION_TTL:-PT10M}", description = "Default session lifetime, ISO-8601 (env RELAY_SESSION_TTL). Default: ${DEFAULT-VALUE}")
+  Duration sessionTtl;
+  @Option(names = "--max-session-ttl", defaultValue = "${env:RELAY_MAX_SESSION_TTL:-PT1H}", description = "Maximum session lifetime (env RELAY_MAX_SESSION_TTL). Default: ${DEFAULT-VALUE}")
+  Duration maxSessionTtl;
+  @Option(names = "--join-deadline", defaultValue = "${env:RELAY_JOIN_DEADLINE:-PT30S}", description = "How long a participant waits for its peer (env RELAY_JOIN_DEADLINE). Default: ${DEFAULT-VALUE}")
+  Duration joinDeadline;
+  @Option(names = "--idle-timeout", defaultValue = "${env:RELAY_IDLE_TIMEOUT:-PT5M}", description = "End a paired session after no frames for this long (env RELAY_IDLE_TIMEOUT). Default: ${DEFAULT-VALUE}")
+  Duration idleTimeout;
+  @Option(names = "--max-frame-bytes", defaultValue = "${env:RELAY_MAX_FRAME_BYTES:-65536}", description = "Largest frame payload (env RELAY_MAX_FRAME_BYTES). Default: ${DEFAULT-VALUE}")
+  int maxFrameBytes;
+  @Option(names = "--max-frames-per-second", defaultValue = "${env:RELAY_MAX_FRAMES_PER_SECOND:-2000}", description = "Per participant (env RELAY_MAX_FRAMES_PER_SECOND). Default: ${DEFAULT-VALUE}")
+  int maxFramesPerSecond;
+  @Option(names = "--max-bytes-per-second", defaultValue = "${env:RELAY_MAX_BYTES_PER_SECOND:-8388608}", description = "Payload bytes per participant (env RELAY_MAX_BYTES_PER_SECOND). Default: ${DEFAULT-VALUE}")
+  long maxBytesPerSecond;
+  @Option(names = "--max-streams-per-address", defaultValue = "${env:RELAY_MAX_STREAMS_PER_ADDRESS:-100}", description = "Open streams per client address (env RELAY_MAX_STREAMS_PER_ADDRESS). Default: ${DEFAULT-VALUE}")
+  int maxStreamsPerAddress;
+  @Option(names = "--rendezvous-frames", defaultValue = "${env:RELAY_RENDEZVOUS_FRAMES:-64}", description = "Frames held per sender until the peer joins (env RELAY_RENDEZVOUS_FRAMES). Default: ${DEFAULT-VALUE}")
+  int rendezvousFrames;
+  @Option(names = "--rendezvous-bytes", defaultValue = "${env:RELAY_RENDEZVOUS_BYTES:-262144}", description = "Bytes held per sender until the peer joins (env RELAY_RENDEZVOUS_BYTES). Default: ${DEFAULT-VALUE}")
+  int rendezvousBytes;
+  @Option(names = "--flow-control-window", defaultValue = "${env:RELAY_FLOW_CONTROL_WINDOW:-262144}", description = "HTTP/2 flow-control window per stream, bytes (env RELAY_FLOW_CONTROL_WINDOW). Default: ${DEFAULT-VALUE}")
+  int flowControlWindow;
+  @Option(names = "--pre-stop-delay", defaultValue = "${env:RELAY_PRE_STOP_DELAY:-PT0S}", description = "On shutdown, report NOT_SERVING this long before refusing new streams (env RELAY_PRE_STOP_DELAY). Default: ${DEFAULT-VALUE}")
+  Duration preStopDelay;
+  @Option(names = "--drain-seconds", defaultValue = "${env:RELAY_DRAIN_SECONDS:-30}", description = "On shutdown, let open sessions finish for up to this long (env RELAY_DRAIN_SECONDS). Default: ${DEFAULT-VALUE}")
+  int drainSeconds;
+
+  public static void main(String[] args) {
+    System.exit(commandLine().execute(args));
+  }
+
+  static CommandLine commandLine() {
+    return new CommandLine(new RelayMain()).setCaseInsensitiveEnumValuesAllowed(true);
+  }
+
+  /** Builds the one immutable configuration object from the parsed flags and environment. */
+  RelayConfig toConfig() throws java.io.IOException {
+    List<String> issuerKeys = new ArrayList<>();
+    if (issuerKeysFile != null) {
+      for (String line : Files.readAllLines(issuerKeysFile)) {
+        String key = line.strip();
+        if (!key.isEmpty() && !key.startsWith("#")) {
+          issuerKeys.add(key);
+        }
+      }
+    }
+    return RelayConfig.builder()
+        .bindAddress(bind)
+        .grpcPort(grpcPort)
+        .tlsCertificate(tlsCert)
+        .tlsPrivateKey(tlsKey)
+        .insecurePlaintext(insecurePlaintext)
+        .signingKey(signingKey)
+        .verifyKeys(verifyKeys)
+        .issuerKeys(issuerKeys)
+        .audience(audience)
+        .publicEndpoints(publicEndpoints == null ? List.of() : publicEndpoints)
+        .defaultSessionTtl(sessionTtl)
+        .maxSessionTtl(maxSessionTtl)
+        .joinDeadline(joinDeadline)
+        .idleTimeout(idleTimeout)
+        .maxFrameBytes(maxFrameBytes)
+        .maxFramesPerSecond(maxFramesPerSecond)
+        .maxBytesPerSecond(maxBytesPerSecond)
+        .maxStreamsPerAddress(maxStreamsPerAddress)
+        .rendezvousMaxFrames(rendezvousFrames)
+        .rendezvousMaxBytes(rendezvousBytes)
+        .flowControlWindow(flowControlWindow)
+        .preStopDelay(preStopDelay)
+        .drainTimeout(Duration.ofSeconds(drainSeconds))
+        .build();
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    RelayConfig config;
+    try {
+      config = toConfig();
+    } catch (IllegalArgumentException e) {
+      System.err.println("relay: invalid configuration: " + e.getMessage());
+      return 2;
+    }
+    RelayServer relay;
+    try {
+      relay = RelayServer.start(config);
+    } catch (IllegalArgumentException e) {
+      System.err.println("relay: " + e.getMessage());
+      return 2;
+    }
+    Runtime.getRuntime().addShutdownHook(new Thread(relay::close, "relay-shutdown"));
+    System.out.println("CheckMate Relay listening on " + config.bindAddress() + ":" + relay.grpcPort()
+        + (config.tlsEnabled() ? " (TLS 1.3)" : " (plaintext)") + "; Ctrl-C to stop");
+    relay.awaitTermination();
+    return 0;
+  }
+
+  /** Writes a new Ed25519 signing key and the public key set nodes verify with (rotation-friendly). */
+  @Command(name = "keygen", mixinStandardHelpOptions = true,
+      description = "Generate an Ed25519 ticket-signing key (private JWK) and add its public half to a JWK Set.")
+  static final class Keygen implements Callable<Integer> {
+    @Option(names = "--signing-key-out", required = true, description = "Where to write the private JWK (mode 0600)")
+    Path signingOut;
+    @Option(names = "--verify-keys", required = true, description = "Public JWK Set to create or extend (keeps existing keys, for rotation)")
+    Path verifyKeys;
+
+    @Override
+    public Integer call() throws Exception {
+      OctetPrivateJwk<PrivateKey, PublicKey> jwk = KeyRing.generate();
+      Files.writeString(signingOut, Jwks.UNSAFE_JSON(jwk));
+      try {
+        Files.setPosixFilePermissions(signingOut, PosixFilePermissions.fromString("rw-------"));
+      } catch (UnsupportedOperationException ignored) {
+        // Not a POSIX file system.
+      }
+      List<io.jsonwebtoken.security.Jwk<?>> keys = new ArrayList<>();
+      if (Files.exists(verifyKeys)) {
+        keys.addAll(Jwks.setParser().build().parse(Files.readString(verifyKeys)).getKeys());
+      }
+      keys.add(jwk.toPublicJwk());
+      Files.writeString(verifyKeys, jwkSetJson(keys));
+      System.out.println("wrote signing key " + jwk.getId() + " to " + signingOut + "; " + keys.size()
+          + " verification key(s) in " + verifyKeys);
+      return 0;
+    }
+
+    private static String jwkSetJson(List<io.jsonwebtoken.security.Jwk<?>> keys) {
+      StringBuilder sb = new StringBuilder("{\"keys\":[");
+      for (int i = 0; i < keys.size(); i++) {
+        if (i > 0) {
+          sb.append(',');
+        }
+        sb.append(Jwks.json((io.jsonwebtoken.security.PublicJwk<?>) keys.get(i)));
+      }
+      return sb.append("]}").toString();
+    }
+  }
+
+  /** Asks a relay's gRPC health service; exit 0 only when SERVING (container health checks). */
+  @Command(name = "health", mixinStandardHelpOptions = true, description = "Exit 0 if the relay at --target reports SERVING.")
+  static final class Health implements Callable<Integer> {
+    @Option(names = "--target", defaultValue = "127.0.0.1:9090", description = "host:port. Default: ${DEFAULT-VALUE}")
+    String target;
+    @Option(names = "--tls", description = "Use TLS (trusting the system store)")
+    boolean tls;
+    @Option(names = "--service", defaultValue = "", description = "Health service name (empty = whole server)")
+    String service;
+
+    @Override
+    public Integer call() throws Exception {
+      NettyChannelBuilder builder = NettyChannelBuilder.forTarget(target);
+      if (!tls) {
+        builder.usePlaintext();
+      }
+      ManagedChannel channel = builder.build();
+      try {
+        HealthCheckResponse response = HealthGrpc.newBlockingStub(channel).withDeadlineAfter(3, TimeUnit.SECONDS)
+            .check(HealthCheckRequest.newBuilder().setService(service).build());
+        System.out.println(response.getStatus());
+        return response.getStatus() == HealthCheckResponse.ServingStatus.SERVING ? 0 : 1;
+      } catch (io.grpc.StatusRuntimeException e) {
+        System.out.println("UNREACHABLE: " + e.getStatus().getCode() + " " + e.getStatus().getDescription());
+        return 1;
+      } finally {
+        channel.shutdownNow();
+      }
+    }
+  }
+}

@@ -1,0 +1,310 @@
+package dev.checkmate.relay.session;
+
+import dev.checkmate.relay.proto.v1.EndReason;
+import dev.checkmate.relay.proto.v1.Frame;
+import dev.checkmate.relay.proto.v1.Joined;
+import dev.checkmate.relay.proto.v1.PeerJoined;
+import dev.checkmate.relay.proto.v1.PeerLeft;
+import dev.checkmate.relay.proto.v1.Role;
+import dev.checkmate.relay.proto.v1.ServerMessage;
+import dev.checkmate.relay.proto.v1.SessionEnded;
+import dev.checkmate.relay.ticket.Ticket;
+import com.google.protobuf.Timestamp;
+import io.grpc.Status;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One session: two role slots, the rendezvous buffers, and the timers' state. Pairing, leaving and
+ * ending take the session's lock (short, never blocking); forwarding between paired seats does not.
+ */
+final class Session {
+  /** A role's place: the live seat, if any, and the frames it sent while the peer was away. */
+  static final class Slot {
+    final Role role;
+    Seat current;
+    final ArrayDeque<Frame> pending = new ArrayDeque<>(0);
+    long pendingBytes;
+
+    Slot(Role role) {
+      this.role = role;
+    }
+  }
+
+  final String id;
+  final long expiresAtMillis;
+  private final SessionHub hub;
+  private final Slot prover = new Slot(Role.PROVER);
+  private final Slot verifier = new Slot(Role.VERIFIER);
+  volatile long lastActivityNanos;
+  private boolean ended;
+  private long deadlineNanos;
+  private String deadlineWhy = "";
+  private long firstJoinNanos;
+  private boolean everPaired;
+
+  Session(SessionHub hub, String id, long expiresAtMillis) {
+    this.hub = hub;
+    this.id = id;
+    this.expiresAtMillis = expiresAtMillis;
+    this.lastActivityNanos = System.nanoTime();
+  }
+
+  private Slot slot(Role role) {
+    return role == Role.PROVER ? prover : verifier;
+  }
+
+  private Slot other(Slot s) {
+    return s == prover ? verifier : prover;
+  }
+
+  /** Seats a participant, or explains why not. Returns null if the session ended meanwhile. */
+  Seat join(Ticket ticket, Participant participant) throws RelayException {
+    Seat seat;
+    Seat replaced = null;
+    Seat resumePeer = null;
+    boolean readNow = true;
+    long now = System.nanoTime();
+    synchronized (this) {
+      if (ended) {
+        return null;
+      }
+      Slot mine = slot(ticket.role());
+      if (mine.current != null) {
+        if (!mine.current.ticket.ticketId().equals(ticket.ticketId())) {
+          throw new RelayException(RelayError.ROLE_TAKEN, "the " + roleName(mine.role)
+              + " of this session is already connected; only one stream per role (a reconnect must present the same ticket)");
+        }
+        replaced = mine.current;
+        replaced.forwardTarget = null;
+      }
+      seat = new Seat(hub, this, mine, participant, ticket, now);
+      mine.current = seat;
+      if (firstJoinNanos == 0) {
+        firstJoinNanos = now;
+      }
+      Slot theirs = other(mine);
+      Seat peer = theirs.current;
+      participant.send(joined(ticket.role(), peer != null));
+      if (peer != null) {
+        peer.participant.send(ServerMessage.newBuilder()
+            .setPeerJoined(PeerJoined.newBuilder().setRole(mine.role)).build());
+        // Frames that waited for this participant go first, in order, before any new frame.
+        flush(theirs, seat);
+        flush(mine, peer);
+        seat.forwardTarget = peer;
+        peer.forwardTarget = seat;
+        resumePeer = peer;
+        deadlineNanos = 0;
+        lastActivityNanos = now;
+        if (!everPaired) {
+          everPaired = true;
+          hub.onPaired(this, now - firstJoinNanos);
+        }
+      } else {
+        if (deadlineNanos == 0) {
+          deadlineNanos = now + hub.config().joinDeadline().toNanos();
+          deadlineWhy = "the " + roleName(theirs.role) + " did not join within " + hub.config().joinDeadline().toSeconds() + " s";
+        }
+        readNow = hasRendezvousRoom(mine);
+      }
+    }
+    if (replaced != null) {
+      replaced.participant.close(Status.ABORTED.withDescription(
+          "replaced by a newer connection presenting the same ticket"));
+    }
+    if (resumePeer != null) {
+      // The peer may have been parked on a full rendezvous buffer or on the replaced stream.
+      if (resumePeer.waiting.compareAndSet(true, false)) {
+        resumePeer.readNextWhenPeerReady(seat);
+      }
+    }
+    if (readNow) {
+      participant.requestNext();
+    } else {
+      seat.waiting.set(true);
+    }
+    return seat;
+  }
+
+  private void flush(Slot from, Seat to) {
+    Frame f;
+    while ((f = from.pending.poll()) != null) {
+      to.participant.sendData(f);
+      hub.stats().framesRelayed.increment();
+      hub.stats().bytesRelayed.add(f.getPayload().size());
+    }
+    from.pendingBytes = 0;
+  }
+
+  private boolean hasRendezvousRoom(Slot s) {
+    return s.pending.size() < hub.config().rendezvousMaxFrames()
+        && s.pendingBytes + hub.config().maxFrameBytes() <= hub.config().rendezvousMaxBytes();
+  }
+
+  /** A frame from a seat with no forward target: hold it for the peer, or forward if paired meanwhile. */
+  void bufferOrForward(Seat seat, Frame frame) {
+    Seat target;
+    boolean readNext;
+    synchronized (this) {
+      if (ended || seat.slot.current != seat) {
+        return;
+      }
+      target = seat.forwardTarget;
+      if (target == null) {
+        seat.slot.pending.add(frame);
+        seat.slot.pendingBytes += frame.getPayload().size();
+        readNext = hasRendezvousRoom(seat.slot);
+        if (!readNext) {
+          // Parked until the peer joins: the sender is back-pressured, nothing is dropped.
+          seat.waiting.set(true);
+          hub.stats().stalls.increment();
+        }
+      } else {
+        target.participant.sendData(frame);
+        hub.stats().framesRelayed.increment();
+        hub.stats().bytesRelayed.add(frame.getPayload().size());
+        readNext = false;
+      }
+    }
+    if (target != null) {
+      seat.readNextWhenPeerReady(target);
+    } else if (readNext) {
+      seat.participant.requestNext();
+    }
+  }
+
+  void left(Seat seat, String detail) {
+    Seat peer;
+    synchronized (this) {
+      if (ended || seat.slot.current != seat) {
+        return;
+      }
+      seat.slot.current = null;
+      seat.forwardTarget = null;
+      peer = other(seat.slot).current;
+      deadlineNanos = System.nanoTime() + hub.config().joinDeadline().toNanos();
+      deadlineWhy = "the " + roleName(seat.slot.role) + " left and did not rejoin within "
+          + hub.config().joinDeadline().toSeconds() + " s";
+      if (peer != null) {
+        peer.forwardTarget = null;
+        peer.participant.send(ServerMessage.newBuilder()
+            .setPeerLeft(PeerLeft.newBuilder().setRole(seat.slot.role).setDetail(detail)).build());
+      }
+    }
+    if (peer != null) {
+      // Reads parked on the departed peer resume into the rendezvous buffer.
+      peer.unpark();
+    }
+  }
+
+  void terminate(Seat seat, String reason) {
+    String why = reason == null ? "" : reason;
+    if (why.length() > 256) {
+      why = why.substring(0, 256);
+    }
+    end(EndReason.TERMINATED, why, seat.slot.role, seat, null);
+  }
+
+  void violation(Seat seat, RelayError error, String message) {
+    hub.stats().rejected(error);
+    EndReason reason = error == RelayError.MALFORMED ? EndReason.PROTOCOL_ERROR : EndReason.LIMIT_EXCEEDED;
+    end(reason, roleName(seat.slot.role) + ": " + message, seat.slot.role, seat, error.toStatus(message));
+  }
+
+  /** Called by the sweeper: enforces the join deadline, the idle timeout and the lifetime. */
+  void checkTimers(long nowNanos, long nowMillis) {
+    EndReason reason = null;
+    String message = null;
+    synchronized (this) {
+      if (ended) {
+        return;
+      }
+      if (nowMillis >= expiresAtMillis) {
+        reason = EndReason.LIFETIME_EXCEEDED;
+        message = "session lifetime reached (tickets expired); create a new session";
+      } else if (deadlineNanos != 0 && nowNanos - deadlineNanos >= 0) {
+        reason = EndReason.PEER_NEVER_JOINED;
+        message = deadlineWhy;
+      } else if (deadlineNanos == 0 && nowNanos - lastActivityNanos >= hub.config().idleTimeout().toNanos()) {
+        reason = EndReason.IDLE_TIMEOUT;
+        message = "no frame in either direction for " + hub.config().idleTimeout().toSeconds() + " s";
+      }
+    }
+    if (reason != null) {
+      end(reason, message, Role.ROLE_UNSPECIFIED, null, null);
+    }
+  }
+
+  /**
+   * Ends the session once: every present participant gets SessionEnded, then its stream closes
+   * with the status for the reason. Everything the session held is released.
+   */
+  boolean end(EndReason reason, String message, Role endedBy, Seat culprit, Status culpritStatus) {
+    List<Seat> present = new ArrayList<>(2);
+    synchronized (this) {
+      if (ended) {
+        return false;
+      }
+      ended = true;
+      for (Slot s : new Slot[] {prover, verifier}) {
+        if (s.current != null) {
+          present.add(s.current);
+          s.current.forwardTarget = null;
+          s.current = null;
+        }
+        s.pending.clear();
+        s.pendingBytes = 0;
+      }
+    }
+    hub.onEnded(this, reason);
+    ServerMessage endedMessage = ServerMessage.newBuilder()
+        .setSessionEnded(SessionEnded.newBuilder().setReason(reason).setMessage(message).setEndedBy(endedBy))
+        .build();
+    for (Seat seat : present) {
+      seat.participant.send(endedMessage);
+      seat.participant.close(closeStatus(reason, message, seat == culprit ? culpritStatus : null, culprit != null));
+    }
+    return true;
+  }
+
+  private static Status closeStatus(EndReason reason, String message, Status culpritStatus, boolean hasCulprit) {
+    if (culpritStatus != null) {
+      return culpritStatus;
+    }
+    return switch (reason) {
+      case TERMINATED -> Status.OK;
+      case PEER_NEVER_JOINED, IDLE_TIMEOUT, LIFETIME_EXCEEDED -> Status.DEADLINE_EXCEEDED.withDescription(message);
+      case RELAY_SHUTDOWN -> Status.UNAVAILABLE.withDescription(message);
+      default -> (hasCulprit ? Status.ABORTED : Status.INTERNAL).withDescription("session ended: " + message);
+    };
+  }
+
+  synchronized boolean isEnded() {
+    return ended;
+  }
+
+  synchronized int presentCount() {
+    return (prover.current != null ? 1 : 0) + (verifier.current != null ? 1 : 0);
+  }
+
+  synchronized long pendingBytes() {
+    return prover.pendingBytes + verifier.pendingBytes;
+  }
+
+  private ServerMessage joined(Role role, boolean peerPresent) {
+    return ServerMessage.newBuilder().setJoined(Joined.newBuilder()
+        .setSessionId(id)
+        .setRole(role)
+        .setPeerPresent(peerPresent)
+        .setExpiresAt(Timestamp.newBuilder().setSeconds(Math.floorDiv(expiresAtMillis, 1000))
+            .setNanos((int) Math.floorMod(expiresAtMillis, 1000) * 1_000_000))
+        .setLimits(hub.limits()))
+        .build();
+  }
+
+  static String roleName(Role role) {
+    return role == Role.PROVER ? "prover" : role == Role.VERIFIER ? "verifier" : "participant";
+  }
+}

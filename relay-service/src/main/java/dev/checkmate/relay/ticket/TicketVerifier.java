@@ -1,0 +1,119 @@
+package dev.checkmate.relay.ticket;
+
+import dev.checkmate.relay.proto.v1.Role;
+import dev.checkmate.relay.session.RelayError;
+import dev.checkmate.relay.session.RelayException;
+import io.jsonwebtoken.Claims;
+import io.jsonwebtoken.ExpiredJwtException;
+import io.jsonwebtoken.IncorrectClaimException;
+import io.jsonwebtoken.JwtException;
+import io.jsonwebtoken.JwtParser;
+import io.jsonwebtoken.Jwts;
+import io.jsonwebtoken.LocatorAdapter;
+import io.jsonwebtoken.MissingClaimException;
+import io.jsonwebtoken.PrematureJwtException;
+import io.jsonwebtoken.ProtectedHeader;
+import java.security.Key;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Date;
+
+/**
+ * Checks join tickets with public keys only. Cheap checks (length, shape) come before the
+ * signature check, and nothing is allocated in the hub until a ticket verifies.
+ */
+public final class TicketVerifier {
+  /** Tickets are ~400 characters; anything far larger is refused before parsing. */
+  static final int MAX_TICKET_CHARS = 4096;
+
+  private final KeyRing keys;
+  private final JwtParser parser;
+
+  public TicketVerifier(KeyRing keys, String audience, Duration clockSkew, Clock clock) {
+    this.keys = keys;
+    this.parser = Jwts.parser()
+        .keyLocator(new LocatorAdapter<Key>() {
+          @Override
+          protected Key locate(ProtectedHeader header) {
+            return keys.verificationKey(header.getKeyId()).orElseThrow(() -> new UnknownKeyId(header.getKeyId()));
+          }
+        })
+        .sig().add(Jwts.SIG.EdDSA).and()
+        .requireAudience(audience)
+        .requireIssuer(TicketIssuer.ISSUER)
+        .clockSkewSeconds(clockSkew.toSeconds())
+        .clock(() -> Date.from(clock.instant()))
+        .build();
+  }
+
+  public Ticket verify(String token) throws RelayException {
+    if (token == null || token.isEmpty()) {
+      throw new RelayException(RelayError.BAD_TICKET, "join ticket missing: the first message must carry the ticket from CreateSession");
+    }
+    if (token.length() > MAX_TICKET_CHARS || token.chars().filter(c -> c == '.').count() != 2) {
+      throw new RelayException(RelayError.BAD_TICKET, "join ticket is not a compact JWS ticket issued by this relay");
+    }
+    Claims claims;
+    try {
+      claims = parser.parseSignedClaims(token).getPayload();
+    } catch (UnknownKeyId e) {
+      throw new RelayException(RelayError.UNKNOWN_KEY,
+          "ticket signed with unknown key id '" + printable(e.keyId) + "': the relay does not trust that key (rotated out?)");
+    } catch (ExpiredJwtException e) {
+      throw new RelayException(RelayError.EXPIRED_TICKET,
+          "ticket expired at " + e.getClaims().getExpiration().toInstant() + "; create a new session");
+    } catch (PrematureJwtException e) {
+      throw new RelayException(RelayError.PREMATURE_TICKET,
+          "ticket not valid before " + e.getClaims().getNotBefore().toInstant() + "; check the clocks");
+    } catch (IncorrectClaimException | MissingClaimException e) {
+      throw new RelayException(RelayError.BAD_TICKET, "ticket is for another relay or issuer (" + e.getClaimName() + " mismatch)");
+    } catch (JwtException | IllegalArgumentException e) {
+      throw new RelayException(RelayError.BAD_TICKET, "ticket signature or format invalid; use the ticket exactly as issued");
+    }
+    String sessionId = claims.get("sid", String.class);
+    Role role = parseRole(claims.get("role", String.class));
+    if (sessionId == null || sessionId.length() < 22 || role == null || claims.getId() == null || claims.getExpiration() == null) {
+      throw new RelayException(RelayError.BAD_TICKET, "ticket lacks a session id, role, ticket id or expiry");
+    }
+    return new Ticket(sessionId, role, claims.getId(), claims.getExpiration().toInstant());
+  }
+
+  public KeyRing keys() {
+    return keys;
+  }
+
+  static String roleName(Role role) {
+    return switch (role) {
+      case PROVER -> "prover";
+      case VERIFIER -> "verifier";
+      default -> throw new IllegalArgumentException("no ticket for role " + role);
+    };
+  }
+
+  static Role parseRole(String name) {
+    if ("prover".equals(name)) {
+      return Role.PROVER;
+    }
+    if ("verifier".equals(name)) {
+      return Role.VERIFIER;
+    }
+    return null;
+  }
+
+  private static String printable(String s) {
+    if (s == null) {
+      return "";
+    }
+    String cut = s.length() > 64 ? s.substring(0, 64) : s;
+    return cut.replaceAll("[^A-Za-z0-9_\\-.]", "?");
+  }
+
+  private static final class UnknownKeyId extends JwtException {
+    final String keyId;
+
+    UnknownKeyId(String keyId) {
+      super("unknown key id");
+      this.keyId = keyId;
+    }
+  }
+}

@@ -1,0 +1,117 @@
+package dev.checkmate.relay.transport.grpc;
+
+import com.google.protobuf.Timestamp;
+import dev.checkmate.relay.RelayConfig;
+import dev.checkmate.relay.proto.v1.ClientMessage;
+import dev.checkmate.relay.proto.v1.CreateSessionRequest;
+import dev.checkmate.relay.proto.v1.CreateSessionResponse;
+import dev.checkmate.relay.proto.v1.RelayServiceGrpc;
+import dev.checkmate.relay.proto.v1.Role;
+import dev.checkmate.relay.proto.v1.ServerMessage;
+import dev.checkmate.relay.proto.v1.TerminateSessionRequest;
+import dev.checkmate.relay.proto.v1.TerminateSessionResponse;
+import dev.checkmate.relay.session.RelayError;
+import dev.checkmate.relay.session.RelayException;
+import dev.checkmate.relay.session.SessionHub;
+import dev.checkmate.relay.ticket.IssuerPolicy;
+import dev.checkmate.relay.ticket.Ticket;
+import dev.checkmate.relay.ticket.TicketIssuer;
+import dev.checkmate.relay.ticket.TicketVerifier;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import java.net.InetAddress;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.function.Supplier;
+
+/** The gRPC face of the relay: session creation, the Connect stream, and terminate. */
+public final class RelayGrpcService extends RelayServiceGrpc.RelayServiceImplBase {
+  private final RelayConfig config;
+  private final SessionHub hub;
+  private final TicketIssuer issuer; // null on verify-only nodes
+  private final TicketVerifier verifier;
+  private final IssuerPolicy issuerPolicy;
+  private final AddressLimiter limiter;
+  private final ScheduledExecutorService scheduler;
+  private final Clock clock;
+  private final Supplier<List<String>> endpoints;
+
+  public RelayGrpcService(RelayConfig config, SessionHub hub, TicketIssuer issuer, TicketVerifier verifier,
+      IssuerPolicy issuerPolicy, AddressLimiter limiter, ScheduledExecutorService scheduler, Clock clock,
+      Supplier<List<String>> endpoints) {
+    this.config = config;
+    this.hub = hub;
+    this.issuer = issuer;
+    this.verifier = verifier;
+    this.issuerPolicy = issuerPolicy;
+    this.limiter = limiter;
+    this.scheduler = scheduler;
+    this.clock = clock;
+    this.endpoints = endpoints;
+  }
+
+  /** Wraps this service with the interceptor that exposes caller address and credentials. */
+  public io.grpc.ServerServiceDefinition intercepted() {
+    return io.grpc.ServerInterceptors.intercept(this, new CallerInterceptor());
+  }
+
+  @Override
+  public void createSession(CreateSessionRequest request, StreamObserver<CreateSessionResponse> responses) {
+    try {
+      issuerPolicy.authorize(CallerInterceptor.REMOTE_ADDRESS.get(), CallerInterceptor.BEARER.get());
+      if (issuer == null) {
+        throw new RelayException(RelayError.NOT_ISSUER,
+            "this relay only verifies tickets (no signing key); create sessions at the issuer");
+      }
+      Duration ttl = request.getTtlSeconds() == 0 ? config.defaultSessionTtl() : Duration.ofSeconds(request.getTtlSeconds());
+      if (ttl.compareTo(config.maxSessionTtl()) > 0) {
+        throw new RelayException(RelayError.MALFORMED, "ttl_seconds " + request.getTtlSeconds()
+            + " exceeds this relay's maximum of " + config.maxSessionTtl().toSeconds() + " s");
+      }
+      Instant expiresAt = clock.instant().plus(ttl);
+      String sessionId = issuer.newSessionId();
+      responses.onNext(CreateSessionResponse.newBuilder()
+          .setSessionId(sessionId)
+          .setProverTicket(issuer.issue(sessionId, Role.PROVER, expiresAt))
+          .setVerifierTicket(issuer.issue(sessionId, Role.VERIFIER, expiresAt))
+          .setExpiresAt(Timestamp.newBuilder().setSeconds(expiresAt.getEpochSecond()).setNanos(expiresAt.getNano()))
+          .addAllEndpoints(endpoints.get())
+          .setLimits(hub.limits())
+          .build());
+      responses.onCompleted();
+    } catch (RelayException e) {
+      hub.stats().rejected(e.error());
+      responses.onError(e.error().toStatus(e.getMessage()).asRuntimeException());
+    }
+  }
+
+  @Override
+  public StreamObserver<ClientMessage> connect(StreamObserver<ServerMessage> responses) {
+    ConnectCall call = new ConnectCall(this, (ServerCallStreamObserver<ServerMessage>) responses,
+        CallerInterceptor.REMOTE_ADDRESS.get());
+    call.start();
+    return call;
+  }
+
+  @Override
+  public void terminateSession(TerminateSessionRequest request, StreamObserver<TerminateSessionResponse> responses) {
+    try {
+      Ticket ticket = verifier.verify(request.getTicket());
+      boolean terminated = hub.terminate(ticket, request.getReason());
+      responses.onNext(TerminateSessionResponse.newBuilder().setTerminated(terminated).build());
+      responses.onCompleted();
+    } catch (RelayException e) {
+      hub.stats().rejected(e.error());
+      responses.onError(e.error().toStatus(e.getMessage()).asRuntimeException());
+    }
+  }
+
+  RelayConfig config() { return config; }
+  SessionHub hub() { return hub; }
+  TicketVerifier verifier() { return verifier; }
+  AddressLimiter limiter() { return limiter; }
+  ScheduledExecutorService scheduler() { return scheduler; }
+}
