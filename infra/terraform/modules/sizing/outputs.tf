@@ -1,0 +1,52 @@
+output "plan_id" {
+  description = "Hostinger plan id for hostinger_vps.plan."
+  value       = local.plan_id
+}
+
+output "node_memory_mib" {
+  value = local.plan.memory_mib
+}
+
+output "pods_per_node" {
+  description = "Relay pods that fit on one node next to the system reservation."
+  value       = local.pods_per_node
+
+  precondition {
+    condition     = local.pods_per_node >= 1
+    error_message = "Not even one relay pod fits on this plan: choose a bigger plan or a smaller relay_pod_memory_mib."
+  }
+}
+
+output "pod_heap_mib" {
+  description = "Heap of one relay pod (MaxRAMPercentage of its memory limit)."
+  value       = local.pod_heap_mib
+}
+
+output "pod_max_direct_memory_mib" {
+  description = "Value for -XX:MaxDirectMemorySize in one relay pod."
+  value       = local.pod_direct_budget_mib
+}
+
+output "sessions_per_pod" {
+  description = "Planned concurrent sessions per relay pod, after headroom."
+  value       = local.pod_sessions
+}
+
+output "connections_per_pod" {
+  description = "Planned open client connections per pod (two per paired session): the autoscaling target."
+  value       = local.pod_sessions * 2
+}
+
+output "sessions_per_node" {
+  value = local.node_sessions
+}
+
+output "nodes_per_region" {
+  description = "Region key => nodes needed for its peak (at least min_nodes, plus spare_nodes)."
+  value       = local.nodes
+}
+
+output "monthly_cost_usd" {
+  description = "Region key => monthly cost, or null when no price was given for the plan."
+  value       = { for r, n in local.nodes : r => local.price == null ? null : n * local.price }
+}
