@@ -76,6 +76,7 @@ class BackPressureTest {
       // The receiver resumes: every frame arrives, in order, none dropped.
       long frames = sent / FRAME;
       receiver.read(Integer.MAX_VALUE);
+      receiver.next(dev.checkmate.relay.proto.v1.ServerMessage.KindCase.PEER_JOINED);
       for (long i = 1; i <= frames; i++) {
         assertThat(receiver.next(DATA).getData().getSeq()).isEqualTo(i);
       }

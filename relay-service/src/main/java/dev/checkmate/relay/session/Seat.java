@@ -2,125 +2,33 @@ package dev.checkmate.relay.session;
 
 import dev.checkmate.relay.proto.v1.Frame;
 import dev.checkmate.relay.proto.v1.Role;
-import dev.checkmate.relay.ticket.Ticket;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * One live stream's place in a session: what a transport calls after a successful join.
+ * One live stream's place in a session: what a transport calls after a successful join. The seat
+ * may be held on this node or, in cluster mode, on the session's home node across NATS; the
+ * transport cannot tell the difference.
  *
- * <p>Flow control follows grpc-java's manual flow-control example, across two streams: the relay
- * asks this participant for its next frame only after the previous one was handed to a peer that
- * is still ready. When the peer is not ready, {@link #waiting} is set and the peer's on-ready
- * signal ({@link #onWritable} on the peer's seat) asks for the next frame. So a stalled receiver
- * holds at most its outbound buffer (grpc's 32 KiB ready threshold plus one frame) and the
- * sender's flow-control window in the relay.
+ * <p>Flow control contract: the transport reads exactly one client message per
+ * {@link Participant#requestNext()}; it reports {@link #onWritable()} whenever its outbound side
+ * becomes writable again.
  */
-public final class Seat {
-  final Session session;
-  final Session.Slot slot;
-  final Participant participant;
-  final Ticket ticket;
-  private final SessionHub hub;
-  private final TokenBucket frameBudget;
-  private final TokenBucket byteBudget;
-  private final int maxFrameBytes;
+public interface Seat {
+  String sessionId();
 
-  /** The peer's seat once paired and the rendezvous buffer is flushed; null otherwise. */
-  volatile Seat forwardTarget;
-  /** Set while this participant's reads are paused because its peer cannot take more. */
-  final AtomicBoolean waiting = new AtomicBoolean();
+  Role role();
 
-  Seat(SessionHub hub, Session session, Session.Slot slot, Participant participant, Ticket ticket, long nowNanos) {
-    this.hub = hub;
-    this.session = session;
-    this.slot = slot;
-    this.participant = participant;
-    this.ticket = ticket;
-    this.maxFrameBytes = hub.config().maxFrameBytes();
-    this.frameBudget = new TokenBucket(hub.config().maxFramesPerSecond(), nowNanos);
-    this.byteBudget = new TokenBucket(hub.config().maxBytesPerSecond(), nowNanos);
-  }
+  /** One frame read from this participant. The seat requests the next one when the peer can take it. */
+  void onFrame(Frame frame);
 
-  public String sessionId() {
-    return session.id;
-  }
-
-  public Role role() {
-    return slot.role;
-  }
-
-  /** The hot path: one frame read from this participant. Runs on the transport's thread. */
-  public void onFrame(Frame frame) {
-    int size = frame.getPayload().size();
-    if (size > maxFrameBytes) {
-      session.violation(this, RelayError.FRAME_TOO_LARGE,
-          "frame payload of " + size + " bytes exceeds the limit of " + maxFrameBytes + " bytes; split it into smaller frames");
-      return;
-    }
-    long now = System.nanoTime();
-    if (!frameBudget.tryTake(1, now)) {
-      session.violation(this, RelayError.RATE_LIMITED,
-          "more than " + hub.config().maxFramesPerSecond() + " frames per second; slow down or batch frames");
-      return;
-    }
-    if (!byteBudget.tryTake(size, now)) {
-      session.violation(this, RelayError.RATE_LIMITED,
-          "more than " + hub.config().maxBytesPerSecond() + " payload bytes per second; slow down");
-      return;
-    }
-    session.lastActivityNanos = now;
-    Seat target = forwardTarget;
-    if (target != null) {
-      target.participant.sendData(frame);
-      hub.stats().framesRelayed.increment();
-      hub.stats().bytesRelayed.add(size);
-      readNextWhenPeerReady(target);
-    } else {
-      session.bufferOrForward(this, frame);
-    }
-  }
-
-  /** Asks for the next frame now if the peer can take it, else parks until the peer's on-ready. */
-  void readNextWhenPeerReady(Seat target) {
-    if (target.participant.isReady()) {
-      participant.requestNext();
-      return;
-    }
-    waiting.set(true);
-    hub.stats().stalls.increment();
-    // The peer may have become ready between the check and the flag: re-check to never miss it.
-    if (target.participant.isReady() && waiting.compareAndSet(true, false)) {
-      participant.requestNext();
-    }
-  }
-
-  /** This participant's stream can take more: let the peer's reads resume. */
-  public void onWritable() {
-    Seat peer = forwardTarget;
-    if (peer != null && peer.waiting.compareAndSet(true, false)) {
-      peer.participant.requestNext();
-    }
-  }
-
-  /** Resumes reads parked on a peer that is gone: the next frame goes to the rendezvous buffer. */
-  void unpark() {
-    if (waiting.compareAndSet(true, false)) {
-      participant.requestNext();
-    }
-  }
+  /** This participant's stream can take more again: lets the peer's reads resume. */
+  void onWritable();
 
   /** The participant ended the session on purpose. */
-  public void terminate(String reason) {
-    session.terminate(this, reason);
-  }
+  void terminate(String reason);
 
   /** The participant's stream is gone (cancelled, failed or half-closed) without a terminate. */
-  public void left(String detail) {
-    session.left(this, detail);
-  }
+  void left(String detail);
 
   /** The participant broke the protocol (e.g. a second Join on the same stream). */
-  public void protocolError(String message) {
-    session.violation(this, RelayError.MALFORMED, message);
-  }
+  void protocolError(String message);
 }

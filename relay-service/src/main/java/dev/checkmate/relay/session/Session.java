@@ -23,7 +23,7 @@ final class Session {
   /** A role's place: the live seat, if any, and the frames it sent while the peer was away. */
   static final class Slot {
     final Role role;
-    Seat current;
+    LocalSeat current;
     final ArrayDeque<Frame> pending = new ArrayDeque<>(0);
     long pendingBytes;
 
@@ -60,10 +60,10 @@ final class Session {
   }
 
   /** Seats a participant, or explains why not. Returns null if the session ended meanwhile. */
-  Seat join(Ticket ticket, Participant participant) throws RelayException {
-    Seat seat;
-    Seat replaced = null;
-    Seat resumePeer = null;
+  LocalSeat join(Ticket ticket, Participant participant) throws RelayException {
+    LocalSeat seat;
+    LocalSeat replaced = null;
+    LocalSeat resumePeer = null;
     boolean readNow = true;
     long now = System.nanoTime();
     synchronized (this) {
@@ -79,13 +79,13 @@ final class Session {
         replaced = mine.current;
         replaced.forwardTarget = null;
       }
-      seat = new Seat(hub, this, mine, participant, ticket, now);
+      seat = new LocalSeat(hub, this, mine, participant, ticket, now);
       mine.current = seat;
       if (firstJoinNanos == 0) {
         firstJoinNanos = now;
       }
       Slot theirs = other(mine);
-      Seat peer = theirs.current;
+      LocalSeat peer = theirs.current;
       participant.send(joined(ticket.role(), peer != null));
       if (peer != null) {
         peer.participant.send(ServerMessage.newBuilder()
@@ -128,7 +128,7 @@ final class Session {
     return seat;
   }
 
-  private void flush(Slot from, Seat to) {
+  private void flush(Slot from, LocalSeat to) {
     Frame f;
     while ((f = from.pending.poll()) != null) {
       to.participant.sendData(f);
@@ -144,8 +144,8 @@ final class Session {
   }
 
   /** A frame from a seat with no forward target: hold it for the peer, or forward if paired meanwhile. */
-  void bufferOrForward(Seat seat, Frame frame) {
-    Seat target;
+  void bufferOrForward(LocalSeat seat, Frame frame) {
+    LocalSeat target;
     boolean readNext;
     synchronized (this) {
       if (ended || seat.slot.current != seat) {
@@ -175,8 +175,8 @@ final class Session {
     }
   }
 
-  void left(Seat seat, String detail) {
-    Seat peer;
+  void left(LocalSeat seat, String detail) {
+    LocalSeat peer;
     synchronized (this) {
       if (ended || seat.slot.current != seat) {
         return;
@@ -199,7 +199,7 @@ final class Session {
     }
   }
 
-  void terminate(Seat seat, String reason) {
+  void terminate(LocalSeat seat, String reason) {
     String why = reason == null ? "" : reason;
     if (why.length() > 256) {
       why = why.substring(0, 256);
@@ -207,7 +207,7 @@ final class Session {
     end(EndReason.TERMINATED, why, seat.slot.role, seat, null);
   }
 
-  void violation(Seat seat, RelayError error, String message) {
+  void violation(LocalSeat seat, RelayError error, String message) {
     hub.stats().rejected(error);
     EndReason reason = error == RelayError.MALFORMED ? EndReason.PROTOCOL_ERROR : EndReason.LIMIT_EXCEEDED;
     end(reason, roleName(seat.slot.role) + ": " + message, seat.slot.role, seat, error.toStatus(message));
@@ -241,8 +241,8 @@ final class Session {
    * Ends the session once: every present participant gets SessionEnded, then its stream closes
    * with the status for the reason. Everything the session held is released.
    */
-  boolean end(EndReason reason, String message, Role endedBy, Seat culprit, Status culpritStatus) {
-    List<Seat> present = new ArrayList<>(2);
+  boolean end(EndReason reason, String message, Role endedBy, LocalSeat culprit, Status culpritStatus) {
+    List<LocalSeat> present = new ArrayList<>(2);
     synchronized (this) {
       if (ended) {
         return false;
@@ -262,7 +262,7 @@ final class Session {
     ServerMessage endedMessage = ServerMessage.newBuilder()
         .setSessionEnded(SessionEnded.newBuilder().setReason(reason).setMessage(message).setEndedBy(endedBy))
         .build();
-    for (Seat seat : present) {
+    for (LocalSeat seat : present) {
       seat.participant.send(endedMessage);
       seat.participant.close(closeStatus(reason, message, seat == culprit ? culpritStatus : null, culprit != null));
     }
