@@ -1,0 +1,357 @@
+package dev.checkmate.relay.client;
+
+import com.google.protobuf.Timestamp;
+import dev.checkmate.relay.proto.v1.CreateSessionRequest;
+import dev.checkmate.relay.proto.v1.CreateSessionResponse;
+import dev.checkmate.relay.proto.v1.RelayServiceGrpc;
+import dev.checkmate.relay.proto.v1.TerminateSessionRequest;
+import io.grpc.ChannelCredentials;
+import io.grpc.ClientInterceptor;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.StatusRuntimeException;
+import io.grpc.TlsChannelCredentials;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.MetadataUtils;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Objects;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import javax.net.ssl.X509TrustManager;
+
+/**
+ * The entry point of the SDK: one connection to a CheckMate relay, shared by every session made
+ * through it. Build it once, keep it, and {@link #close()} it at shutdown; it is immutable and
+ * thread-safe.
+ *
+ * <pre>{@code
+ * RelayClient client = RelayClient.builder().target("relay.example.com:443").build();
+ * SessionInvite invite = client.createSession(Duration.ofMinutes(10));
+ * try (RelaySession s = client.join(invite.verifierTicket())) {
+ *   s.awaitPeer(Duration.ofSeconds(30));
+ *   s.sendBlocking("hello".getBytes(UTF_8));
+ *   byte[] reply = s.receive(Duration.ofSeconds(10));
+ *   s.terminate("done");
+ * }
+ * }</pre>
+ *
+ * <p>Every failure is a {@link RelayException} subtype carrying the relay's status and reason.
+ */
+public final class RelayClient implements AutoCloseable {
+  private static final Metadata.Key<String> AUTHORIZATION =
+      Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
+  /** Envoy hashes on this header so both participants of a session reach the same relay node. */
+  static final Metadata.Key<String> SESSION_ID =
+      Metadata.Key.of("x-session-id", Metadata.ASCII_STRING_MARSHALLER);
+  private static final AtomicInteger CLIENT_IDS = new AtomicInteger();
+
+  private final Builder config;
+  private final ManagedChannel channel;
+  private final ScheduledExecutorService scheduler;
+
+  private RelayClient(Builder config) {
+    this.config = config;
+    NettyChannelBuilder channelBuilder =
+        NettyChannelBuilder.forTarget(config.target, credentials(config))
+            // A fixed window (auto-tuning off) keeps the receive-side buffering bound documented
+            // in RelaySession true.
+            .flowControlWindow(config.flowControlWindow);
+    this.channel = channelBuilder.build();
+    int id = CLIENT_IDS.incrementAndGet();
+    ScheduledThreadPoolExecutor timer =
+        new ScheduledThreadPoolExecutor(
+            1,
+            r -> {
+              Thread t = new Thread(r, "relay-client-" + id + "-heartbeat");
+              t.setDaemon(true);
+              return t;
+            });
+    timer.setRemoveOnCancelPolicy(true);
+    this.scheduler = Executors.unconfigurableScheduledExecutorService(timer);
+  }
+
+  /** A builder with the defaults: TLS with the system trust store, 30 s heartbeats and timeouts. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** A builder that starts from this client's settings; the client it builds has its own connection. */
+  public Builder newBuilder() {
+    return new Builder(config);
+  }
+
+  /** The {@code host:port} this client connects to. */
+  public String target() {
+    return config.target;
+  }
+
+  /**
+   * Creates a session (relay method CreateSession). Sends the issuer key, if one was configured, as
+   * {@code authorization: Bearer}.
+   *
+   * @param ttl session lifetime, whole seconds; {@link Duration#ZERO} takes the relay's default
+   * @throws NotAuthorizedException without a valid issuer key where the relay requires one
+   * @throws RelayException for any other refusal (e.g. INVALID_ARGUMENT for a ttl over the maximum)
+   */
+  public SessionInvite createSession(Duration ttl) {
+    long seconds = ttl.getSeconds();
+    if (seconds < 0 || seconds > 0xFFFF_FFFFL) {
+      throw new IllegalArgumentException("ttl out of range: " + ttl);
+    }
+    var stub = RelayServiceGrpc.newBlockingStub(channel).withDeadlineAfter(
+        config.callTimeout.toMillis(), TimeUnit.MILLISECONDS);
+    if (config.issuerKey != null) {
+      Metadata headers = new Metadata();
+      headers.put(AUTHORIZATION, "Bearer " + config.issuerKey);
+      stub = stub.withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers));
+    }
+    CreateSessionResponse r;
+    try {
+      r = stub.createSession(CreateSessionRequest.newBuilder().setTtlSeconds((int) seconds).build());
+    } catch (StatusRuntimeException e) {
+      throw Errors.fromThrowable(e);
+    }
+    return new SessionInvite(
+        r.getSessionId(),
+        r.getProverTicket(),
+        r.getVerifierTicket(),
+        toInstant(r.getExpiresAt()),
+        r.getEndpointsList(),
+        RelayLimits.fromProto(r.getLimits()));
+  }
+
+  /** {@link #createSession(Duration)} with the relay's default lifetime. */
+  public SessionInvite createSession() {
+    return createSession(Duration.ZERO);
+  }
+
+  /**
+   * Joins a session with a ticket, blocking style: read frames with {@link RelaySession#receive}
+   * or {@link RelaySession#frames()}. Blocks until the relay answers Joined (at most the call
+   * timeout).
+   *
+   * @throws TicketRejectedException forged, expired or unknown-key ticket
+   * @throws RoleTakenException another live stream holds this role
+   * @throws SessionEndedException the session has already ended
+   * @throws LimitExceededException too many streams from this address
+   * @throws RelayUnavailableException the relay cannot be reached (or the TLS handshake failed)
+   */
+  public RelaySession join(String ticket) throws InterruptedException {
+    return join(ticket, null);
+  }
+
+  /**
+   * Joins a session with a ticket, callback style: frames and events go to {@code listener}.
+   * Blocks until the relay answers Joined; throws like {@link #join(String)}.
+   */
+  public RelaySession join(String ticket, SessionListener listener) throws InterruptedException {
+    Objects.requireNonNull(ticket, "ticket");
+    GrpcRelaySession session =
+        new GrpcRelaySession(
+            listener,
+            config.receiveQueueFrames,
+            config.callTimeout,
+            config.heartbeatInterval,
+            scheduler);
+    RelayServiceGrpc.newStub(channel).withInterceptors(routing(ticket)).connect(session);
+    session.join(ticket);
+    return session;
+  }
+
+  /**
+   * Ends a session from outside its streams (relay method TerminateSession) on behalf of the
+   * ticket's role. Both participants receive SessionEnded{TERMINATED} with {@code reason}.
+   *
+   * @return {@code false} if the session had already ended (the call is idempotent)
+   * @throws TicketRejectedException if the ticket is not valid
+   */
+  public boolean terminate(String ticket, String reason) {
+    var stub = RelayServiceGrpc.newBlockingStub(channel)
+        .withInterceptors(routing(ticket))
+        .withDeadlineAfter(config.callTimeout.toMillis(), TimeUnit.MILLISECONDS);
+    try {
+      return stub.terminateSession(
+              TerminateSessionRequest.newBuilder()
+                  .setTicket(ticket)
+                  .setReason(GrpcRelaySession.truncate(reason))
+                  .build())
+          .getTerminated();
+    } catch (StatusRuntimeException e) {
+      throw Errors.fromThrowable(e);
+    }
+  }
+
+  /**
+   * Closes the connection: open sessions are dropped (their peers see PeerLeft) and end with a
+   * CANCELLED or UNAVAILABLE {@link RelayException}. Waits a few seconds for in-flight calls.
+   */
+  @Override
+  public void close() {
+    scheduler.shutdownNow();
+    channel.shutdownNow();
+    try {
+      channel.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private static ClientInterceptor routing(String ticket) {
+    Metadata headers = new Metadata();
+    Tickets.sessionId(ticket).ifPresent(sid -> headers.put(SESSION_ID, sid));
+    return MetadataUtils.newAttachHeadersInterceptor(headers);
+  }
+
+  private static Instant toInstant(Timestamp ts) {
+    return Instant.ofEpochSecond(ts.getSeconds(), ts.getNanos());
+  }
+
+  private static ChannelCredentials credentials(Builder config) {
+    if (config.plaintext) {
+      return InsecureChannelCredentials.create();
+    }
+    TlsChannelCredentials.Builder tls = TlsChannelCredentials.newBuilder();
+    if (config.trustedCertificates != null) {
+      try {
+        tls.trustManager(config.trustedCertificates.toFile());
+      } catch (IOException e) {
+        throw new UncheckedIOException(
+            "cannot read trusted certificates from " + config.trustedCertificates, e);
+      }
+    } else if (config.trustManager != null) {
+      tls.trustManager(config.trustManager);
+    }
+    return tls.build();
+  }
+
+  /**
+   * Settings of a {@link RelayClient}. Not thread-safe; {@link #build()} copies it, so one builder
+   * can make several clients.
+   */
+  public static final class Builder {
+    private String target;
+    private boolean plaintext;
+    private Path trustedCertificates;
+    private X509TrustManager trustManager;
+    private String issuerKey;
+    private Duration heartbeatInterval = Duration.ofSeconds(30);
+    private Duration callTimeout = Duration.ofSeconds(30);
+    private int receiveQueueFrames = 16;
+    private int flowControlWindow = 1 << 20;
+
+    private Builder() {}
+
+    private Builder(Builder other) {
+      target = other.target;
+      plaintext = other.plaintext;
+      trustedCertificates = other.trustedCertificates;
+      trustManager = other.trustManager;
+      issuerKey = other.issuerKey;
+      heartbeatInterval = other.heartbeatInterval;
+      callTimeout = other.callTimeout;
+      receiveQueueFrames = other.receiveQueueFrames;
+      flowControlWindow = other.flowControlWindow;
+    }
+
+    /** The relay's {@code host:port} (or any gRPC target string). Required. */
+    public Builder target(String target) {
+      this.target = Objects.requireNonNull(target, "target");
+      return this;
+    }
+
+    /**
+     * Talks to the relay without TLS. Only for a relay on loopback or in development: tickets are
+     * bearer secrets and would cross the network in clear text.
+     */
+    public Builder usePlaintext() {
+      this.plaintext = true;
+      return this;
+    }
+
+    /**
+     * Trusts only the certificates in this PEM file (e.g. a private CA or a self-signed relay
+     * certificate) instead of the system trust store.
+     */
+    public Builder trustedCertificates(Path pemFile) {
+      this.trustedCertificates = Objects.requireNonNull(pemFile, "pemFile");
+      this.trustManager = null;
+      this.plaintext = false;
+      return this;
+    }
+
+    /** Trusts what this trust manager accepts, for callers that already manage their trust. */
+    public Builder trustManager(X509TrustManager trustManager) {
+      this.trustManager = Objects.requireNonNull(trustManager, "trustManager");
+      this.trustedCertificates = null;
+      this.plaintext = false;
+      return this;
+    }
+
+    /** Issuer API key, sent as {@code authorization: Bearer} on {@link #createSession}; optional. */
+    public Builder issuerKey(String issuerKey) {
+      this.issuerKey = issuerKey;
+      return this;
+    }
+
+    /**
+     * How often a joined session sends a Heartbeat so proxies keep the idle stream open (default
+     * 30 s); {@link Duration#ZERO} turns heartbeats off.
+     */
+    public Builder heartbeatInterval(Duration interval) {
+      if (interval.isNegative()) {
+        throw new IllegalArgumentException("negative heartbeat interval");
+      }
+      this.heartbeatInterval = interval;
+      return this;
+    }
+
+    /** Deadline for CreateSession, TerminateSession, the Join answer and terminate (default 30 s). */
+    public Builder callTimeout(Duration timeout) {
+      if (timeout.isNegative() || timeout.isZero()) {
+        throw new IllegalArgumentException("call timeout must be positive");
+      }
+      this.callTimeout = timeout;
+      return this;
+    }
+
+    /**
+     * How many received frames may wait for the application in the blocking style (default 16).
+     * The relay is asked for a frame only when there is room, so this bounds the SDK's memory.
+     */
+    public Builder receiveQueueFrames(int frames) {
+      if (frames < 1) {
+        throw new IllegalArgumentException("receiveQueueFrames must be at least 1");
+      }
+      this.receiveQueueFrames = frames;
+      return this;
+    }
+
+    /**
+     * The HTTP/2 receive window per stream in bytes (default 1 MiB, fixed). Together with {@link
+     * #receiveQueueFrames} it bounds how much a slow reader lets the peer send ahead.
+     */
+    public Builder flowControlWindow(int bytes) {
+      if (bytes < 65_535) {
+        throw new IllegalArgumentException("HTTP/2 windows are at least 65535 bytes");
+      }
+      this.flowControlWindow = bytes;
+      return this;
+    }
+
+    /** Opens the connection (lazily: nothing is dialled until the first call). */
+    public RelayClient build() {
+      if (target == null) {
+        throw new IllegalStateException("target(host:port) is required");
+      }
+      return new RelayClient(new Builder(this));
+    }
+  }
+}

@@ -1,0 +1,115 @@
+package dev.checkmate.relay.client;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.CompletableFuture;
+import java.util.stream.Stream;
+
+/**
+ * One participant's live stream in a session, obtained from {@link RelayClient#join(String)} (the
+ * blocking style: {@link #receive}, {@link #frames()}) or {@link RelayClient#join(String,
+ * SessionListener)} (the callback style). Thread-safe.
+ *
+ * <h2>Ordering and sequence numbers</h2>
+ * Frames are numbered from 1 in the order {@link #send} is called and arrive at the peer in that
+ * order. Incoming frames must arrive with consecutive numbers; a gap or a repeat ends the session
+ * with {@link ProtocolViolationException}.
+ *
+ * <h2>Back-pressure</h2>
+ * Sending: {@link #send} queues the frame and returns a future that completes once the frame has
+ * been handed to the stream, which happens only while the relay can take more (the gRPC stream is
+ * ready). A peer that stops reading therefore stops the futures from completing after a bounded
+ * number of bytes: its receive queue, both HTTP/2 flow-control windows and the relay's per-stream
+ * buffer. Wait for the future (or use {@link #sendBlocking}) to respect it; frames queued without
+ * waiting are held in memory without limit.
+ *
+ * <p>Receiving: the SDK asks the relay for the next frame only when the application has taken one.
+ * In the blocking style at most {@link RelayClient.Builder#receiveQueueFrames(int)} frames (default
+ * 16) wait in memory, plus what the connection's HTTP/2 window holds ({@link
+ * RelayClient.Builder#flowControlWindow(int)}, default 1 MiB). In the callback style the next frame
+ * is requested after {@link SessionListener#onFrame} returns, so a slow callback slows the peer.
+ *
+ * <h2>End</h2>
+ * Once the session ends (the peer or this side terminated it, a timer fired, the stream broke),
+ * frames already received can still be read, then {@link #receive} throws the {@link
+ * RelayException} that describes the end, {@link #send} futures fail with it, and the listener's
+ * {@link SessionListener#onEnded} is called once.
+ */
+public interface RelaySession extends AutoCloseable {
+
+  /** The session id from the relay's Joined message. */
+  String sessionId();
+
+  /** The role this stream holds. */
+  Role role();
+
+  /** When the session expires. */
+  Instant expiresAt();
+
+  /** The limits the relay enforces on this participant. */
+  RelayLimits limits();
+
+  /** Whether the peer's stream is live right now (set by Joined, PeerJoined and PeerLeft). */
+  boolean peerPresent();
+
+  /** Whether the session is still open on this side (no end seen, not closed). */
+  boolean isOpen();
+
+  /**
+   * Waits until the peer is present.
+   *
+   * @return {@code true} when the peer is present, {@code false} when {@code timeout} passed first
+   * @throws RelayException if the session ended while waiting
+   */
+  boolean awaitPeer(Duration timeout) throws InterruptedException;
+
+  /**
+   * Queues one frame for the peer. Never blocks.
+   *
+   * @param payload opaque bytes, at most {@link RelayLimits#maxFrameBytes()}; the array is copied
+   * @return completes when the frame has been handed to the relay stream (see back-pressure above),
+   *     or fails with the {@link RelayException} that ended the session; runs dependent stages on a
+   *     gRPC thread, so use the {@code *Async} variants for anything slow
+   * @throws IllegalArgumentException if the payload exceeds the relay's frame limit (sending it
+   *     would make the relay end the session)
+   */
+  CompletableFuture<Void> send(byte[] payload);
+
+  /** {@link #send} and wait until the relay can take the frame. */
+  void sendBlocking(byte[] payload) throws InterruptedException;
+
+  /**
+   * The next frame from the peer (blocking style only).
+   *
+   * @return the payload, or {@code null} if none arrived within {@code timeout}
+   * @throws RelayException once the session has ended and every received frame has been read
+   * @throws IllegalStateException in the callback style
+   */
+  byte[] receive(Duration timeout) throws InterruptedException;
+
+  /** {@link #receive(Duration)} without a timeout: waits for the next frame or the session end. */
+  byte[] receive() throws InterruptedException;
+
+  /**
+   * The peer's frames as a lazy, blocking stream (blocking style only). The stream ends normally
+   * when the session is {@link EndReason#TERMINATED}; any other end throws its {@link
+   * RelayException} from the stream operation. Interrupting the reading thread ends it with a
+   * {@link RelayException} of code CANCELLED.
+   */
+  Stream<byte[]> frames();
+
+  /**
+   * Ends the session for both participants with {@code reason} (at most 256 UTF-8 bytes), after
+   * the frames already queued by {@link #send}. Waits up to the client's call timeout for the relay
+   * to confirm. Does nothing if the session has already ended.
+   */
+  void terminate(String reason) throws InterruptedException;
+
+  /**
+   * Releases the stream. If the session is still open this drops the stream without ending the
+   * session (the peer sees PeerLeft and the role stays reserved for this ticket until the join
+   * deadline); call {@link #terminate} first to end it for both.
+   */
+  @Override
+  void close();
+}
