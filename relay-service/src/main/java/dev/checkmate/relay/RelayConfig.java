@@ -40,6 +40,30 @@ public final class RelayConfig {
   private final Duration drainTimeout;
   private final Duration sweepInterval;
   private final Duration clockSkew;
+  private final int webSocketPort;
+  private final List<String> allowedOrigins;
+  private final Path devStaticDir;
+  private final Duration webSocketPingInterval;
+  private final Duration sendWait;
+  private final boolean telemetryEnabled;
+  private final int metricsPort;
+  private final java.util.Map<String, String> telemetryProperties;
+  private final List<String> natsUrls;
+  private final Path natsCredentials;
+  private final String natsUser;
+  private final String natsPassword;
+  private final String natsToken;
+  private final Path natsCaCertificate;
+  private final String nodeId;
+  private final int clusterWindowFrames;
+  private final int clusterWindowBytes;
+  private final Duration clusterHeartbeat;
+  private final Duration clusterDeadAfter;
+  private final Duration clusterClaimSettle;
+  private final Path tlsClientCa;
+  private final List<String> issuerIdentities;
+  private final List<String> trustedProxies;
+  private final int maxConnectionsPerAddress;
 
   private RelayConfig(Builder b) {
     this.bindAddress = b.bindAddress;
@@ -68,6 +92,36 @@ public final class RelayConfig {
     this.drainTimeout = b.drainTimeout;
     this.sweepInterval = b.sweepInterval;
     this.clockSkew = b.clockSkew;
+    this.webSocketPort = b.webSocketPort;
+    this.allowedOrigins = List.copyOf(b.allowedOrigins);
+    this.devStaticDir = b.devStaticDir;
+    this.webSocketPingInterval = b.webSocketPingInterval;
+    this.sendWait = b.sendWait;
+    this.telemetryEnabled = b.telemetryEnabled;
+    this.metricsPort = b.metricsPort;
+    this.telemetryProperties = java.util.Map.copyOf(b.telemetryProperties);
+    this.natsUrls = List.copyOf(b.natsUrls);
+    this.natsCredentials = b.natsCredentials;
+    this.natsUser = b.natsUser;
+    this.natsPassword = b.natsPassword;
+    this.natsToken = b.natsToken;
+    this.natsCaCertificate = b.natsCaCertificate;
+    this.nodeId = b.nodeId != null ? b.nodeId : randomNodeId();
+    this.clusterWindowFrames = b.clusterWindowFrames;
+    this.clusterWindowBytes = Math.max(b.clusterWindowBytes, 2 * b.maxFrameBytes);
+    this.clusterHeartbeat = b.clusterHeartbeat;
+    this.clusterDeadAfter = b.clusterDeadAfter;
+    this.clusterClaimSettle = b.clusterClaimSettle;
+    this.tlsClientCa = b.tlsClientCa;
+    this.issuerIdentities = List.copyOf(b.issuerIdentities);
+    this.trustedProxies = List.copyOf(b.trustedProxies);
+    this.maxConnectionsPerAddress = b.maxConnectionsPerAddress;
+  }
+
+  private static String randomNodeId() {
+    byte[] b = new byte[6];
+    new java.security.SecureRandom().nextBytes(b);
+    return "node-" + java.util.HexFormat.of().formatHex(b);
   }
 
   public static Builder builder() {
@@ -105,6 +159,54 @@ public final class RelayConfig {
   public Duration drainTimeout() { return drainTimeout; }
   public Duration sweepInterval() { return sweepInterval; }
   public Duration clockSkew() { return clockSkew; }
+  /** HTTP/1.1 port for WebSocket, dev gRPC-Web and /healthz; 0 = any free port, -1 = disabled. */
+  public int webSocketPort() { return webSocketPort; }
+  public boolean webSocketEnabled() { return webSocketPort >= 0; }
+  /** Browser origins allowed on the HTTP port ("*" = any); loopback origins too while bound to loopback. */
+  public List<String> allowedOrigins() { return allowedOrigins; }
+  /** Development only: a folder served as static files on the HTTP port (the browser demo). */
+  public Optional<Path> devStaticDir() { return Optional.ofNullable(devStaticDir); }
+  /** How often the relay pings an idle WebSocket; one without any traffic for two intervals is closed. */
+  public Duration webSocketPingInterval() { return webSocketPingInterval; }
+  /** How long a gRPC-Web Send waits for a stalled peer before answering with a partial ack. */
+  public Duration sendWait() { return sendWait; }
+  /** Metrics, traces and audit hooks (telemetry package); false = no OpenTelemetry at all (benchmarks compare). */
+  public boolean telemetryEnabled() { return telemetryEnabled; }
+  /** Prometheus scrape port on the bind address; 0 = any free port, -1 = disabled. */
+  public int metricsPort() { return metricsPort; }
+  /** OpenTelemetry SDK properties ({@code otel.*}) that override environment and system properties (tests, embedding). */
+  public java.util.Map<String, String> telemetryProperties() { return telemetryProperties; }
+  /** NATS servers of the cluster backplane (nats:// or tls://); empty = single node, no cluster. */
+  public List<String> natsUrls() { return natsUrls; }
+  public boolean clusterEnabled() { return !natsUrls.isEmpty(); }
+  /** NATS .creds file (JWT + NKey seed) for this relay's NATS user. */
+  public Optional<Path> natsCredentials() { return Optional.ofNullable(natsCredentials); }
+  public Optional<String> natsUser() { return Optional.ofNullable(natsUser); }
+  public Optional<String> natsPassword() { return Optional.ofNullable(natsPassword); }
+  public Optional<String> natsToken() { return Optional.ofNullable(natsToken); }
+  /** PEM CA certificate(s) to trust for tls:// NATS servers (default: the JVM's trust store). */
+  public Optional<Path> natsCaCertificate() { return Optional.ofNullable(natsCaCertificate); }
+  /** This node's name in the cluster (claims, logs); random unless configured. */
+  public String nodeId() { return nodeId; }
+  /** Cross-node flow control: frames one direction of a cross-node binding may have in flight. */
+  public int clusterWindowFrames() { return clusterWindowFrames; }
+  /** Cross-node flow control: payload bytes in flight per direction (at least 2 × max frame). */
+  public int clusterWindowBytes() { return clusterWindowBytes; }
+  /** How often a quiet cross-node binding is pinged. */
+  public Duration clusterHeartbeat() { return clusterHeartbeat; }
+  /** A cross-node binding that heard nothing for this long is dead (its node or link is lost). */
+  public Duration clusterDeadAfter() { return clusterDeadAfter; }
+  /** How long after claiming home a node re-announces its claim (covers NATS interest propagation). */
+  public Duration clusterClaimSettle() { return clusterClaimSettle; }
+
+  /** PEM CA certificate(s): with it the gRPC port requires client certificates that chain to it (mutual TLS). */
+  public Optional<Path> tlsClientCa() { return Optional.ofNullable(tlsClientCa); }
+  /** Client-certificate identities (subject CN or SAN) allowed to call CreateSession, besides issuer API keys. */
+  public List<String> issuerIdentities() { return issuerIdentities; }
+  /** IPs / CIDR blocks of proxies whose x-forwarded-for is believed (see security.TrustedProxies). */
+  public List<String> trustedProxies() { return trustedProxies; }
+  /** Open TCP connections per client address on the gRPC port; 0 = unlimited. Trusted proxies are exempt. */
+  public int maxConnectionsPerAddress() { return maxConnectionsPerAddress; }
 
   /** True when the bind address only accepts connections from this machine. */
   public boolean loopbackOnly() {
@@ -142,6 +244,33 @@ public final class RelayConfig {
     private Duration drainTimeout = Duration.ofSeconds(30);
     private Duration sweepInterval = Duration.ofMillis(250);
     private Duration clockSkew = Duration.ofSeconds(30);
+    // Off unless asked for, so embedding code and tests never collide on a fixed port; the CLI and
+    // the container default to 8080.
+    private int webSocketPort = -1;
+    private List<String> allowedOrigins = List.of();
+    private Path devStaticDir;
+    private Duration webSocketPingInterval = Duration.ofSeconds(30);
+    private Duration sendWait = Duration.ofSeconds(10);
+    private boolean telemetryEnabled = true;
+    // Off unless asked for (like the WebSocket port); the CLI and the container default to 9464.
+    private int metricsPort = -1;
+    private java.util.Map<String, String> telemetryProperties = java.util.Map.of();
+    private List<String> natsUrls = List.of();
+    private Path natsCredentials;
+    private String natsUser;
+    private String natsPassword;
+    private String natsToken;
+    private Path natsCaCertificate;
+    private String nodeId;
+    private int clusterWindowFrames = 64;
+    private int clusterWindowBytes = 256 * 1024;
+    private Duration clusterHeartbeat = Duration.ofSeconds(1);
+    private Duration clusterDeadAfter = Duration.ofSeconds(3);
+    private Duration clusterClaimSettle = Duration.ofMillis(250);
+    private Path tlsClientCa;
+    private List<String> issuerIdentities = List.of();
+    private List<String> trustedProxies = List.of();
+    private int maxConnectionsPerAddress;
 
     private Builder() {}
 
@@ -172,6 +301,30 @@ public final class RelayConfig {
       drainTimeout = c.drainTimeout;
       sweepInterval = c.sweepInterval;
       clockSkew = c.clockSkew;
+      webSocketPort = c.webSocketPort;
+      allowedOrigins = c.allowedOrigins;
+      devStaticDir = c.devStaticDir;
+      webSocketPingInterval = c.webSocketPingInterval;
+      sendWait = c.sendWait;
+      telemetryEnabled = c.telemetryEnabled;
+      metricsPort = c.metricsPort;
+      telemetryProperties = c.telemetryProperties;
+      natsUrls = c.natsUrls;
+      natsCredentials = c.natsCredentials;
+      natsUser = c.natsUser;
+      natsPassword = c.natsPassword;
+      natsToken = c.natsToken;
+      natsCaCertificate = c.natsCaCertificate;
+      nodeId = c.nodeId;
+      clusterWindowFrames = c.clusterWindowFrames;
+      clusterWindowBytes = c.clusterWindowBytes;
+      clusterHeartbeat = c.clusterHeartbeat;
+      clusterDeadAfter = c.clusterDeadAfter;
+      clusterClaimSettle = c.clusterClaimSettle;
+      tlsClientCa = c.tlsClientCa;
+      issuerIdentities = c.issuerIdentities;
+      trustedProxies = c.trustedProxies;
+      maxConnectionsPerAddress = c.maxConnectionsPerAddress;
     }
 
     public Builder bindAddress(String v) { bindAddress = Objects.requireNonNull(v); return this; }
@@ -200,6 +353,30 @@ public final class RelayConfig {
     public Builder drainTimeout(Duration v) { drainTimeout = v; return this; }
     public Builder sweepInterval(Duration v) { sweepInterval = v; return this; }
     public Builder clockSkew(Duration v) { clockSkew = v; return this; }
+    public Builder webSocketPort(int v) { webSocketPort = v; return this; }
+    public Builder allowedOrigins(List<String> v) { allowedOrigins = v; return this; }
+    public Builder devStaticDir(Path v) { devStaticDir = v; return this; }
+    public Builder webSocketPingInterval(Duration v) { webSocketPingInterval = v; return this; }
+    public Builder sendWait(Duration v) { sendWait = v; return this; }
+    public Builder telemetryEnabled(boolean v) { telemetryEnabled = v; return this; }
+    public Builder metricsPort(int v) { metricsPort = v; return this; }
+    public Builder telemetryProperties(java.util.Map<String, String> v) { telemetryProperties = java.util.Map.copyOf(v); return this; }
+    public Builder natsUrls(List<String> v) { natsUrls = List.copyOf(v); return this; }
+    public Builder natsCredentials(Path v) { natsCredentials = v; return this; }
+    public Builder natsUser(String v) { natsUser = v; return this; }
+    public Builder natsPassword(String v) { natsPassword = v; return this; }
+    public Builder natsToken(String v) { natsToken = v; return this; }
+    public Builder natsCaCertificate(Path v) { natsCaCertificate = v; return this; }
+    public Builder nodeId(String v) { nodeId = v; return this; }
+    public Builder clusterWindowFrames(int v) { clusterWindowFrames = v; return this; }
+    public Builder clusterWindowBytes(int v) { clusterWindowBytes = v; return this; }
+    public Builder clusterHeartbeat(Duration v) { clusterHeartbeat = v; return this; }
+    public Builder clusterDeadAfter(Duration v) { clusterDeadAfter = v; return this; }
+    public Builder clusterClaimSettle(Duration v) { clusterClaimSettle = v; return this; }
+    public Builder tlsClientCa(Path v) { tlsClientCa = v; return this; }
+    public Builder issuerIdentities(List<String> v) { issuerIdentities = List.copyOf(v); return this; }
+    public Builder trustedProxies(List<String> v) { trustedProxies = List.copyOf(v); return this; }
+    public Builder maxConnectionsPerAddress(int v) { maxConnectionsPerAddress = v; return this; }
 
     /** Validates and freezes the configuration; a bad value fails here, at startup, with a clear message. */
     public RelayConfig build() {
@@ -221,6 +398,26 @@ public final class RelayConfig {
       require(!drainTimeout.isNegative() && !preStopDelay.isNegative(), "drain durations must not be negative");
       require(positive(sweepInterval), "sweep interval must be positive");
       require(issuerKeys.stream().allMatch(k -> k.length() >= 16), "issuer API keys must be at least 16 characters");
+      require(webSocketPort >= -1 && webSocketPort <= 65535, "websocket port must be 0..65535 or -1 (disabled), got " + webSocketPort);
+      require(allowedOrigins.stream().allMatch(o -> o.equals("*") || o.matches("https?://[^/\\s]+")),
+          "allowed origins must look like https://app.example.com (scheme://host[:port], no path) or be *");
+      require(positive(webSocketPingInterval), "websocket ping interval must be positive");
+      require(positive(sendWait), "send wait must be positive");
+      require(metricsPort >= -1 && metricsPort <= 65535, "metrics port must be 0..65535 or -1 (disabled), got " + metricsPort);
+      require(natsUrls.stream().allMatch(u -> u.matches("(nats|tls)://[^\\s,]+")),
+          "NATS URLs must look like nats://host:4222 or tls://host:4222, got " + natsUrls);
+      require(natsUser == null || natsPassword != null, "--nats-user needs --nats-password");
+      require(nodeId == null || nodeId.matches("[A-Za-z0-9_-]{1,64}"), "node id must be 1-64 of [A-Za-z0-9_-]");
+      require(clusterWindowFrames >= 1, "cluster window must allow at least one frame");
+      require(positive(clusterHeartbeat) && positive(clusterDeadAfter) && clusterDeadAfter.compareTo(clusterHeartbeat) > 0,
+          "cluster dead-after must be longer than the cluster heartbeat");
+      require(positive(clusterClaimSettle), "cluster claim settle must be positive");
+      require(tlsClientCa == null || tlsCertificate != null, "--tls-client-ca needs TLS (--tls-cert/--tls-key)");
+      require(issuerIdentities.isEmpty() || tlsClientCa != null,
+          "--issuer-identity needs mutual TLS (--tls-client-ca): identities come from client certificates");
+      require(issuerIdentities.stream().allMatch(i -> !i.isBlank() && i.length() <= 256), "issuer identities must be 1-256 characters");
+      require(maxConnectionsPerAddress >= 0, "connections per address limit must be 0 (unlimited) or more");
+      dev.checkmate.relay.security.TrustedProxies.parse(trustedProxies); // throws on a bad entry
       return new RelayConfig(this);
     }
 

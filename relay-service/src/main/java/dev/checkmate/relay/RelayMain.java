@@ -40,6 +40,10 @@ public final class RelayMain implements Callable<Integer> {
   Path tlsCert;
   @Option(names = "--tls-key", defaultValue = "${env:RELAY_TLS_KEY}", description = "PEM PKCS#8 private key (env RELAY_TLS_KEY)")
   Path tlsKey;
+  @Option(names = "--tls-client-ca", defaultValue = "${env:RELAY_TLS_CLIENT_CA}", description = "PEM CA certificate(s): require client certificates chaining to it on the gRPC port (mutual TLS; not applied to the browser HTTP port) (env RELAY_TLS_CLIENT_CA)")
+  Path tlsClientCa;
+  @Option(names = "--issuer-identity", split = ",", defaultValue = "${env:RELAY_ISSUER_IDENTITIES}", description = "Client-certificate identity (subject CN or SAN) allowed to create sessions, repeatable; needs --tls-client-ca (env RELAY_ISSUER_IDENTITIES, comma-separated)")
+  List<String> issuerIdentities;
   @Option(names = "--insecure-plaintext", defaultValue = "${env:RELAY_INSECURE_PLAINTEXT:-false}", description = "Allow plaintext on a non-loopback address, e.g. behind Envoy on a private network (env RELAY_INSECURE_PLAINTEXT)")
   boolean insecurePlaintext;
   @Option(names = "--signing-key", defaultValue = "${env:RELAY_SIGNING_KEY}", description = "Private Ed25519 JWK file: this node issues tickets (env RELAY_SIGNING_KEY). Without it and --verify-keys: ephemeral key")
@@ -68,6 +72,10 @@ public final class RelayMain implements Callable<Integer> {
   long maxBytesPerSecond;
   @Option(names = "--max-streams-per-address", defaultValue = "${env:RELAY_MAX_STREAMS_PER_ADDRESS:-100}", description = "Open streams per client address (env RELAY_MAX_STREAMS_PER_ADDRESS). Default: ${DEFAULT-VALUE}")
   int maxStreamsPerAddress;
+  @Option(names = "--max-connections-per-address", defaultValue = "${env:RELAY_MAX_CONNECTIONS_PER_ADDRESS:-0}", description = "Open TCP connections per client address on the gRPC port, refused at accept; 0 = unlimited; trusted proxies exempt (env RELAY_MAX_CONNECTIONS_PER_ADDRESS). Default: ${DEFAULT-VALUE}")
+  int maxConnectionsPerAddress;
+  @Option(names = "--trusted-proxy", split = ",", defaultValue = "${env:RELAY_TRUSTED_PROXIES}", description = "IP or CIDR of a proxy (e.g. Envoy) whose x-forwarded-for is believed for per-client limits, repeatable (env RELAY_TRUSTED_PROXIES, comma-separated)")
+  List<String> trustedProxies;
   @Option(names = "--rendezvous-frames", defaultValue = "${env:RELAY_RENDEZVOUS_FRAMES:-64}", description = "Frames held per sender until the peer joins (env RELAY_RENDEZVOUS_FRAMES). Default: ${DEFAULT-VALUE}")
   int rendezvousFrames;
   @Option(names = "--rendezvous-bytes", defaultValue = "${env:RELAY_RENDEZVOUS_BYTES:-262144}", description = "Bytes held per sender until the peer joins (env RELAY_RENDEZVOUS_BYTES). Default: ${DEFAULT-VALUE}")
@@ -78,6 +86,32 @@ public final class RelayMain implements Callable<Integer> {
   Duration preStopDelay;
   @Option(names = "--drain-seconds", defaultValue = "${env:RELAY_DRAIN_SECONDS:-30}", description = "On shutdown, let open sessions finish for up to this long (env RELAY_DRAIN_SECONDS). Default: ${DEFAULT-VALUE}")
   int drainSeconds;
+  @Option(names = "--metrics-port", defaultValue = "${env:RELAY_METRICS_PORT:-9464}", description = "Prometheus /metrics port on the bind address; 0 = any, -1 = off (env RELAY_METRICS_PORT). Default: ${DEFAULT-VALUE}")
+  int metricsPort;
+  @Option(names = "--telemetry", negatable = true, defaultValue = "${env:RELAY_TELEMETRY:-true}", fallbackValue = "true", description = "Metrics, traces and audit hooks; --no-telemetry turns OpenTelemetry off entirely, e.g. to measure its overhead (env RELAY_TELEMETRY). OTLP export follows the OTEL_* variables. Default: ${DEFAULT-VALUE}")
+  boolean telemetry;
+  @Option(names = "--log-format", defaultValue = "${env:RELAY_LOG_FORMAT:-text}", description = "Log lines on stderr: text or json (one JSON object per line with trace_id/span_id) (env RELAY_LOG_FORMAT). Default: ${DEFAULT-VALUE}")
+  String logFormat;
+  @Option(names = "--nats", split = ",", defaultValue = "${env:RELAY_NATS_URL}", description = "NATS servers of the cluster backplane, comma-separated nats:// or tls:// URLs (env RELAY_NATS_URL). Without it: single node")
+  List<String> natsUrls;
+  @Option(names = "--nats-creds", defaultValue = "${env:RELAY_NATS_CREDS}", description = "NATS credentials file (JWT + NKey seed) of this relay's NATS user (env RELAY_NATS_CREDS)")
+  Path natsCreds;
+  @Option(names = "--nats-user", defaultValue = "${env:RELAY_NATS_USER}", description = "NATS user name (env RELAY_NATS_USER); prefer --nats-creds in production")
+  String natsUser;
+  @Option(names = "--nats-password", defaultValue = "${env:RELAY_NATS_PASSWORD}", description = "NATS password (env RELAY_NATS_PASSWORD)")
+  String natsPassword;
+  @Option(names = "--nats-token", defaultValue = "${env:RELAY_NATS_TOKEN}", description = "NATS token (env RELAY_NATS_TOKEN)")
+  String natsToken;
+  @Option(names = "--nats-ca", defaultValue = "${env:RELAY_NATS_CA}", description = "PEM CA certificate to trust for tls:// NATS servers (env RELAY_NATS_CA). Default: the JVM trust store")
+  Path natsCa;
+  @Option(names = "--node-id", defaultValue = "${env:RELAY_NODE_ID}", description = "This node's name in the cluster, [A-Za-z0-9_-] (env RELAY_NODE_ID). Default: random")
+  String nodeId;
+  @Option(names = "--ws-port", defaultValue = "${env:RELAY_WS_PORT:-8080}", description = "HTTP/1.1 port for browsers: WebSocket /ws, gRPC-Web, /healthz; 0 = any, -1 = off (env RELAY_WS_PORT). Default: ${DEFAULT-VALUE}")
+  int wsPort;
+  @Option(names = "--allowed-origin", split = ",", defaultValue = "${env:RELAY_ALLOWED_ORIGINS}", description = "Browser origin allowed on the HTTP port, e.g. https://app.example.com, or *; repeatable (env RELAY_ALLOWED_ORIGINS, comma-separated). Clients without Origin are always allowed; loopback origins too while bound to loopback")
+  List<String> allowedOrigins;
+  @Option(names = "--dev-static-dir", defaultValue = "${env:RELAY_DEV_STATIC_DIR}", description = "Development only: serve this folder on the HTTP port, e.g. client-web/dist (env RELAY_DEV_STATIC_DIR)")
+  Path devStaticDir;
 
   public static void main(String[] args) {
     System.exit(commandLine().execute(args));
@@ -117,16 +151,38 @@ public final class RelayMain implements Callable<Integer> {
         .maxFramesPerSecond(maxFramesPerSecond)
         .maxBytesPerSecond(maxBytesPerSecond)
         .maxStreamsPerAddress(maxStreamsPerAddress)
+        .maxConnectionsPerAddress(maxConnectionsPerAddress)
+        .trustedProxies(trustedProxies == null ? List.of() : trustedProxies.stream().map(String::strip).filter(x -> !x.isEmpty()).toList())
+        .tlsClientCa(tlsClientCa)
+        .issuerIdentities(issuerIdentities == null ? List.of() : issuerIdentities.stream().map(String::strip).filter(x -> !x.isEmpty()).toList())
         .rendezvousMaxFrames(rendezvousFrames)
         .rendezvousMaxBytes(rendezvousBytes)
         .flowControlWindow(flowControlWindow)
         .preStopDelay(preStopDelay)
         .drainTimeout(Duration.ofSeconds(drainSeconds))
+        .metricsPort(metricsPort)
+        .telemetryEnabled(telemetry)
+        .natsUrls(natsUrls == null ? List.of() : natsUrls.stream().map(String::strip).filter(u -> !u.isEmpty()).toList())
+        .natsCredentials(natsCreds)
+        .natsUser(natsUser)
+        .natsPassword(natsPassword)
+        .natsToken(natsToken)
+        .natsCaCertificate(natsCa)
+        .nodeId(nodeId)
+        .webSocketPort(wsPort)
+        .allowedOrigins(allowedOrigins == null ? List.of() : allowedOrigins)
+        .devStaticDir(devStaticDir)
         .build();
   }
 
   @Override
   public Integer call() throws Exception {
+    if (!"text".equals(logFormat) && !"json".equals(logFormat)) {
+      System.err.println("relay: invalid configuration: --log-format must be text or json, got " + logFormat);
+      return 2;
+    }
+    // Read by logback.xml; logback initializes on the first logger, after this point.
+    System.setProperty("RELAY_LOG_FORMAT", logFormat);
     RelayConfig config;
     try {
       config = toConfig();
@@ -143,7 +199,8 @@ public final class RelayMain implements Callable<Integer> {
     }
     Runtime.getRuntime().addShutdownHook(new Thread(relay::close, "relay-shutdown"));
     System.out.println("CheckMate Relay listening on " + config.bindAddress() + ":" + relay.grpcPort()
-        + (config.tlsEnabled() ? " (TLS 1.3)" : " (plaintext)") + "; Ctrl-C to stop");
+        + (config.tlsEnabled() ? " (TLS 1.3)" : " (plaintext)")
+        + (relay.webSocketPort() >= 0 ? ", WebSocket/HTTP on port " + relay.webSocketPort() : "") + (relay.metricsPort() >= 0 ? ", metrics on port " + relay.metricsPort() : "") + "; Ctrl-C to stop");
     relay.awaitTermination();
     return 0;
   }

@@ -1,14 +1,17 @@
 package dev.checkmate.relay;
 
+import dev.checkmate.relay.cluster.ClusterLink;
 import dev.checkmate.relay.proto.v1.EndReason;
 import dev.checkmate.relay.proto.v1.RelayServiceGrpc;
 import dev.checkmate.relay.session.SessionHub;
+import dev.checkmate.relay.telemetry.RelayTelemetry;
 import dev.checkmate.relay.ticket.IssuerPolicy;
 import dev.checkmate.relay.ticket.KeyRing;
 import dev.checkmate.relay.ticket.TicketIssuer;
 import dev.checkmate.relay.ticket.TicketVerifier;
 import dev.checkmate.relay.transport.grpc.AddressLimiter;
 import dev.checkmate.relay.transport.grpc.RelayGrpcService;
+import dev.checkmate.relay.transport.websocket.HttpFrontend;
 import io.grpc.Server;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
@@ -43,7 +46,14 @@ public final class RelayServer implements AutoCloseable {
   private final ScheduledExecutorService scheduler;
   private final Server server;
   private final AddressLimiter limiter;
+  private final dev.checkmate.relay.security.ConnectionLimiter connections;
+  private final dev.checkmate.relay.security.ConnectionGate connectionGate; // null without a connection limit
+  private final HttpFrontend http; // null when the HTTP port is disabled
+  private volatile ClusterLink cluster; // null without NATS (single node)
+  /** SERVING vs draining, for the HTTP port's /healthz; the gRPC health service mirrors it. */
+  private volatile boolean serving;
   private boolean closed;
+  private final RelayTelemetry telemetry; // null when telemetry is off (RelayConfig.telemetryEnabled)
 
   private RelayServer(RelayConfig config) throws IOException {
     this.config = config;
@@ -67,12 +77,19 @@ public final class RelayServer implements AutoCloseable {
         // Relay work per message is tiny and never blocks: run it on the event loops.
         .directExecutor()
         .flowControlWindow(config.flowControlWindow())
-        // Slightly above the frame limit so the hub, not the transport, reports oversize frames.
-        .maxInboundMessageSize(config.maxFrameBytes() + 4096)
+        // Well above the frame limit so the hub reports ordinary oversize frames with a clear message;
+        // only absurd ones (which would cost memory to read) are reset by the transport itself.
+        .maxInboundMessageSize(transportMessageCap(config))
         .permitKeepAliveTime(10, TimeUnit.SECONDS)
         .permitKeepAliveWithoutCalls(true)
         .keepAliveTime(60, TimeUnit.SECONDS)
         .keepAliveTimeout(20, TimeUnit.SECONDS);
+    // Per-address connection limit, enforced at accept (before TLS); trusted proxies are exempt.
+    dev.checkmate.relay.security.TrustedProxies trustedProxies =
+        dev.checkmate.relay.security.TrustedProxies.parse(config.trustedProxies());
+    this.connections = new dev.checkmate.relay.security.ConnectionLimiter(config.maxConnectionsPerAddress(), trustedProxies);
+    this.connectionGate = connections.enabled()
+        ? dev.checkmate.relay.security.ConnectionGate.install(builder, connections) : null;
     if (config.tlsEnabled()) {
       builder.sslContext(serverTls(config));
     } else if (!config.loopbackOnly()) {
@@ -86,19 +103,39 @@ public final class RelayServer implements AutoCloseable {
     // Without configured public endpoints, advertise where this node actually listens.
     Supplier<List<String>> endpoints = () -> config.publicEndpoints().isEmpty()
         ? List.of(config.bindAddress() + ":" + grpcPort()) : config.publicEndpoints();
-    RelayGrpcService service = new RelayGrpcService(config, hub, issuer, verifier, new IssuerPolicy(config.issuerKeys()),
+    RelayGrpcService service = new RelayGrpcService(config, hub, issuer, verifier, new IssuerPolicy(config.issuerKeys(), config.issuerIdentities()),
         limiter, scheduler, clock, endpoints);
+    // Metrics endpoint, gRPC server spans/metrics and the hub's telemetry hooks (issue 6).
+    this.telemetry = config.telemetryEnabled() ? RelayTelemetry.start(config, hub) : null;
+    if (telemetry != null) {
+      telemetry.configureServer(builder);
+    }
     this.server = builder
-        .addService(service.intercepted())
+        // CallerSecurity runs first: client address (trusted proxies), mTLS identities, x-session-id.
+        .addService(io.grpc.ServerInterceptors.intercept(service.intercepted(),
+            new dev.checkmate.relay.security.CallerSecurity(trustedProxies)))
         .addService(health.getHealthService())
         .addService(ProtoReflectionServiceV1.newInstance())
         .build();
+    this.http = config.webSocketEnabled()
+        ? new HttpFrontend(config, hub, verifier, limiter, service.splitStreams(), () -> serving)
+        : null;
+  }
+
+  /** The largest message the transport reads at all: 4 × the frame limit, at least frame + 64 KiB. */
+  static int transportMessageCap(RelayConfig config) {
+    return (int) Math.min(Integer.MAX_VALUE, Math.max(4L * config.maxFrameBytes(), config.maxFrameBytes() + 65536L));
   }
 
   private static SslContext serverTls(RelayConfig config) {
     try {
       return GrpcSslContexts.forServer(config.tlsCertificate().orElseThrow().toFile(), config.tlsPrivateKey().orElseThrow().toFile())
           .protocols("TLSv1.3")
+          // Mutual TLS (--tls-client-ca): only clients with a certificate chaining to this CA get in.
+          .trustManager(config.tlsClientCa().map(java.nio.file.Path::toFile).orElse(null))
+          .clientAuth(config.tlsClientCa().isPresent()
+              ? io.grpc.netty.shaded.io.netty.handler.ssl.ClientAuth.REQUIRE
+              : io.grpc.netty.shaded.io.netty.handler.ssl.ClientAuth.NONE)
           .build();
     } catch (IOException e) {
       throw new UncheckedIOException("cannot load TLS certificate/key: " + e.getMessage(), e);
@@ -108,11 +145,29 @@ public final class RelayServer implements AutoCloseable {
   /** Starts a relay; returns once it accepts connections and reports SERVING. */
   public static RelayServer start(RelayConfig config) throws IOException {
     RelayServer relay = new RelayServer(config);
-    relay.server.start();
+    try {
+      relay.server.start();
+    } catch (IOException | RuntimeException e) {
+      relay.closeTelemetry();
+      throw e;
+    }
+    if (config.clusterEnabled()) {
+      // Connects in the background; node-local sessions are served meanwhile (docs/cluster.md).
+      relay.cluster = ClusterLink.start(config, relay.hub);
+    }
+    if (relay.http != null) {
+      try {
+        relay.http.start();
+      } catch (IOException | RuntimeException e) {
+        relay.server.shutdownNow();
+        relay.scheduler.shutdownNow();
+        relay.closeTelemetry();
+        throw e;
+      }
+    }
     long sweepMs = config.sweepInterval().toMillis();
     relay.scheduler.scheduleWithFixedDelay(relay::sweepSafely, sweepMs, sweepMs, TimeUnit.MILLISECONDS);
-    relay.health.setStatus("", ServingStatus.SERVING);
-    relay.health.setStatus(SERVICE_NAME, ServingStatus.SERVING);
+    relay.setServing(true);
     log.info("relay listening on {}:{} ({}), {} verification key(s){}", config.bindAddress(), relay.grpcPort(),
         config.tlsEnabled() ? "TLS 1.3" : "plaintext", relay.keys.verificationKeyIds().size(),
         relay.keys.signingKey().isPresent() ? ", issuing tickets" : ", verify-only");
@@ -127,8 +182,29 @@ public final class RelayServer implements AutoCloseable {
     }
   }
 
+  /** gRPC health and the HTTP port's /healthz change together, here and only here. */
+  private void setServing(boolean on) {
+    serving = on;
+    if (on) {
+      health.setStatus("", ServingStatus.SERVING);
+      health.setStatus(SERVICE_NAME, ServingStatus.SERVING);
+    } else {
+      health.enterTerminalState();
+    }
+  }
+
+  /** The HTTP port (WebSocket, gRPC-Web, /healthz), or -1 when disabled. */
+  public int webSocketPort() {
+    return http == null ? -1 : http.port();
+  }
+
   public int grpcPort() {
     return ((InetSocketAddress) server.getListenSockets().get(0)).getPort();
+  }
+
+  /** The cluster link (NATS), when configured with --nats. */
+  public java.util.Optional<ClusterLink> cluster() {
+    return java.util.Optional.ofNullable(cluster);
   }
 
   public SessionHub hub() {
@@ -137,6 +213,11 @@ public final class RelayServer implements AutoCloseable {
 
   public KeyRing keys() {
     return keys;
+  }
+
+  /** Per-address TCP connection counts on the gRPC port (--max-connections-per-address). */
+  public dev.checkmate.relay.security.ConnectionLimiter connectionLimiter() {
+    return connections;
   }
 
   public AddressLimiter addressLimiter() {
@@ -158,7 +239,7 @@ public final class RelayServer implements AutoCloseable {
       return;
     }
     closed = true;
-    health.enterTerminalState();
+    setServing(false);
     sleep(config.preStopDelay().toMillis());
     server.shutdown();
     long deadline = System.nanoTime() + config.drainTimeout().toNanos();
@@ -169,6 +250,12 @@ public final class RelayServer implements AutoCloseable {
       log.info("drain deadline reached; ending {} open session(s)", hub.sessionCount());
     }
     hub.endAll(EndReason.RELAY_SHUTDOWN, "relay is shutting down; reconnect (to another relay) with the same ticket");
+    ClusterLink link = cluster;
+    if (link != null) {
+      // After endAll, so bridges of sessions homed here got their SessionEnded; bridges held here
+      // end with UNAVAILABLE (reconnect) — their sessions live on at their homes.
+      link.close();
+    }
     try {
       if (!server.awaitTermination(2, TimeUnit.SECONDS)) {
         server.shutdownNow();
@@ -178,8 +265,31 @@ public final class RelayServer implements AutoCloseable {
       Thread.currentThread().interrupt();
       server.shutdownNow();
     }
+    if (http != null) {
+      http.close();
+    }
     scheduler.shutdownNow();
+    closeTelemetry();
+    if (connectionGate != null) {
+      connectionGate.close();
+    }
     log.info("relay stopped");
+  }
+
+  private void closeTelemetry() {
+    if (telemetry != null) {
+      telemetry.close();
+    }
+  }
+
+  /** Telemetry (metrics endpoint, spans, cluster hooks); empty when disabled in the config. */
+  public java.util.Optional<RelayTelemetry> telemetry() {
+    return java.util.Optional.ofNullable(telemetry);
+  }
+
+  /** The Prometheus endpoint's port, or -1 when disabled. */
+  public int metricsPort() {
+    return telemetry == null ? -1 : telemetry.metricsPort();
   }
 
   private static void sleep(long millis) {

@@ -36,6 +36,10 @@ final class Errors {
       case PERMISSION_DENIED:
         return new NotAuthorizedException(description, cause);
       case UNAVAILABLE:
+        String pinFailure = pinFailure(status.getCause());
+        if (pinFailure != null) {
+          return new CertificatePinningException(pinFailure, cause);
+        }
         return new RelayUnavailableException(describeUnavailable(status), cause);
       default:
         return new RelayException(status.getCode(), description, cause);
@@ -53,6 +57,20 @@ final class Errors {
   static RelayException closedWithoutReason() {
     return new RelayException(
         Status.Code.UNKNOWN, "the relay closed the stream without saying why", null);
+  }
+
+  /** The pinning failure in a TLS failure's cause chain, if that is what failed. */
+  private static String pinFailure(Throwable t) {
+    for (int depth = 0; t != null && depth < 10; depth++, t = t.getCause()) {
+      if (t instanceof PinningTrustManager.PinMismatch) {
+        return t.getMessage();
+      }
+      if (t.getMessage() != null && t.getMessage().contains("certificate pinning failed")) {
+        int at = t.getMessage().indexOf("certificate pinning failed");
+        return t.getMessage().substring(at);
+      }
+    }
+    return null;
   }
 
   // Connection failures carry the useful part (refused, TLS) in the cause, not the description.

@@ -82,7 +82,13 @@ final class GrpcRelaySession
   private volatile boolean peerPresent;
   private volatile Joined joinedMessage;
 
-  private record Outgoing(ClientMessage message, CompletableFuture<Void> sent) {}
+  /** A queued write: a data payload (numbered, and sealed with E2E, when written) or a control message. */
+  private record Outgoing(ClientMessage message, byte[] payload, CompletableFuture<Void> sent) {}
+
+  /** End-to-end layer, or null without E2E. Handshake payloads it produces jump the outbox queue. */
+  private final E2eSessionLayer e2e;
+  // Guarded by lock: E2E handshake payloads (COMMIT, HELLO, CONFIRM) waiting to be written.
+  private final ArrayDeque<byte[]> handshakeOut = new ArrayDeque<>();
 
   GrpcRelaySession(
       SessionListener listener,
@@ -90,6 +96,17 @@ final class GrpcRelaySession
       Duration callTimeout,
       Duration heartbeatInterval,
       ScheduledExecutorService scheduler) {
+    this(listener, receiveQueueFrames, callTimeout, heartbeatInterval, scheduler, null);
+  }
+
+  GrpcRelaySession(
+      SessionListener listener,
+      int receiveQueueFrames,
+      Duration callTimeout,
+      Duration heartbeatInterval,
+      ScheduledExecutorService scheduler,
+      E2eSessionLayer e2e) {
+    this.e2e = e2e;
     this.listener = listener;
     this.receiveQueueFrames = receiveQueueFrames;
     this.callTimeout = callTimeout;
@@ -112,11 +129,20 @@ final class GrpcRelaySession
 
   /** Sends the Join and waits for the relay's answer. */
   void join(String ticket) throws InterruptedException {
+    join(ticket, null);
+  }
+
+  /** Sends the Join (with the role the relay must check, if given) and waits for the answer. */
+  void join(String ticket, Role expectedRole) throws InterruptedException {
+    Join.Builder join = Join.newBuilder().setTicket(ticket);
+    if (expectedRole != null) {
+      join.setExpectedRole(expectedRole == Role.PROVER
+          ? dev.checkmate.relay.proto.v1.Role.PROVER : dev.checkmate.relay.proto.v1.Role.VERIFIER);
+    }
     synchronized (lock) {
       // The first message goes out regardless of isReady: it is tiny and nothing else can be
       // sent before it anyway.
-      requestStream.onNext(
-          ClientMessage.newBuilder().setJoin(Join.newBuilder().setTicket(ticket)).build());
+      requestStream.onNext(ClientMessage.newBuilder().setJoin(join).build());
     }
     try {
       joined.get(callTimeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -191,12 +217,50 @@ final class GrpcRelaySession
   }
 
   @Override
+  public boolean endToEndEncrypted() {
+    return e2e != null;
+  }
+
+  @Override
+  public boolean awaitSecure(Duration timeout) throws InterruptedException {
+    if (e2e == null) {
+      throw new IllegalStateException("this session was joined without end-to-end encryption");
+    }
+    long deadline = System.nanoTime() + timeout.toNanos();
+    synchronized (peerMonitor) {
+      while (true) {
+        if (e2e.isSecure()) {
+          return true;
+        }
+        RelayException end = terminalOrNull();
+        if (end != null) {
+          throw end;
+        }
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          return false;
+        }
+        TimeUnit.NANOSECONDS.timedWait(peerMonitor, left);
+      }
+    }
+  }
+
+  @Override
+  public java.util.Optional<String> shortAuthenticationString() {
+    return e2e == null || !e2e.isSecure() ? java.util.Optional.empty() : java.util.Optional.of(e2e.sas());
+  }
+
+  @Override
   public CompletableFuture<Void> send(byte[] payload) {
     int max = limits().maxFrameBytes();
+    if (max > 0 && e2e != null) {
+      max = Math.max(1, max - E2eSessionLayer.OVERHEAD);
+    }
     if (max > 0 && payload.length > max) {
       throw new IllegalArgumentException(
           "payload of " + payload.length + " bytes exceeds the relay's frame limit of " + max
-              + " bytes; split it into smaller frames");
+              + " bytes" + (e2e != null ? " (frame limit minus 28 bytes of end-to-end overhead)" : "")
+              + "; split it into smaller frames");
     }
     CompletableFuture<Void> sent = new CompletableFuture<>();
     synchronized (lock) {
@@ -209,10 +273,8 @@ final class GrpcRelaySession
       if (writesClosed) {
         return CompletableFuture.failedFuture(closedError());
       }
-      // Numbered under the lock so that sequence order is queue order is wire order.
-      Frame frame =
-          Frame.newBuilder().setSeq(nextSeq++).setPayload(ByteString.copyFrom(payload)).build();
-      outbox.add(new Outgoing(ClientMessage.newBuilder().setData(frame).build(), sent));
+      // Numbered (and sealed) when written, under the lock: sequence order is wire order.
+      outbox.add(new Outgoing(null, payload.clone(), sent));
     }
     drain();
     return sent;
@@ -290,6 +352,7 @@ final class GrpcRelaySession
               ClientMessage.newBuilder()
                   .setTerminate(Terminate.newBuilder().setReason(truncate(reason)))
                   .build(),
+              null,
               null));
     }
     drain();
@@ -328,6 +391,14 @@ final class GrpcRelaySession
     switch (message.getKindCase()) {
       case JOINED:
         joinedMessage = message.getJoined();
+        if (e2e != null) {
+          // The COMMIT is the first frame (relay seq 1); the relay holds it until the peer joins.
+          byte[] commit = e2e.start(message.getJoined().getSessionId(), Role.fromProto(message.getJoined().getRole()));
+          synchronized (lock) {
+            handshakeOut.add(commit);
+          }
+          drain();
+        }
         setPeerPresent(message.getJoined().getPeerPresent());
         startHeartbeat();
         joined.complete(message.getJoined());
@@ -373,10 +444,38 @@ final class GrpcRelaySession
     lastReceivedSeq = seq;
     peerMayRestart = false;
     byte[] payload = frame.getPayload().toByteArray();
+    if (e2e != null) {
+      List<byte[]> replies = E2eSessionLayer.newOutList();
+      boolean wasSecure = e2e.isSecure();
+      try {
+        payload = e2e.onIncoming(payload, replies);
+      } catch (EndToEndSecurityException e) {
+        endToEndFailure(e);
+        return;
+      }
+      if (payload == null) {
+        // A handshake message: answer it, publish the keys once our CONFIRM is queued.
+        synchronized (lock) {
+          handshakeOut.addAll(replies);
+          e2e.activate();
+        }
+        drain();
+        if (!wasSecure && e2e.isSecure()) {
+          synchronized (peerMonitor) {
+            peerMonitor.notifyAll();
+          }
+          String sas = e2e.sas();
+          notifyListener(l -> l.onSecure(this, sas));
+        }
+        requestOne(); // nothing for the application: read on
+        return;
+      }
+    }
     if (listener == null) {
       inbox.add(payload); // request(1) happens when the application takes it
     } else {
-      notifyListener(l -> l.onFrame(this, payload));
+      byte[] delivered = payload;
+      notifyListener(l -> l.onFrame(this, delivered));
       requestOne(); // only after the callback returned: a slow callback slows the peer
     }
   }
@@ -392,7 +491,7 @@ final class GrpcRelaySession
     if (local && status.getCode() == Status.Code.CANCELLED) {
       finish(closedError());
     } else {
-      finish(Errors.fromStatus(status, sessionEnded));
+      finish(endFrom(status));
     }
   }
 
@@ -402,8 +501,19 @@ final class GrpcRelaySession
       streamClosed = true;
     }
     finish(sessionEnded != null
-        ? Errors.fromStatus(Status.OK, sessionEnded)
+        ? endFrom(Status.OK)
         : Errors.closedWithoutReason());
+  }
+
+  /** The end the relay reported; with E2E, a peer's "e2e: CHECK" terminate is a security failure. */
+  private RelayException endFrom(Status status) {
+    SessionEnded ended = sessionEnded;
+    if (e2e != null && ended != null
+        && ended.getReason() == dev.checkmate.relay.proto.v1.EndReason.TERMINATED
+        && ended.getMessage().startsWith(EndToEndSecurityException.TERMINATE_PREFIX)) {
+      return EndToEndSecurityException.fromPeer(ended.getMessage());
+    }
+    return Errors.fromStatus(status, ended);
   }
 
   // ---- internals ----
@@ -411,10 +521,36 @@ final class GrpcRelaySession
   /** Writes queued messages while the stream is ready; the on-ready handler calls it again later. */
   private void drain() {
     List<CompletableFuture<Void>> sent = new ArrayList<>();
+    EndToEndSecurityException sealFailure = null;
     synchronized (lock) {
-      while (!writesClosed && !outbox.isEmpty() && requestStream.isReady()) {
-        Outgoing next = outbox.poll();
-        requestStream.onNext(next.message());
+      while (!writesClosed && requestStream.isReady()) {
+        byte[] handshake = handshakeOut.poll();
+        if (handshake != null) {
+          requestStream.onNext(dataMessage(handshake));
+          continue;
+        }
+        Outgoing next = outbox.peek();
+        if (next == null) {
+          break;
+        }
+        ClientMessage message = next.message();
+        if (next.payload() != null) {
+          byte[] payload = next.payload();
+          if (e2e != null) {
+            if (!e2e.canSeal()) {
+              break; // data waits until our CONFIRM is out; handshake replies still pass above
+            }
+            try {
+              payload = e2e.seal(payload);
+            } catch (EndToEndSecurityException e) {
+              sealFailure = e;
+              break;
+            }
+          }
+          message = dataMessage(payload);
+        }
+        outbox.poll();
+        requestStream.onNext(message);
         if (next.sent() != null) {
           sent.add(next.sent());
         }
@@ -422,6 +558,15 @@ final class GrpcRelaySession
     }
     // Completed outside the lock: dependent stages run user code.
     sent.forEach(f -> f.complete(null));
+    if (sealFailure != null) {
+      endToEndFailure(sealFailure);
+    }
+  }
+
+  /** A DATA message with the next relay sequence number; call under the lock, in wire order. */
+  private ClientMessage dataMessage(byte[] payload) {
+    Frame frame = Frame.newBuilder().setSeq(nextSeq++).setPayload(ByteString.copyFrom(payload)).build();
+    return ClientMessage.newBuilder().setData(frame).build();
   }
 
   /** Control messages (heartbeats) skip the queue: they are tiny and carry no order. */
@@ -459,6 +604,20 @@ final class GrpcRelaySession
     }
   }
 
+  /** An end-to-end check failed: tell the peer which one (via the relay) and end the session. */
+  private void endToEndFailure(EndToEndSecurityException e) {
+    LOG.log(Level.WARNING, "ending session: {0}", e.reason());
+    synchronized (lock) {
+      if (!writesClosed) {
+        requestStream.onNext(
+            ClientMessage.newBuilder()
+                .setTerminate(Terminate.newBuilder().setReason(EndToEndSecurityException.TERMINATE_PREFIX + e.check()))
+                .build());
+      }
+    }
+    finish(e);
+  }
+
   private void protocolViolation(String detail) {
     LOG.log(Level.WARNING, "ending session: {0}", detail);
     synchronized (lock) {
@@ -486,6 +645,10 @@ final class GrpcRelaySession
       outbox.clear();
       if (heartbeat != null) {
         heartbeat.cancel(false);
+      }
+      handshakeOut.clear();
+      if (e2e != null) {
+        e2e.close();
       }
     }
     for (Outgoing o : pending) {

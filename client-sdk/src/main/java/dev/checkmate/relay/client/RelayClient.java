@@ -145,7 +145,7 @@ public final class RelayClient implements AutoCloseable {
    * @throws RelayUnavailableException the relay cannot be reached (or the TLS handshake failed)
    */
   public RelaySession join(String ticket) throws InterruptedException {
-    return join(ticket, null);
+    return join(ticket, JoinOptions.defaults(), null);
   }
 
   /**
@@ -153,16 +153,41 @@ public final class RelayClient implements AutoCloseable {
    * Blocks until the relay answers Joined; throws like {@link #join(String)}.
    */
   public RelaySession join(String ticket, SessionListener listener) throws InterruptedException {
+    return join(ticket, JoinOptions.defaults(), listener);
+  }
+
+  /**
+   * Joins with options, blocking style; e.g. {@code join(ticket, JoinOptions.endToEnd(secret))}
+   * for end-to-end encryption: {@link RelaySession#send} and {@link RelaySession#receive} then
+   * carry plaintext that is sealed and opened transparently. Throws like {@link #join(String)}.
+   */
+  public RelaySession join(String ticket, JoinOptions options) throws InterruptedException {
+    return join(ticket, options, null);
+  }
+
+  /**
+   * Joins with options, callback style ({@code listener} may be null for the blocking style).
+   * With end-to-end encryption {@link SessionListener#onFrame} receives plaintext and {@link
+   * SessionListener#onSecure} reports the completed handshake; any end-to-end failure ends the
+   * session with {@link EndToEndSecurityException}.
+   *
+   * @throws RelayException INVALID_ARGUMENT if {@link JoinOptions#expectRole} does not match the
+   *     ticket; otherwise like {@link #join(String)}
+   */
+  public RelaySession join(String ticket, JoinOptions options, SessionListener listener)
+      throws InterruptedException {
     Objects.requireNonNull(ticket, "ticket");
+    Objects.requireNonNull(options, "options");
     GrpcRelaySession session =
         new GrpcRelaySession(
             listener,
             config.receiveQueueFrames,
             config.callTimeout,
             config.heartbeatInterval,
-            scheduler);
+            scheduler,
+            options.endToEndEncryption() ? new E2eSessionLayer(options.pairingSecret()) : null);
     RelayServiceGrpc.newStub(channel).withInterceptors(routing(ticket)).connect(session);
-    session.join(ticket);
+    session.join(ticket, options.expectedRole());
     return session;
   }
 
@@ -219,6 +244,20 @@ public final class RelayClient implements AutoCloseable {
       return InsecureChannelCredentials.create();
     }
     TlsChannelCredentials.Builder tls = TlsChannelCredentials.newBuilder();
+    if (config.clientCertificateChain != null) {
+      try {
+        tls.keyManager(config.clientCertificateChain.toFile(), config.clientPrivateKey.toFile());
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot read the client certificate/key from "
+            + config.clientCertificateChain + " / " + config.clientPrivateKey, e);
+      }
+    } else if (config.keyManager != null) {
+      tls.keyManager(config.keyManager);
+    }
+    if (!config.pins.isEmpty()) {
+      tls.trustManager(new PinningTrustManager(baseTrustManager(config), config.pins));
+      return tls.build();
+    }
     if (config.trustedCertificates != null) {
       try {
         tls.trustManager(config.trustedCertificates.toFile());
@@ -230,6 +269,40 @@ public final class RelayClient implements AutoCloseable {
       tls.trustManager(config.trustManager);
     }
     return tls.build();
+  }
+
+  /** The trust manager pins are checked after: the configured trust, else the system's. */
+  private static X509TrustManager baseTrustManager(Builder config) {
+    if (config.trustManager != null) {
+      return config.trustManager;
+    }
+    try {
+      java.security.KeyStore store = null;
+      if (config.trustedCertificates != null) {
+        store = java.security.KeyStore.getInstance(java.security.KeyStore.getDefaultType());
+        store.load(null, null);
+        int i = 0;
+        try (java.io.InputStream in = java.nio.file.Files.newInputStream(config.trustedCertificates)) {
+          for (java.security.cert.Certificate c
+              : java.security.cert.CertificateFactory.getInstance("X.509").generateCertificates(in)) {
+            store.setCertificateEntry("trusted-" + i++, c);
+          }
+        }
+      }
+      javax.net.ssl.TrustManagerFactory tmf =
+          javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+      tmf.init(store);
+      for (javax.net.ssl.TrustManager tm : tmf.getTrustManagers()) {
+        if (tm instanceof X509TrustManager x) {
+          return x;
+        }
+      }
+      throw new IllegalStateException("no X509TrustManager available");
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read trusted certificates from " + config.trustedCertificates, e);
+    } catch (java.security.GeneralSecurityException e) {
+      throw new IllegalStateException("cannot set up certificate trust: " + e.getMessage(), e);
+    }
   }
 
   /**
@@ -246,6 +319,10 @@ public final class RelayClient implements AutoCloseable {
     private Duration callTimeout = Duration.ofSeconds(30);
     private int receiveQueueFrames = 16;
     private int flowControlWindow = 1 << 20;
+    private Path clientCertificateChain;
+    private Path clientPrivateKey;
+    private javax.net.ssl.X509KeyManager keyManager;
+    private java.util.List<String> pins = java.util.List.of();
 
     private Builder() {}
 
@@ -259,6 +336,10 @@ public final class RelayClient implements AutoCloseable {
       callTimeout = other.callTimeout;
       receiveQueueFrames = other.receiveQueueFrames;
       flowControlWindow = other.flowControlWindow;
+      clientCertificateChain = other.clientCertificateChain;
+      clientPrivateKey = other.clientPrivateKey;
+      keyManager = other.keyManager;
+      pins = other.pins;
     }
 
     /** The relay's {@code host:port} (or any gRPC target string). Required. */
@@ -291,6 +372,47 @@ public final class RelayClient implements AutoCloseable {
     public Builder trustManager(X509TrustManager trustManager) {
       this.trustManager = Objects.requireNonNull(trustManager, "trustManager");
       this.trustedCertificates = null;
+      this.plaintext = false;
+      return this;
+    }
+
+    /**
+     * Presents this client certificate (mutual TLS), for relays started with {@code
+     * --tls-client-ca}; its identity (subject CN or SAN) may also authorize CreateSession there
+     * ({@code --issuer-identity}).
+     *
+     * @param certificateChainPem PEM certificate chain, leaf first
+     * @param privateKeyPem PEM PKCS#8 private key of the leaf
+     */
+    public Builder clientCertificate(Path certificateChainPem, Path privateKeyPem) {
+      this.clientCertificateChain = Objects.requireNonNull(certificateChainPem, "certificateChainPem");
+      this.clientPrivateKey = Objects.requireNonNull(privateKeyPem, "privateKeyPem");
+      this.keyManager = null;
+      this.plaintext = false;
+      return this;
+    }
+
+    /** Presents the client certificate this key manager chooses (mutual TLS). */
+    public Builder keyManager(javax.net.ssl.X509KeyManager keyManager) {
+      this.keyManager = Objects.requireNonNull(keyManager, "keyManager");
+      this.clientCertificateChain = null;
+      this.clientPrivateKey = null;
+      this.plaintext = false;
+      return this;
+    }
+
+    /**
+     * Pins the relay's public key: besides the usual certificate validation, some certificate of
+     * the relay's chain must have one of these SubjectPublicKeyInfo SHA-256 hashes, written
+     * {@code "sha256/<base64>"} (as {@code openssl x509 -pubkey -noout | openssl pkey -pubin
+     * -outform der | openssl dgst -sha256 -binary | base64} prints it). Give several for rotation
+     * (current and next key, or a CA key). A mismatch fails every call with {@link
+     * CertificatePinningException} before anything is sent. Replaces earlier pins.
+     */
+    public Builder pinnedPublicKey(String... pins) {
+      java.util.List<String> list = java.util.List.of(pins);
+      PinningTrustManager.parse(list); // fail here, not at the first call
+      this.pins = list;
       this.plaintext = false;
       return this;
     }

@@ -63,10 +63,42 @@ public interface RelaySession extends AutoCloseable {
    */
   boolean awaitPeer(Duration timeout) throws InterruptedException;
 
+  /** Whether this session was joined with end-to-end encryption ({@link JoinOptions#endToEnd}). */
+  default boolean endToEndEncrypted() {
+    return false;
+  }
+
+  /**
+   * Waits until the end-to-end handshake has completed and the peer's key confirmation verified:
+   * from then on frames from the peer are known to come from whoever holds the same keys. With a
+   * pairing secret that is the invited peer; without one, compare {@link
+   * #shortAuthenticationString()} with the peer's first. Frames may be sent before this returns
+   * (they are sealed as soon as the keys exist).
+   *
+   * @return {@code true} when secure, {@code false} when {@code timeout} passed first
+   * @throws EndToEndSecurityException if the handshake failed; another {@link RelayException} if
+   *     the session ended while waiting
+   * @throws IllegalStateException if the session was joined without end-to-end encryption
+   */
+  default boolean awaitSecure(Duration timeout) throws InterruptedException {
+    throw new IllegalStateException("this session was joined without end-to-end encryption");
+  }
+
+  /**
+   * The 6-digit short authentication string of the end-to-end handshake (e.g. {@code "322197"}),
+   * once {@link #awaitSecure} succeeded; empty before, and without end-to-end encryption. Both
+   * participants see the same value exactly when no one sits in the middle: without a pairing
+   * secret, users must compare it before trusting the channel.
+   */
+  default java.util.Optional<String> shortAuthenticationString() {
+    return java.util.Optional.empty();
+  }
+
   /**
    * Queues one frame for the peer. Never blocks.
    *
-   * @param payload opaque bytes, at most {@link RelayLimits#maxFrameBytes()}; the array is copied
+   * @param payload opaque bytes, at most {@link RelayLimits#maxFrameBytes()} (minus 28 bytes with
+   *     end-to-end encryption, which seals it when it is written); the array is copied
    * @return completes when the frame has been handed to the relay stream (see back-pressure above),
    *     or fails with the {@link RelayException} that ended the session; runs dependent stages on a
    *     gRPC thread, so use the {@code *Async} variants for anything slow

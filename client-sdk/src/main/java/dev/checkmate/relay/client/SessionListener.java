@@ -15,6 +15,14 @@ public interface SessionListener {
   default void onPeerJoined(RelaySession session) {}
 
   /**
+   * End-to-end encryption only: the handshake completed and the peer's key confirmation verified.
+   *
+   * @param shortAuthenticationString the 6-digit SAS; without a pairing secret, show it to the user
+   *     to compare with the peer's before trusting the channel
+   */
+  default void onSecure(RelaySession session, String shortAuthenticationString) {}
+
+  /**
    * The peer's stream dropped. The session goes on: the peer may come back with its ticket until
    * the join deadline.
    *

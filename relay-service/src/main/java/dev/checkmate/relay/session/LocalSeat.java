@@ -16,6 +16,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * sender's flow-control window in the relay.
  */
 final class LocalSeat implements Seat {
+  private static final int HOP_SAMPLE_MASK = 63;
   final Session session;
   final Session.Slot slot;
   final Participant participant;
@@ -24,6 +25,8 @@ final class LocalSeat implements Seat {
   private final TokenBucket frameBudget;
   private final TokenBucket byteBudget;
   private final int maxFrameBytes;
+  /** Frames read from this participant; only its transport thread touches it (hop-latency sampling). */
+  private int framesRead;
 
   /** The peer's seat once paired and the rendezvous buffer is flushed; null otherwise. */
   volatile LocalSeat forwardTarget;
@@ -77,9 +80,31 @@ final class LocalSeat implements Seat {
       target.participant.sendData(frame);
       hub.stats().framesRelayed.increment();
       hub.stats().bytesRelayed.add(size);
+      if ((++framesRead & HOP_SAMPLE_MASK) == 0) {
+        // 1 in 64 frames: read (rate checks included) until handed to the peer's transport.
+        hub.listener().hopLatency(target.participant.transport(), System.nanoTime() - now);
+      }
       readNextWhenPeerReady(target);
     } else {
       session.bufferOrForward(this, frame);
+    }
+  }
+
+  /** Resume: forwards the participant's cumulative ack to the peer (dropped while the peer is away). */
+  @Override
+  public void onAck(long seq) {
+    if (!frameBudget.tryTake(1, System.nanoTime())) {
+      session.violation(this, RelayError.RATE_LIMITED,
+          "more than " + hub.config().maxFramesPerSecond() + " frames and acks per second; acknowledge less often");
+      return;
+    }
+    LocalSeat target = forwardTarget;
+    if (target != null) {
+      target.participant.send(dev.checkmate.relay.proto.v1.ServerMessage.newBuilder()
+          .setAck(dev.checkmate.relay.proto.v1.Ack.newBuilder().setSeq(seq)).build());
+      readNextWhenPeerReady(target);
+    } else {
+      participant.requestNext();
     }
   }
 
@@ -91,6 +116,7 @@ final class LocalSeat implements Seat {
     }
     waiting.set(true);
     hub.stats().stalls.increment();
+    hub.listener().stalled(target.participant.transport());
     // The peer may have become ready between the check and the flag: re-check to never miss it.
     if (target.participant.isReady() && waiting.compareAndSet(true, false)) {
       participant.requestNext();

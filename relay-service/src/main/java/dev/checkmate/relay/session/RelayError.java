@@ -19,7 +19,9 @@ public enum RelayError {
   FRAME_TOO_LARGE(Status.Code.RESOURCE_EXHAUSTED, 4413, "frame_too_large"),
   RATE_LIMITED(Status.Code.RESOURCE_EXHAUSTED, 4429, "rate_limited"),
   TOO_MANY_STREAMS(Status.Code.RESOURCE_EXHAUSTED, 4429, "too_many_streams"),
-  HELLO_TIMEOUT(Status.Code.DEADLINE_EXCEEDED, 4408, "hello_timeout");
+  HELLO_TIMEOUT(Status.Code.DEADLINE_EXCEEDED, 4408, "hello_timeout"),
+  /** Cluster mode: the session's home node cannot be reached (NATS link down or node lost). */
+  CLUSTER_UNAVAILABLE(Status.Code.UNAVAILABLE, 1012, "cluster_unavailable");
 
   private final Status.Code grpcCode;
   private final int webSocketCloseCode;

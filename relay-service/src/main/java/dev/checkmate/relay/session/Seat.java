@@ -23,6 +23,14 @@ public interface Seat {
   /** This participant's stream can take more again: lets the peer's reads resume. */
   void onWritable();
 
+  /**
+   * The participant acknowledged its peer's frames up to {@code seq} (resume; ClientMessage.ack).
+   * Like a frame, it consumes the one read the transport was granted; the seat asks for the next.
+   */
+  default void onAck(long seq) {
+    protocolError("acknowledgements are not supported on this seat");
+  }
+
   /** The participant ended the session on purpose. */
   void terminate(String reason);
 

@@ -281,6 +281,27 @@ final class Session {
     };
   }
 
+  /** Takes the session apart without ending it (cluster hand-over); empty if it already ended. */
+  List<SessionHub.Evicted> evict() {
+    List<SessionHub.Evicted> out = new ArrayList<>(2);
+    synchronized (this) {
+      if (ended) {
+        return out;
+      }
+      ended = true;
+      for (Slot s : new Slot[] {prover, verifier}) {
+        if (s.current != null) {
+          out.add(new SessionHub.Evicted(s.current.ticket, s.current.participant, new ArrayList<>(s.pending)));
+          s.current.forwardTarget = null;
+          s.current = null;
+        }
+        s.pending.clear();
+        s.pendingBytes = 0;
+      }
+    }
+    return out;
+  }
+
   synchronized boolean isEnded() {
     return ended;
   }

@@ -27,6 +27,7 @@ public final class SessionHub {
   private final ConcurrentHashMap<String, Session> sessions = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, Long> endedUntilMillis = new ConcurrentHashMap<>();
   private volatile HubListener listener = HubListener.NONE;
+  private volatile Cluster cluster;
 
   public SessionHub(RelayConfig config, Clock clock) {
     this.config = config;
@@ -42,17 +43,89 @@ public final class SessionHub {
         .build();
   }
 
-  /** Observes pairing and endings (telemetry hooks in here). Called outside session locks. */
+  /**
+   * Telemetry hooks (implemented by dev.checkmate.relay.telemetry.RelayTelemetry). Every method has
+   * a no-op default. Hub events are called outside session locks; per-frame work is limited to
+   * what {@link #observe} wraps around a participant and the sampled {@link #hopLatency}.
+   */
   public interface HubListener {
     HubListener NONE = new HubListener() {};
 
-    default void paired(long timeToPairNanos) {}
+    /** Wraps a participant at join, on the joining stream's thread (so its trace context is current). */
+    default Participant observe(Participant participant, Ticket ticket) {
+      return participant;
+    }
 
-    default void ended(EndReason reason) {}
+    /** A session's second participant joined for the first time. */
+    default void paired(String sessionId, long timeToPairNanos) {}
+
+    /** A session ended (exactly once per session). */
+    default void ended(String sessionId, EndReason reason) {}
+
+    /** Sampled: time from reading a frame until it was handed to the peer's transport. */
+    default void hopLatency(String transport, long nanos) {}
+
+    /** A sender was paused because its peer (on {@code transport}) could not take more. */
+    default void stalled(String transport) {}
+
+    /** A transport accepted a participant stream; the returned handle reports what happens to it. */
+    default Connection connectionOpened(String transport, java.net.InetAddress remote) {
+      return Connection.NONE;
+    }
+
+    /** One participant stream as telemetry sees it (connection gauge, join span, audit log). */
+    interface Connection {
+      Connection NONE = new Connection() {};
+
+      /** Runs the ticket check and seating (the {@code relay.join} span). */
+      default Seat join(JoinAction action) throws RelayException {
+        return action.join();
+      }
+
+      /** The stream was refused or ended with a relay error before or at join. */
+      default void rejected(RelayError error) {}
+
+      /** The stream is gone (idempotent). */
+      default void closed() {}
+    }
+
+    /** Verifies a ticket and seats its holder. */
+    interface JoinAction {
+      Seat join() throws RelayException;
+    }
   }
 
   public void setListener(HubListener listener) {
     this.listener = listener;
+  }
+
+  public HubListener listener() {
+    return listener;
+  }
+
+  /**
+   * The hook for sessions held on other nodes (cluster mode; see dev.checkmate.relay.cluster).
+   * The hub hands it every join of a session not remembered as ended; for a session this node
+   * holds it answers at once with {@link #joinHere}, so node-local sessions never wait for NATS.
+   * All methods may be called on transport threads and must not block (terminate excepted).
+   */
+  public interface Cluster {
+    /**
+     * Seats a participant: here if this node holds the session; otherwise finds the session's
+     * home node and bridges to it, or claims home here ({@link #joinHere}). Errors found later
+     * close the participant with their status.
+     */
+    Seat join(Ticket ticket, Participant participant) throws RelayException;
+
+    /** TerminateSession for a session not held here; null when no node holds it. */
+    Boolean terminate(Ticket ticket, String reason);
+
+    /** A session held here ended; its tickets stay dead on this node until {@code rememberUntilMillis}. */
+    void ended(String sessionId, long rememberUntilMillis);
+  }
+
+  public void setCluster(Cluster cluster) {
+    this.cluster = cluster;
   }
 
   /**
@@ -62,6 +135,24 @@ public final class SessionHub {
    *     stream holds the role
    */
   public Seat join(Ticket ticket, Participant participant) throws RelayException {
+    Cluster c = cluster;
+    if (c != null && !endedUntilMillis.containsKey(ticket.sessionId())) {
+      try {
+        return c.join(ticket, participant);
+      } catch (RelayException e) {
+        stats.rejected(e.error());
+        throw e;
+      }
+    }
+    return joinHere(ticket, participant);
+  }
+
+  /**
+   * Seats the ticket's holder in a session held on this node, creating it on first join (the
+   * cluster calls this once this node is the session's home).
+   */
+  public Seat joinHere(Ticket ticket, Participant participant) throws RelayException {
+    Participant observed = listener.observe(participant, ticket);
     try {
       while (true) {
         if (endedUntilMillis.containsKey(ticket.sessionId())) {
@@ -70,7 +161,7 @@ public final class SessionHub {
         }
         long expires = ticket.expiresAt().toEpochMilli();
         Session session = sessions.computeIfAbsent(ticket.sessionId(), id -> new Session(this, id, expires));
-        Seat seat = session.join(ticket, participant);
+        Seat seat = session.join(ticket, observed);
         if (seat != null) {
           return seat;
         }
@@ -91,6 +182,21 @@ public final class SessionHub {
     if (endedUntilMillis.containsKey(ticket.sessionId())) {
       return false;
     }
+    Cluster c = cluster;
+    if (c != null && !sessions.containsKey(ticket.sessionId())) {
+      Boolean remote = c.terminate(ticket, reason);
+      if (remote != null) {
+        return remote;
+      }
+    }
+    return terminateHere(ticket, reason);
+  }
+
+  /** TerminateSession for a session held (or to be remembered as ended) on this node. */
+  public boolean terminateHere(Ticket ticket, String reason) {
+    if (endedUntilMillis.containsKey(ticket.sessionId())) {
+      return false;
+    }
     long expires = ticket.expiresAt().toEpochMilli();
     Session session = sessions.computeIfAbsent(ticket.sessionId(), id -> new Session(this, id, expires));
     String why = reason == null ? "" : reason.length() > 256 ? reason.substring(0, 256) : reason;
@@ -99,15 +205,20 @@ public final class SessionHub {
 
   void onPaired(Session session, long timeToPairNanos) {
     stats.paired.increment();
-    listener.paired(timeToPairNanos);
+    listener.paired(session.id, timeToPairNanos);
   }
 
   void onEnded(Session session, EndReason reason) {
     // Remember first, then remove: a racing join must find the session either live or ended.
-    endedUntilMillis.put(session.id, session.expiresAtMillis + config.clockSkew().toMillis());
+    long until = session.expiresAtMillis + config.clockSkew().toMillis();
+    endedUntilMillis.put(session.id, until);
     sessions.remove(session.id, session);
     stats.ended(reason);
-    listener.ended(reason);
+    listener.ended(session.id, reason);
+    Cluster c = cluster;
+    if (c != null) {
+      c.ended(session.id, until);
+    }
     log.debug("session {} ended: {}", session.id, reason);
   }
 
@@ -126,6 +237,40 @@ public final class SessionHub {
     List<Session> all = new ArrayList<>(sessions.values());
     for (Session s : all) {
       s.end(reason, message, Role.ROLE_UNSPECIFIED, null, null);
+    }
+  }
+
+  /** True while this node holds the session live (it is the session's home). */
+  public boolean holds(String sessionId) {
+    return sessions.containsKey(sessionId);
+  }
+
+  /** True while this node remembers the session as ended. */
+  public boolean isEnded(String sessionId) {
+    return endedUntilMillis.containsKey(sessionId);
+  }
+
+  /** A participant taken out of a session by {@link #evict}, with the frames it had sent to the rendezvous buffer. */
+  public record Evicted(Ticket ticket, Participant participant, List<dev.checkmate.relay.proto.v1.Frame> pending) {}
+
+  /**
+   * Removes a live session without ending it (no SessionEnded, no ended-memory): the cluster
+   * calls this when this node lost a home claim race and hands the participants over to the winner.
+   */
+  public List<Evicted> evict(String sessionId) {
+    Session s = sessions.get(sessionId);
+    if (s == null) {
+      return List.of();
+    }
+    List<Evicted> out = s.evict();
+    sessions.remove(sessionId, s);
+    return out;
+  }
+
+  /** A limit broken where the hub cannot see it (a cross-node bridge saw an oversize frame). */
+  public void reportViolation(Seat seat, RelayError error, String message) {
+    if (seat instanceof LocalSeat local) {
+      local.session.violation(local, error, message);
     }
   }
 

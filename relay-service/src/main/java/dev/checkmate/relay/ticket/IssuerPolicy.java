@@ -15,12 +15,35 @@ import java.util.List;
  */
 public final class IssuerPolicy {
   private final List<byte[]> keyDigests;
+  private final List<String> identities;
 
   public IssuerPolicy(List<String> issuerKeys) {
-    this.keyDigests = issuerKeys.stream().map(IssuerPolicy::sha256).toList();
+    this(issuerKeys, List.of());
   }
 
+  /**
+   * @param identities client-certificate identities (subject CN or SAN, see
+   *     {@link dev.checkmate.relay.security.ClientIdentities}) allowed to create sessions over mutual
+   *     TLS, in addition to holders of an issuer API key
+   */
+  public IssuerPolicy(List<String> issuerKeys, List<String> identities) {
+    this.keyDigests = issuerKeys.stream().map(IssuerPolicy::sha256).toList();
+    this.identities = List.copyOf(identities);
+  }
+
+  /** {@link #authorize(InetAddress, String, java.util.Set)} with the current gRPC call's client identities. */
   public void authorize(InetAddress caller, String bearer) throws RelayException {
+    authorize(caller, bearer, dev.checkmate.relay.security.ClientIdentities.current());
+  }
+
+  public void authorize(InetAddress caller, String bearer, java.util.Set<String> clientIdentities) throws RelayException {
+    if (!identities.isEmpty() && dev.checkmate.relay.security.ClientIdentities.anyAllowed(clientIdentities, identities)) {
+      return;
+    }
+    if (keyDigests.isEmpty() && !identities.isEmpty()) {
+      throw new RelayException(RelayError.NOT_AUTHORIZED,
+          "session creation needs a client certificate whose identity is on this relay's issuer list");
+    }
     if (keyDigests.isEmpty()) {
       if (caller != null && caller.isLoopbackAddress()) {
         return;

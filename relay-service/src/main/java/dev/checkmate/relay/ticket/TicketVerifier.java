@@ -48,27 +48,27 @@ public final class TicketVerifier {
 
   public Ticket verify(String token) throws RelayException {
     if (token == null || token.isEmpty()) {
-      throw new RelayException(RelayError.BAD_TICKET, "join ticket missing: the first message must carry the ticket from CreateSession");
+      throw new RelayException(RelayError.BAD_TICKET, "join ticket missing");
     }
     if (token.length() > MAX_TICKET_CHARS || token.chars().filter(c -> c == '.').count() != 2) {
-      throw new RelayException(RelayError.BAD_TICKET, "join ticket is not a compact JWS ticket issued by this relay");
+      throw new RelayException(RelayError.BAD_TICKET, "join ticket is not a JWS ticket");
     }
     Claims claims;
     try {
       claims = parser.parseSignedClaims(token).getPayload();
     } catch (UnknownKeyId e) {
       throw new RelayException(RelayError.UNKNOWN_KEY,
-          "ticket signed with unknown key id '" + printable(e.keyId) + "': the relay does not trust that key (rotated out?)");
+          "ticket signed with unknown key id '" + printable(e.keyId) + "' (rotated out?)");
     } catch (ExpiredJwtException e) {
       throw new RelayException(RelayError.EXPIRED_TICKET,
-          "ticket expired at " + e.getClaims().getExpiration().toInstant() + "; create a new session");
+          "ticket expired at " + e.getClaims().getExpiration().toInstant());
     } catch (PrematureJwtException e) {
       throw new RelayException(RelayError.PREMATURE_TICKET,
           "ticket not valid before " + e.getClaims().getNotBefore().toInstant() + "; check the clocks");
     } catch (IncorrectClaimException | MissingClaimException e) {
-      throw new RelayException(RelayError.BAD_TICKET, "ticket is for another relay or issuer (" + e.getClaimName() + " mismatch)");
+      throw new RelayException(RelayError.BAD_TICKET, "ticket is for another relay (" + shortClaim(e.getClaimName()) + " mismatch)");
     } catch (JwtException | IllegalArgumentException e) {
-      throw new RelayException(RelayError.BAD_TICKET, "ticket signature or format invalid; use the ticket exactly as issued");
+      throw new RelayException(RelayError.BAD_TICKET, "ticket signature or format invalid");
     }
     String sessionId = claims.get("sid", String.class);
     Role role = parseRole(claims.get("role", String.class));
@@ -76,6 +76,26 @@ public final class TicketVerifier {
       throw new RelayException(RelayError.BAD_TICKET, "ticket lacks a session id, role, ticket id or expiry");
     }
     return new Ticket(sessionId, role, claims.getId(), claims.getExpiration().toInstant());
+  }
+
+  /**
+   * {@link #verify(String)}, then the checks a Join adds: the ticket must be for the session the
+   * client routed with ({@code x-session-id} metadata / WebSocket {@code ?session=}), and for the
+   * role the Join expects. Both are optional (null / ROLE_UNSPECIFIED skip them); a mismatch is
+   * INVALID_ARGUMENT with its own message.
+   */
+  public Ticket verify(String token, String routedSessionId, Role expectedRole) throws RelayException {
+    Ticket ticket = verify(token);
+    if (routedSessionId != null && !routedSessionId.isEmpty() && !routedSessionId.equals(ticket.sessionId())) {
+      throw new RelayException(RelayError.MALFORMED,
+          "ticket is for another session than the routed session id (x-session-id / ?session=)");
+    }
+    if (expectedRole != null && (expectedRole == Role.PROVER || expectedRole == Role.VERIFIER)
+        && expectedRole != ticket.role()) {
+      throw new RelayException(RelayError.MALFORMED, "ticket is for the " + roleName(ticket.role())
+          + ", but the Join expects the " + roleName(expectedRole) + " (tickets swapped?)");
+    }
+    return ticket;
   }
 
   public KeyRing keys() {
@@ -100,11 +120,15 @@ public final class TicketVerifier {
     return null;
   }
 
+  private static String shortClaim(String name) {
+    return "aud".equals(name) ? "aud" : "iss".equals(name) ? "iss" : "claim";
+  }
+
   private static String printable(String s) {
     if (s == null) {
       return "";
     }
-    String cut = s.length() > 64 ? s.substring(0, 64) : s;
+    String cut = s.length() > 16 ? s.substring(0, 16) : s;
     return cut.replaceAll("[^A-Za-z0-9_\\-.]", "?");
   }
 

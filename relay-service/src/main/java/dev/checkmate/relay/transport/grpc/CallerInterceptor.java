@@ -20,8 +20,12 @@ final class CallerInterceptor implements ServerInterceptor {
 
   @Override
   public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
+    // Behind a trusted proxy the client address comes from x-forwarded-for (resolved by the
+    // security.CallerSecurity interceptor, which runs first); otherwise it is the TCP peer.
+    InetAddress resolved = dev.checkmate.relay.security.CallerSecurity.CLIENT_ADDRESS.get();
     SocketAddress remote = call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR);
-    InetAddress address = remote instanceof InetSocketAddress inet ? inet.getAddress() : InetAddress.getLoopbackAddress();
+    InetAddress address = resolved != null ? resolved
+        : remote instanceof InetSocketAddress inet ? inet.getAddress() : InetAddress.getLoopbackAddress();
     String auth = headers.get(AUTHORIZATION);
     String bearer = auth != null && auth.regionMatches(true, 0, "Bearer ", 0, 7) ? auth.substring(7).trim() : null;
     Context ctx = Context.current().withValue(REMOTE_ADDRESS, address).withValue(BEARER, bearer);

@@ -7,6 +7,7 @@ import dev.checkmate.relay.session.Participant;
 import dev.checkmate.relay.session.RelayError;
 import dev.checkmate.relay.session.RelayException;
 import dev.checkmate.relay.session.Seat;
+import dev.checkmate.relay.session.SessionHub;
 import dev.checkmate.relay.ticket.Ticket;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
@@ -31,7 +32,12 @@ final class ConnectCall implements StreamObserver<ClientMessage>, Participant {
   private final ServerCallStreamObserver<ServerMessage> out;
   private final InetAddress address;
   private final AtomicBoolean permitHeld = new AtomicBoolean();
+  /** The x-session-id the client routed with (read from the call context at construction), or null. */
+  private final String routedSessionId = dev.checkmate.relay.security.CallerSecurity.ROUTED_SESSION_ID.get();
+  /** Set once by whichever comes first: the Join, or the hello timer. */
+  private final AtomicBoolean helloSettled = new AtomicBoolean();
   private volatile Seat seat;
+  private volatile SessionHub.HubListener.Connection telemetry = SessionHub.HubListener.Connection.NONE;
   private volatile ScheduledFuture<?> helloTimer;
   private boolean closed; // guarded by this
 
@@ -45,6 +51,7 @@ final class ConnectCall implements StreamObserver<ClientMessage>, Participant {
     out.disableAutoRequest();
     out.setOnReadyHandler(this::onReady);
     out.setOnCancelHandler(this::onCancel);
+    telemetry = service.hub().listener().connectionOpened(transport(), address);
     if (!service.limiter().tryAcquire(address)) {
       reject(RelayError.TOO_MANY_STREAMS, "too many open streams from this address (limit "
           + service.limiter().limit() + "); close idle sessions or spread clients");
@@ -65,6 +72,7 @@ final class ConnectCall implements StreamObserver<ClientMessage>, Participant {
     }
     switch (message.getKindCase()) {
       case DATA -> s.onFrame(message.getData());
+      case ACK -> s.onAck(message.getAck().getSeq());
       case HEARTBEAT -> {
         send(HEARTBEAT);
         out.request(1);
@@ -77,19 +85,26 @@ final class ConnectCall implements StreamObserver<ClientMessage>, Participant {
 
   private void join(ClientMessage message) {
     cancelHelloTimer();
+    if (!helloSettled.compareAndSet(false, true)) {
+      return; // the hello timer already closed this stream
+    }
     if (message.getKindCase() != ClientMessage.KindCase.JOIN) {
       reject(RelayError.MALFORMED, "the first message on a Connect stream must be a Join carrying the ticket");
       return;
     }
     try {
-      Ticket ticket = service.verifier().verify(message.getJoin().getTicket());
-      seat = service.hub().join(ticket, this);
+      String presented = message.getJoin().getTicket();
+      seat = telemetry.join(() -> {
+        Ticket ticket = service.verifier().verify(presented, routedSessionId, message.getJoin().getExpectedRole());
+        return service.hub().join(ticket, this);
+      });
     } catch (RelayException e) {
       reject(e.error(), e.getMessage());
     }
   }
 
   private void reject(RelayError error, String message) {
+    telemetry.rejected(error);
     if (error != RelayError.ROLE_TAKEN && error != RelayError.SESSION_ENDED) {
       // The hub counts its own refusals; these come from before the hub.
       service.hub().stats().rejected(error);
@@ -98,7 +113,7 @@ final class ConnectCall implements StreamObserver<ClientMessage>, Participant {
   }
 
   private void helloTimedOut() {
-    if (seat == null) {
+    if (helloSettled.compareAndSet(false, true)) {
       reject(RelayError.HELLO_TIMEOUT, "no Join within " + service.config().helloTimeout().toSeconds()
           + " s of opening the stream");
     }
@@ -124,6 +139,7 @@ final class ConnectCall implements StreamObserver<ClientMessage>, Participant {
 
   private void gone(String detail) {
     cancelHelloTimer();
+    telemetry.closed();
     Seat s = seat;
     if (s != null) {
       s.left(detail);
@@ -188,6 +204,7 @@ final class ConnectCall implements StreamObserver<ClientMessage>, Participant {
     }
     cancelHelloTimer();
     releasePermit();
+    telemetry.closed();
   }
 
   private void releasePermit() {

@@ -6,7 +6,10 @@ import dev.checkmate.relay.proto.v1.ClientMessage;
 import dev.checkmate.relay.proto.v1.CreateSessionRequest;
 import dev.checkmate.relay.proto.v1.CreateSessionResponse;
 import dev.checkmate.relay.proto.v1.RelayServiceGrpc;
+import dev.checkmate.relay.proto.v1.ReceiveRequest;
 import dev.checkmate.relay.proto.v1.Role;
+import dev.checkmate.relay.proto.v1.SendRequest;
+import dev.checkmate.relay.proto.v1.SendResponse;
 import dev.checkmate.relay.proto.v1.ServerMessage;
 import dev.checkmate.relay.proto.v1.TerminateSessionRequest;
 import dev.checkmate.relay.proto.v1.TerminateSessionResponse;
@@ -17,6 +20,7 @@ import dev.checkmate.relay.ticket.IssuerPolicy;
 import dev.checkmate.relay.ticket.Ticket;
 import dev.checkmate.relay.ticket.TicketIssuer;
 import dev.checkmate.relay.ticket.TicketVerifier;
+import dev.checkmate.relay.transport.grpcweb.SplitStreams;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.net.InetAddress;
@@ -38,6 +42,7 @@ public final class RelayGrpcService extends RelayServiceGrpc.RelayServiceImplBas
   private final ScheduledExecutorService scheduler;
   private final Clock clock;
   private final Supplier<List<String>> endpoints;
+  private final SplitStreams splitStreams;
 
   public RelayGrpcService(RelayConfig config, SessionHub hub, TicketIssuer issuer, TicketVerifier verifier,
       IssuerPolicy issuerPolicy, AddressLimiter limiter, ScheduledExecutorService scheduler, Clock clock,
@@ -51,6 +56,7 @@ public final class RelayGrpcService extends RelayServiceGrpc.RelayServiceImplBas
     this.scheduler = scheduler;
     this.clock = clock;
     this.endpoints = endpoints;
+    this.splitStreams = new SplitStreams(config, hub, verifier, limiter, scheduler);
   }
 
   /** Wraps this service with the interceptor that exposes caller address and credentials. */
@@ -109,6 +115,49 @@ public final class RelayGrpcService extends RelayServiceGrpc.RelayServiceImplBas
     }
   }
 
+  /** gRPC-Web fallback, server half: the same service code serves the relay's HTTP port. */
+  @Override
+  public void receive(ReceiveRequest request, StreamObserver<ServerMessage> responses) {
+    ServerCallStreamObserver<ServerMessage> out = (ServerCallStreamObserver<ServerMessage>) responses;
+    SplitStreams.ReceiveHandle handle = splitStreams.receive(request, null, CallerInterceptor.REMOTE_ADDRESS.get(),
+        new SplitStreams.Downstream() {
+          @Override
+          public void send(ServerMessage message) {
+            out.onNext(message);
+          }
+
+          @Override
+          public boolean isReady() {
+            return out.isReady();
+          }
+
+          @Override
+          public void close(io.grpc.Status status) {
+            if (status.isOk()) {
+              out.onCompleted();
+            } else {
+              out.onError(status.asRuntimeException());
+            }
+          }
+        });
+    out.setOnReadyHandler(handle::onReady);
+    out.setOnCancelHandler(handle::onCancel);
+  }
+
+  /** gRPC-Web fallback, client half: one or more frames for a live Receive stream. */
+  @Override
+  public void send(SendRequest request, StreamObserver<SendResponse> responses) {
+    splitStreams.send(request).whenComplete((response, error) -> {
+      if (error != null) {
+        responses.onError(io.grpc.Status.fromThrowable(error).asRuntimeException());
+      } else {
+        responses.onNext(response);
+        responses.onCompleted();
+      }
+    });
+  }
+
+  public SplitStreams splitStreams() { return splitStreams; }
   RelayConfig config() { return config; }
   SessionHub hub() { return hub; }
   TicketVerifier verifier() { return verifier; }

@@ -1,0 +1,27 @@
+/**
+ * CheckMate Relay browser SDK. Join a session with a ticket, exchange opaque frames with the peer
+ * over WebSocket (gRPC-Web as fallback), with back-pressure and typed errors.
+ *
+ * ```ts
+ * const session = await joinSession(ticket, { endpoint: "https://relay.example.com" });
+ * await session.send(new TextEncoder().encode("hello"));
+ * for await (const frame of session) { ... }
+ * ```
+ */
+export { RelayClient, joinSession, webSocketUrl } from "./client.js";
+export type { JoinOptions, RelayClientOptions, TransportChoice } from "./client.js";
+export { RelaySession } from "./session.js";
+export type { RelayLimits, SessionEnd, TransportName } from "./session.js";
+export {
+  LimitExceededError,
+  NotAuthorizedError,
+  ProtocolViolationError,
+  RelayError,
+  RelayUnavailableError,
+  RoleTakenError,
+  SessionEndedError,
+  TicketRejectedError,
+  errorForStatus,
+  statusForCloseCode,
+} from "./errors.js";
+export type { EndReason, Role, StatusCode } from "./errors.js";

@@ -1,0 +1,166 @@
+package dev.checkmate.relay.bench;
+
+import java.io.FileOutputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code java -jar relay-bench.jar all} runs W1–W5 against the relay and the direct echo baseline
+ * (each server in its own child JVM) and prints the tables and ratios. See relay-bench/README.md.
+ */
+@Command(name = "relay-bench", mixinStandardHelpOptions = true,
+    description = "CheckMate Relay benchmarks: relay vs direct grpc-java echo, open-loop, HdrHistogram.",
+    subcommands = {BenchMain.All.class, BenchMain.ServeRelay.class, BenchMain.ServeEcho.class})
+public final class BenchMain implements Runnable {
+  public static void main(String[] args) {
+    System.exit(new CommandLine(new BenchMain()).execute(args));
+  }
+
+  @Override
+  public void run() {
+    CommandLine.usage(this, System.out);
+  }
+
+  /** Everything the full run can be tuned with; defaults are the documented full run. */
+  public static final class Options {
+    @Option(names = "--rounds", description = "alternating relay/echo rounds for W1 and W3 (default ${DEFAULT-VALUE})")
+    public int rounds = 3;
+    @Option(names = "--sizes", split = ",", description = "frame payload sizes in bytes (default 100,1024,16384)")
+    public List<Integer> sizes = new ArrayList<>(List.of(100, 1024, 16384));
+    @Option(names = "--workloads", split = ",", description = "which of w1,w2,w3,w4,w5 to run (default all)")
+    public List<String> workloads = new ArrayList<>(List.of("w1", "w2", "w3", "w4", "w5"));
+    @Option(names = "--warmup-seconds", description = "warm-up before each measured step (default ${DEFAULT-VALUE})")
+    public double warmup = 0.5;
+    @Option(names = "--measure-seconds", description = "measured window of each W2/W3 step (default ${DEFAULT-VALUE})")
+    public double measure = 2;
+    @Option(names = "--process-warmup-seconds", description = "untimed traffic at every size once per server process, for the JIT (default ${DEFAULT-VALUE})")
+    public double processWarmup = 8;
+    @Option(names = "--w1-seconds", description = "measured window of each W1 step (default ${DEFAULT-VALUE})")
+    public double w1Seconds = 4;
+    @Option(names = "--w1-rate", description = "W1 round trips per second, one in flight (default ${DEFAULT-VALUE})")
+    public double w1Rate = 500;
+    @Option(names = "--probe-seconds", description = "W3 saturation probe window (default ${DEFAULT-VALUE})")
+    public double probeSeconds = 1.5;
+    @Option(names = "--many", description = "W3 'many sessions' count (default ${DEFAULT-VALUE})")
+    public int many = 100;
+    @Option(names = "--w2-sessions", split = ",", description = "W2 active session counts (default 100,1000)")
+    public List<Integer> w2Sessions = new ArrayList<>(List.of(100, 1000));
+    @Option(names = "--w2-loads", split = ",", description = "W2 offered load as fractions of the relay's W3 max (default 0.25,0.5,0.8)")
+    public List<Double> w2Loads = new ArrayList<>(List.of(0.25, 0.5, 0.8));
+    @Option(names = "--slo-ms", description = "W3: a rate is sustainable while p99 <= this (default ${DEFAULT-VALUE} ms) and nothing is left undelivered")
+    public double sloMs = 10;
+    @Option(names = "--w4-dedicated", split = ",", description = "W4 steps, one connection per participant (default 1000; 10k would need 20k fds per process, the limit here is 20,000)")
+    public List<Integer> w4Dedicated = new ArrayList<>(List.of(1000));
+    @Option(names = "--w4-shared", split = ",", description = "W4 steps, participants multiplexed over --w4-shared-conns connections per side (default 1000,10000)")
+    public List<Integer> w4Shared = new ArrayList<>(List.of(1000, 10000));
+    @Option(names = "--w4-shared-conns", description = "connections per side in the shared W4 layout (default ${DEFAULT-VALUE})")
+    public int w4SharedConns = 50;
+    @Option(names = "--w5-windows", split = ",", description = "relay flow-control windows for W5 (default 262144,65536)")
+    public List<Integer> w5Windows = new ArrayList<>(List.of(262144, 65536));
+    @Option(names = "--w5-recv-window", description = "the stalled receiver's own flow-control window (default ${DEFAULT-VALUE})")
+    public int w5RecvWindow = 16384;
+    @Option(names = "--window", description = "server flow-control window for W1-W4, relay and echo (default ${DEFAULT-VALUE}, the relay default)")
+    public int window = 256 * 1024;
+    @Option(names = "--client-threads", description = "client event-loop threads in the driver (default ${DEFAULT-VALUE})")
+    public int clientThreads = 2;
+    @Option(names = "--server-jvm", description = "JVM flags of the server child processes (default '${DEFAULT-VALUE}')")
+    public String serverJvm = "-Xms1g -Xmx1g -XX:+UseG1GC";
+    @Option(names = "--log-dir", description = "server logs and GC logs (default ${DEFAULT-VALUE})")
+    public Path logDir = Path.of("bench-logs");
+    @Option(names = "--out", description = "also write everything printed to this file")
+    public Path out;
+  }
+
+  @Command(name = "all", mixinStandardHelpOptions = true, description = "Run the workloads (default: the full run, ~12-15 min on 2 cores).")
+  static final class All implements Callable<Integer> {
+    @CommandLine.Mixin
+    Options options = new Options();
+
+    @Override
+    public Integer call() throws Exception {
+      PrintStream out = System.out;
+      OutputStream file = null;
+      if (options.out != null) {
+        if (options.out.toAbsolutePath().getParent() != null) {
+          Files.createDirectories(options.out.toAbsolutePath().getParent());
+        }
+        file = new FileOutputStream(options.out.toFile());
+        out = new PrintStream(new Tee(System.out, file), true, StandardCharsets.UTF_8);
+      }
+      try {
+        new Workloads(options, out).runAll();
+      } finally {
+        out.flush();
+        if (file != null) {
+          file.close();
+        }
+      }
+      return 0;
+    }
+  }
+
+  @Command(name = "serve-relay", description = "Child process: a relay with the benchmark configuration (stdin admin).")
+  static final class ServeRelay implements Callable<Integer> {
+    @Option(names = "--port")
+    int port = 0;
+    @Option(names = "--window")
+    int window = 256 * 1024;
+
+    @Override
+    public Integer call() throws Exception {
+      Serve.run("relay", port, window);
+      return 0;
+    }
+  }
+
+  @Command(name = "serve-echo", description = "Child process: the direct grpc-java echo baseline (stdin admin).")
+  static final class ServeEcho implements Callable<Integer> {
+    @Option(names = "--port")
+    int port = 0;
+    @Option(names = "--window")
+    int window = 256 * 1024;
+
+    @Override
+    public Integer call() throws Exception {
+      Serve.run("echo", port, window);
+      return 0;
+    }
+  }
+
+  private static final class Tee extends OutputStream {
+    private final OutputStream a;
+    private final OutputStream b;
+
+    Tee(OutputStream a, OutputStream b) {
+      this.a = a;
+      this.b = b;
+    }
+
+    @Override
+    public void write(int c) throws java.io.IOException {
+      a.write(c);
+      b.write(c);
+    }
+
+    @Override
+    public void write(byte[] buf, int off, int len) throws java.io.IOException {
+      a.write(buf, off, len);
+      b.write(buf, off, len);
+    }
+
+    @Override
+    public void flush() throws java.io.IOException {
+      a.flush();
+      b.flush();
+    }
+  }
+}

@@ -1,0 +1,122 @@
+package dev.checkmate.relay.bench;
+
+import dev.checkmate.relay.RelayConfig;
+import dev.checkmate.relay.RelayServer;
+import io.grpc.Server;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.lang.management.BufferPoolMXBean;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryUsage;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Locale;
+
+/**
+ * The server side of a benchmark, run in its own JVM (started by {@link ServerProcess}) so the
+ * server never shares a heap, GC or JIT with the load generator. Admin protocol on stdin/stdout:
+ * it prints {@code READY port=.. pid=..}; {@code stats} answers one {@code STATS k=v ...} line
+ * (heap used after explicit full GCs, direct memory, RSS, sessions); EOF or {@code quit} exits.
+ */
+final class Serve {
+  private Serve() {}
+
+  static final int MAX_FRAME_BYTES = 64 * 1024;
+
+  /** The relay configuration every benchmark uses: defaults, with per-participant rate limits lifted. */
+  static RelayConfig relayConfig(int port, int window) {
+    return RelayConfig.builder()
+        .grpcPort(port)
+        .maxFrameBytes(MAX_FRAME_BYTES)
+        .maxFramesPerSecond(10_000_000)
+        .maxBytesPerSecond(Long.MAX_VALUE / 4)
+        .maxStreamsPerAddress(100_000)
+        .flowControlWindow(window)
+        .idleTimeout(Duration.ofMinutes(30))
+        .defaultSessionTtl(Duration.ofMinutes(50))
+        .drainTimeout(Duration.ZERO)
+        .build();
+  }
+
+  static void run(String kind, int port, int window) throws Exception {
+    java.util.function.LongSupplier sessions;
+    java.util.function.LongSupplier relayedFrames;
+    java.util.function.LongSupplier relayedBytes;
+    int boundPort;
+    if (kind.equals("relay")) {
+      RelayServer relay = RelayServer.start(relayConfig(port, window));
+      boundPort = relay.grpcPort();
+      sessions = () -> relay.hub().sessionCount();
+      relayedFrames = () -> relay.hub().stats().framesRelayed();
+      relayedBytes = () -> relay.hub().stats().bytesRelayed();
+    } else {
+      EchoService echo = new EchoService();
+      Server server = EchoService.start(echo, port, window, MAX_FRAME_BYTES);
+      boundPort = server.getPort();
+      sessions = () -> echo.liveStreams.get();
+      relayedFrames = () -> -1;
+      relayedBytes = () -> -1;
+    }
+    System.out.println("READY port=" + boundPort + " pid=" + ProcessHandle.current().pid());
+    System.out.flush();
+    BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+    String line;
+    while ((line = in.readLine()) != null) {
+      line = line.trim();
+      if (line.equals("quit")) {
+        break;
+      }
+      if (line.equals("stats") || line.equals("stats-nogc")) {
+        if (line.equals("stats")) {
+          fullGc();
+        }
+        System.out.println(stats(sessions.getAsLong(), relayedFrames.getAsLong(), relayedBytes.getAsLong()));
+        System.out.flush();
+      }
+    }
+    Runtime.getRuntime().halt(0);
+  }
+
+  private static void fullGc() throws InterruptedException {
+    for (int i = 0; i < 3; i++) {
+      System.gc();
+      Thread.sleep(150);
+    }
+  }
+
+  static String stats(long sessions, long relayedFrames, long relayedBytes) {
+    MemoryUsage heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage();
+    long direct = -1;
+    long directCount = -1;
+    for (BufferPoolMXBean pool : ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class)) {
+      if (pool.getName().equals("direct")) {
+        direct = pool.getMemoryUsed();
+        directCount = pool.getCount();
+      }
+    }
+    long nettyDirect;
+    try {
+      nettyDirect = io.grpc.netty.shaded.io.netty.util.internal.PlatformDependent.usedDirectMemory();
+    } catch (Throwable t) {
+      nettyDirect = -1;
+    }
+    return String.format(Locale.ROOT,
+        "STATS heap=%d committed=%d direct=%d directCount=%d nettyDirect=%d rss=%d sessions=%d relayedFrames=%d relayedBytes=%d",
+        heap.getUsed(), heap.getCommitted(), direct, directCount, nettyDirect, rssBytes(), sessions, relayedFrames, relayedBytes);
+  }
+
+  static long rssBytes() {
+    try {
+      for (String l : Files.readAllLines(Path.of("/proc/self/status"))) {
+        if (l.startsWith("VmRSS:")) {
+          return Long.parseLong(l.replaceAll("[^0-9]", "")) * 1024;
+        }
+      }
+    } catch (Exception ignored) {
+      // not Linux
+    }
+    return -1;
+  }
+}

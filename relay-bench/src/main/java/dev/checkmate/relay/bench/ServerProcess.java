@@ -1,0 +1,168 @@
+package dev.checkmate.relay.bench;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStreamWriter;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/** A relay or echo server in a child JVM: same {@code java}, flags given by the driver. */
+final class ServerProcess implements AutoCloseable {
+  final String kind;
+  final Process process;
+  final int port;
+  final long pid;
+  private final Writer stdin;
+  private final LinkedBlockingQueue<String> lines = new LinkedBlockingQueue<>();
+
+  private ServerProcess(String kind, Process process, int port, long pid, Writer stdin) {
+    this.kind = kind;
+    this.process = process;
+    this.port = port;
+    this.pid = pid;
+    this.stdin = stdin;
+  }
+
+  static ServerProcess start(String kind, int window, List<String> jvmFlags, Path logDir, String name) throws IOException {
+    String java = ProcessHandle.current().info().command().orElse(System.getProperty("java.home") + "/bin/java");
+    List<String> cmd = new ArrayList<>();
+    cmd.add(java);
+    cmd.addAll(jvmFlags);
+    Files.createDirectories(logDir);
+    cmd.add("-Xlog:gc:file=" + logDir.resolve(name + "-gc.log").toAbsolutePath() + ":uptime");
+    cmd.add("-cp");
+    cmd.add(System.getProperty("java.class.path"));
+    cmd.add(BenchMain.class.getName());
+    cmd.add("serve-" + kind);
+    cmd.add("--window=" + window);
+    ProcessBuilder pb = new ProcessBuilder(cmd);
+    pb.redirectError(ProcessBuilder.Redirect.appendTo(logDir.resolve(name + ".log").toFile()));
+    Process p = pb.start();
+    ServerProcess[] holder = new ServerProcess[1];
+    LinkedBlockingQueue<String> ready = new LinkedBlockingQueue<>();
+    BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+    Thread reader = new Thread(() -> {
+      try {
+        String l;
+        while ((l = out.readLine()) != null) {
+          if (l.startsWith("READY ")) {
+            ready.add(l);
+          } else if (l.startsWith("STATS ") && holder[0] != null) {
+            holder[0].lines.add(l);
+          }
+        }
+      } catch (IOException ignored) {
+        // child gone
+      }
+    }, "server-stdout-" + name);
+    reader.setDaemon(true);
+    reader.start();
+    String line;
+    try {
+      line = ready.poll(60, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      line = null;
+    }
+    if (line == null) {
+      p.destroyForcibly();
+      throw new IOException(kind + " server did not start; see " + logDir.resolve(name + ".log"));
+    }
+    Map<String, String> kv = parse(line);
+    ServerProcess sp = new ServerProcess(kind, p, Integer.parseInt(kv.get("port")), Long.parseLong(kv.get("pid")),
+        new OutputStreamWriter(p.getOutputStream(), StandardCharsets.UTF_8));
+    holder[0] = sp;
+    return sp;
+  }
+
+  static Map<String, String> parse(String line) {
+    Map<String, String> kv = new HashMap<>();
+    for (String part : line.split(" ")) {
+      int eq = part.indexOf('=');
+      if (eq > 0) {
+        kv.put(part.substring(0, eq), part.substring(eq + 1));
+      }
+    }
+    return kv;
+  }
+
+  /** Heap after explicit full GCs, direct memory, RSS and counters from inside the child. */
+  synchronized Map<String, Long> stats(boolean gc) throws IOException {
+    stdin.write(gc ? "stats\n" : "stats-nogc\n");
+    stdin.flush();
+    String l;
+    try {
+      l = lines.poll(120, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted");
+    }
+    if (l == null) {
+      throw new IOException("no stats from " + kind);
+    }
+    Map<String, Long> out = new HashMap<>();
+    parse(l).forEach((k, v) -> out.put(k, Long.parseLong(v)));
+    return out;
+  }
+
+  /** Process CPU time (user+system, all threads) in nanoseconds, from /proc/<pid>/stat. */
+  long cpuNanos() {
+    try {
+      String s = Files.readString(Path.of("/proc/" + pid + "/stat"));
+      String[] f = s.substring(s.lastIndexOf(')') + 2).split(" ");
+      long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]); // fields 14 and 15 (utime, stime)
+      return ticks * 10_000_000L; // USER_HZ = 100
+    } catch (Exception e) {
+      return -1;
+    }
+  }
+
+  /** Voluntary + involuntary context switches summed over the child's threads. */
+  long contextSwitches() {
+    long n = 0;
+    try (var tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
+      for (Path t : (Iterable<Path>) tasks::iterator) {
+        try {
+          for (String l : Files.readAllLines(t.resolve("status"))) {
+            if (l.startsWith("voluntary_ctxt_switches:") || l.startsWith("nonvoluntary_ctxt_switches:")) {
+              n += Long.parseLong(l.replaceAll("[^0-9]", ""));
+            }
+          }
+        } catch (IOException ignored) {
+          // thread ended
+        }
+      }
+    } catch (IOException e) {
+      return -1;
+    }
+    return n;
+  }
+
+  @Override
+  public void close() {
+    try {
+      stdin.write("quit\n");
+      stdin.flush();
+    } catch (IOException ignored) {
+      // already gone
+    }
+    try {
+      if (!process.waitFor(5, TimeUnit.SECONDS)) {
+        process.destroyForcibly();
+        process.waitFor(5, TimeUnit.SECONDS);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      process.destroyForcibly();
+    }
+  }
+}

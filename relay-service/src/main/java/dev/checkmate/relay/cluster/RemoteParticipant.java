@@ -1,0 +1,209 @@
+package dev.checkmate.relay.cluster;
+
+import dev.checkmate.relay.proto.cluster.v1.Close;
+import dev.checkmate.relay.proto.cluster.v1.Credit;
+import dev.checkmate.relay.proto.cluster.v1.NodeMessage;
+import dev.checkmate.relay.proto.v1.Frame;
+import dev.checkmate.relay.proto.v1.ServerMessage;
+import dev.checkmate.relay.session.Participant;
+import dev.checkmate.relay.session.RelayError;
+import dev.checkmate.relay.session.Seat;
+import io.grpc.Status;
+import java.util.ArrayDeque;
+
+/**
+ * The home half of a cross-node binding: a participant joined on another node (the bridge), as
+ * the home's ordinary local session sees it. Pairing, timers, limits and the one-stream-per-role
+ * rule are therefore the single-node code, run at the home.
+ *
+ * <p>Up (bridge → home): frames arrive into a small inbox, bounded by the window this home granted
+ * the bridge; the local seat takes one per {@link #requestNext} (only while its peer can take more)
+ * and each one taken is a credit back to the bridge. Down (home → bridge): {@link #isReady} is
+ * true while the bridge's window has room; credits from the bridge make it ready again and wake
+ * the seat ({@link Seat#onWritable}).
+ */
+final class RemoteParticipant extends Binding implements Participant {
+  private final int maxFrameBytes;
+  private final int myWindowFrames;
+  private final int myWindowBytes;
+  private final int bridgeWindowFrames;
+  private final int bridgeWindowBytes;
+  final String bridgeNode;
+  volatile Seat seat;
+  // guarded by this
+  /** Frames and acks ({@link Long} seq) from the bridge, in order; each one is one read of the seat. */
+  private final ArrayDeque<Object> inbox = new ArrayDeque<>();
+  private int requested;
+  private boolean draining;
+  private long sentFrames;
+  private long sentBytes;
+  private volatile long bridgeConsumedFrames;
+  private volatile long bridgeConsumedBytes;
+
+  RemoteParticipant(ClusterLink link, String sessionId, dev.checkmate.relay.proto.v1.Role role, String bridgeToken,
+      String homeToken, String bridgeNode, int bridgeWindowFrames, int bridgeWindowBytes) {
+    super(link, sessionId, role, bridgeToken, homeToken);
+    this.bridgeNode = bridgeNode;
+    this.maxFrameBytes = link.config().maxFrameBytes();
+    this.myWindowFrames = link.config().clusterWindowFrames();
+    this.myWindowBytes = link.config().clusterWindowBytes();
+    this.bridgeWindowFrames = Math.max(1, bridgeWindowFrames);
+    this.bridgeWindowBytes = Math.max(2 * maxFrameBytes, bridgeWindowBytes);
+  }
+
+  @Override
+  String outSubject() {
+    return downSubject;
+  }
+
+  int windowFrames() {
+    return myWindowFrames;
+  }
+
+  int windowBytes() {
+    return myWindowBytes;
+  }
+
+  // --- Participant: the home's session -> the bridge ---
+
+  @Override
+  public void send(ServerMessage message) {
+    int size = message.hasData() ? message.getData().getPayload().size() : -1;
+    if (size >= 0) {
+      synchronized (this) {
+        sentFrames++;
+        sentBytes += size;
+      }
+    }
+    if (publish(NodeMessage.newBuilder().setServer(message)) && size >= 0) {
+      link.countOut(size);
+    }
+  }
+
+  @Override
+  public boolean isReady() {
+    synchronized (this) {
+      return !closed && sentFrames - bridgeConsumedFrames < bridgeWindowFrames
+          && sentBytes - bridgeConsumedBytes + maxFrameBytes <= bridgeWindowBytes;
+    }
+  }
+
+  @Override
+  public void requestNext() {
+    synchronized (this) {
+      requested++;
+    }
+    drain();
+  }
+
+  /** Hands inbox frames to the seat, one per requested read; re-entrant calls just add reads. */
+  private void drain() {
+    while (true) {
+      Object item;
+      Seat s = seat;
+      synchronized (this) {
+        if (draining || s == null) {
+          return;
+        }
+        item = requested > 0 ? inbox.poll() : null;
+        if (item == null) {
+          return;
+        }
+        requested--;
+        draining = true;
+      }
+      try {
+        int size = item instanceof Frame f ? f.getPayload().size() : 0;
+        if (consumed(1, size, myWindowFrames, myWindowBytes)) {
+          publish(NodeMessage.newBuilder().setCredit(Credit.getDefaultInstance()));
+        }
+        if (item instanceof Frame f) {
+          s.onFrame(f);
+        } else {
+          s.onAck((Long) item);
+        }
+      } finally {
+        synchronized (this) {
+          draining = false;
+        }
+      }
+    }
+  }
+
+  @Override
+  public void close(Status status) {
+    publish(NodeMessage.newBuilder().setClose(Close.newBuilder().setCode(status.getCode().name())
+        .setDescription(status.getDescription() == null ? "" : status.getDescription())));
+    release();
+  }
+
+  @Override
+  public String transport() {
+    return "cluster";
+  }
+
+  // --- from the bridge ---
+
+  void attach(Seat s) {
+    seat = s;
+    drain();
+  }
+
+  /** One message on this binding's .up subject (dispatcher thread). */
+  void onUp(NodeMessage m) {
+    String why = admit(m);
+    if (why != null) {
+      if (why.equals("gap")) {
+        lost("messages between relay nodes were lost");
+      }
+      return;
+    }
+    boolean wasReady = isReady();
+    bridgeConsumedFrames = Math.max(bridgeConsumedFrames, m.getConsumedFrames());
+    bridgeConsumedBytes = Math.max(bridgeConsumedBytes, m.getConsumedBytes());
+    Seat s = seat;
+    if (!wasReady && isReady() && s != null) {
+      s.onWritable();
+    }
+    switch (m.getKindCase()) {
+      case FRAME -> {
+        link.countIn(m.getFrame().getPayload().size());
+        synchronized (this) {
+          inbox.add(m.getFrame());
+        }
+        drain();
+      }
+      case ACK -> {
+        synchronized (this) {
+          inbox.add(m.getAck().getSeq());
+        }
+        drain();
+      }
+      case LEAVE -> {
+        if (s == null) {
+          return;
+        }
+        String detail = m.getLeave().getDetail();
+        switch (m.getLeave().getKind()) {
+          case TERMINATE -> s.terminate(detail);
+          case PROTOCOL_ERROR -> s.protocolError(detail);
+          case FRAME_TOO_LARGE -> link.hub().reportViolation(s, RelayError.FRAME_TOO_LARGE, detail);
+          default -> {
+            release();
+            s.left(detail);
+          }
+        }
+      }
+      default -> { }
+    }
+  }
+
+  @Override
+  void lost(String why) {
+    release();
+    Seat s = seat;
+    if (s != null) {
+      s.left(why);
+    }
+  }
+}

@@ -1,0 +1,61 @@
+package dev.checkmate.relay.telemetry;
+
+import dev.checkmate.relay.proto.v1.EndReason;
+import dev.checkmate.relay.proto.v1.Role;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+
+/** The bounded label values of the metric contract (otel/check_configs.py BOUNDED_LABELS). */
+final class Labels {
+  static final String[] TRANSPORTS = {"grpc", "websocket", "grpc_web"};
+  static final String[] OUTCOMES = {"paired", "peer_never_joined", "expired", "idle", "rejected", "terminated", "error", "shutdown"};
+
+  private Labels() {}
+
+  /** Index into {@link #TRANSPORTS}; an unknown transport counts as the last slot + 1 ("other", never exported). */
+  static int transport(String transport) {
+    if (transport == null) {
+      return TRANSPORTS.length;
+    }
+    return switch (transport) {
+      case "grpc" -> 0;
+      case "websocket" -> 1;
+      case "grpc_web" -> 2;
+      default -> TRANSPORTS.length;
+    };
+  }
+
+  /** How a session ended, as the {@code outcome} label and the {@code relay.session.outcome} span attribute. */
+  static String outcome(EndReason reason) {
+    return switch (reason) {
+      case TERMINATED -> "terminated";
+      case PEER_NEVER_JOINED -> "peer_never_joined";
+      case IDLE_TIMEOUT -> "idle";
+      case LIFETIME_EXCEEDED -> "expired";
+      case RELAY_SHUTDOWN -> "shutdown";
+      // The relay cut a participant off for breaking a size or rate limit.
+      case LIMIT_EXCEEDED -> "rejected";
+      default -> "error"; // PROTOCOL_ERROR, and anything unknown
+    };
+  }
+
+  static String role(Role role) {
+    return role == Role.PROVER ? "prover" : role == Role.VERIFIER ? "verifier" : "unspecified";
+  }
+
+  /**
+   * The session id as it appears in spans: the first 16 hex digits of its SHA-256. Enough to
+   * correlate with the audit log (which carries both), never the routing id itself, and never a
+   * metric label.
+   */
+  static String sessionHash(String sessionId) {
+    try {
+      byte[] d = MessageDigest.getInstance("SHA-256").digest(sessionId.getBytes(StandardCharsets.UTF_8));
+      return HexFormat.of().formatHex(d, 0, 8);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

@@ -1,0 +1,325 @@
+package dev.checkmate.relay.transport.grpcweb;
+
+import dev.checkmate.relay.proto.v1.Frame;
+import dev.checkmate.relay.proto.v1.Heartbeat;
+import dev.checkmate.relay.proto.v1.SendRequest;
+import dev.checkmate.relay.proto.v1.SendResponse;
+import dev.checkmate.relay.proto.v1.ServerMessage;
+import dev.checkmate.relay.proto.v1.Terminate;
+import dev.checkmate.relay.session.Participant;
+import dev.checkmate.relay.session.RelayError;
+import dev.checkmate.relay.session.RelayException;
+import dev.checkmate.relay.session.Seat;
+import dev.checkmate.relay.session.SessionHub;
+import dev.checkmate.relay.ticket.Ticket;
+import io.grpc.Status;
+import java.net.InetAddress;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * One participant of the gRPC-Web fallback: a Receive stream (outbound) plus the Sends that carry
+ * its frames (inbound), as one {@link Participant} of the hub.
+ *
+ * <p>Flow control: "reading the next message" means taking the next frame of the pending Send. A
+ * Send's frames are handed to the hub one per {@link #requestNext}, so a Send completes only as
+ * fast as the peer reads; after the send wait it completes with a partial ack and its remaining
+ * frames are dropped (the client sends them again). At most one Send per participant is held: a
+ * newer Send supersedes a pending one (whose client has usually given up), and the sequence
+ * numbers keep retries idempotent.
+ *
+ * <p>Threading: any thread. State is guarded by this object's lock, which is never held while
+ * calling into the hub (the session takes its own lock and then calls {@link #send}).
+ */
+final class ReceiveCall implements Participant, SplitStreams.ReceiveHandle {
+  private static final ServerMessage HEARTBEAT = ServerMessage.newBuilder().setHeartbeat(Heartbeat.getDefaultInstance()).build();
+
+  private final SplitStreams streams;
+  private final SplitStreams.Downstream down;
+  private final InetAddress address;
+  private final String token;
+  private final AtomicBoolean permitHeld = new AtomicBoolean();
+  private volatile Seat seat;
+  private volatile SessionHub.HubListener.Connection telemetry = SessionHub.HubListener.Connection.NONE;
+  private volatile String sessionId = "";
+  private ScheduledFuture<?> heartbeat;
+
+  // Guarded by this.
+  private boolean closed;
+  private boolean pumping;
+  private int demand;
+  private long lastAccepted;
+  private final ArrayDeque<Frame> queue = new ArrayDeque<>();
+  private Terminate pendingTerminate;
+  private CompletableFuture<SendResponse> pendingSend;
+  private ScheduledFuture<?> sendTimer;
+
+  ReceiveCall(SplitStreams streams, SplitStreams.Downstream down, InetAddress address, String token) {
+    this.streams = streams;
+    this.down = down;
+    this.address = address;
+    this.token = token;
+  }
+
+  void start(String ticketText, String routedSessionId) {
+    telemetry = streams.hub().listener().connectionOpened(transport(), address);
+    if (!streams.limiter().tryAcquire(address)) {
+      reject(RelayError.TOO_MANY_STREAMS, "too many open streams from this address (limit "
+          + streams.limiter().limit() + "); close idle sessions or spread clients");
+      return;
+    }
+    permitHeld.set(true);
+    try {
+      if (ticketText.isEmpty()) {
+        throw new RelayException(RelayError.MALFORMED, "ReceiveRequest.ticket is empty");
+      }
+      seat = telemetry.join(() -> {
+        Ticket ticket = streams.verify(ticketText);
+        if (routedSessionId != null && !routedSessionId.isEmpty() && !routedSessionId.equals(ticket.sessionId())) {
+          throw new RelayException(RelayError.MALFORMED,
+              "the x-session-id header does not match the ticket's session; use the session id from CreateSession");
+        }
+        sessionId = ticket.sessionId();
+        streams.register(token, this);
+        return streams.hub().join(ticket, this);
+      });
+    } catch (RelayException e) {
+      streams.unregister(token, this);
+      reject(e.error(), e.getMessage());
+      return;
+    }
+    long pingMs = streams.config().webSocketPingInterval().toMillis();
+    heartbeat = streams.scheduler().scheduleAtFixedRate(() -> send(HEARTBEAT), pingMs, pingMs, TimeUnit.MILLISECONDS);
+    synchronized (this) {
+      if (closed) {
+        heartbeat.cancel(false); // ended while joining
+      }
+    }
+    pump(); // a Send may have raced the seat assignment
+  }
+
+  String sessionId() {
+    return sessionId;
+  }
+
+  private void reject(RelayError error, String message) {
+    telemetry.rejected(error);
+    if (error != RelayError.ROLE_TAKEN && error != RelayError.SESSION_ENDED) {
+      streams.hub().stats().rejected(error);
+    }
+    close(error.toStatus(message));
+  }
+
+  // ---- Send (inbound) ----
+
+  void send(SendRequest request, CompletableFuture<SendResponse> result) {
+    CompletableFuture<SendResponse> superseded;
+    long ack;
+    synchronized (this) {
+      if (closed) {
+        result.completeExceptionally(Status.FAILED_PRECONDITION.withDescription(
+            "the Receive stream for this send token has ended").asException());
+        return;
+      }
+      long expect = lastAccepted + 1;
+      List<Frame> fresh = new ArrayList<>(request.getFramesCount());
+      for (Frame f : request.getFramesList()) {
+        if (f.getSeq() <= lastAccepted && fresh.isEmpty()) {
+          continue; // already accepted: a retry, acknowledged without forwarding twice
+        }
+        if (f.getSeq() != expect) {
+          result.completeExceptionally(Status.OUT_OF_RANGE.withDescription("frame seq " + f.getSeq()
+              + " is out of order: the relay expects seq " + expect + " next; send frames in order from there").asException());
+          return;
+        }
+        fresh.add(f);
+        expect++;
+      }
+      superseded = pendingSend;
+      ack = lastAccepted;
+      clearPending();
+      queue.addAll(fresh);
+      pendingTerminate = request.hasTerminate() ? request.getTerminate() : null;
+      pendingSend = result;
+      long waitMs = streams.config().sendWait().toMillis();
+      sendTimer = streams.scheduler().schedule(() -> sendTimedOut(result), waitMs, TimeUnit.MILLISECONDS);
+    }
+    if (superseded != null) {
+      superseded.complete(ack(ack));
+    }
+    pump();
+  }
+
+  private void sendTimedOut(CompletableFuture<SendResponse> result) {
+    long ack;
+    synchronized (this) {
+      if (pendingSend != result) {
+        return;
+      }
+      ack = lastAccepted;
+      clearPending();
+    }
+    result.complete(ack(ack));
+  }
+
+  /** Caller holds the lock. */
+  private void clearPending() {
+    queue.clear();
+    pendingTerminate = null;
+    pendingSend = null;
+    if (sendTimer != null) {
+      sendTimer.cancel(false);
+      sendTimer = null;
+    }
+  }
+
+  /** Hands the pending Send's frames to the hub while it wants them; completes the Send at the end. */
+  private void pump() {
+    while (true) {
+      Frame frame = null;
+      CompletableFuture<SendResponse> done = null;
+      Terminate terminate = null;
+      long ack = 0;
+      Seat s = seat;
+      synchronized (this) {
+        if (pumping || s == null || closed) {
+          return;
+        }
+        if (!queue.isEmpty() && demand > 0) {
+          demand--;
+          frame = queue.poll();
+          lastAccepted = frame.getSeq();
+          pumping = true;
+        } else if (queue.isEmpty() && pendingSend != null) {
+          done = pendingSend;
+          terminate = pendingTerminate;
+          ack = lastAccepted;
+          clearPending();
+        } else {
+          return;
+        }
+      }
+      if (frame != null) {
+        try {
+          s.onFrame(frame);
+        } finally {
+          synchronized (this) {
+            pumping = false;
+          }
+        }
+        continue;
+      }
+      if (terminate != null) {
+        s.terminate(terminate.getReason());
+      }
+      done.complete(ack(ack));
+      return;
+    }
+  }
+
+  private static SendResponse ack(long seq) {
+    return SendResponse.newBuilder().setAckedSeq(seq).build();
+  }
+
+  // ---- Participant (outbound) ----
+
+  @Override
+  public void send(ServerMessage message) {
+    if (message.hasJoined()) {
+      message = message.toBuilder().setJoined(message.getJoined().toBuilder().setSendToken(token)).build();
+    }
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      try {
+        down.send(message);
+      } catch (RuntimeException e) {
+        closed = true; // cancelled under us; onCancel cleans up
+      }
+    }
+  }
+
+  @Override
+  public boolean isReady() {
+    return down.isReady();
+  }
+
+  @Override
+  public void requestNext() {
+    synchronized (this) {
+      demand++;
+    }
+    pump();
+  }
+
+  @Override
+  public void close(Status status) {
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      try {
+        down.close(status);
+      } catch (RuntimeException ignored) {
+        // Already cancelled by the client.
+      }
+    }
+    cleanUp();
+  }
+
+  // ---- ReceiveHandle ----
+
+  @Override
+  public void onReady() {
+    Seat s = seat;
+    if (s != null) {
+      s.onWritable();
+    }
+  }
+
+  @Override
+  public void onCancel() {
+    synchronized (this) {
+      closed = true;
+    }
+    Seat s = seat;
+    if (s != null) {
+      s.left("Receive stream cancelled");
+    }
+    cleanUp();
+  }
+
+  private void cleanUp() {
+    telemetry.closed();
+    streams.unregister(token, this);
+    ScheduledFuture<?> h = heartbeat;
+    if (h != null) {
+      h.cancel(false);
+    }
+    CompletableFuture<SendResponse> pending;
+    long ack;
+    synchronized (this) {
+      pending = pendingSend;
+      ack = lastAccepted;
+      clearPending();
+    }
+    if (pending != null) {
+      pending.complete(ack(ack));
+    }
+    if (permitHeld.compareAndSet(true, false)) {
+      streams.limiter().release(address);
+    }
+  }
+
+  @Override
+  public String transport() {
+    return "grpc_web";
+  }
+}

@@ -1,0 +1,123 @@
+package dev.checkmate.relay.transport.grpcweb;
+
+import dev.checkmate.relay.RelayConfig;
+import dev.checkmate.relay.proto.v1.ReceiveRequest;
+import dev.checkmate.relay.proto.v1.SendRequest;
+import dev.checkmate.relay.proto.v1.SendResponse;
+import dev.checkmate.relay.proto.v1.ServerMessage;
+import dev.checkmate.relay.session.RelayError;
+import dev.checkmate.relay.session.RelayException;
+import dev.checkmate.relay.session.SessionHub;
+import dev.checkmate.relay.ticket.Ticket;
+import dev.checkmate.relay.ticket.TicketVerifier;
+import dev.checkmate.relay.transport.grpc.AddressLimiter;
+import io.grpc.Status;
+import java.net.InetAddress;
+import java.security.SecureRandom;
+import java.util.Base64;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledExecutorService;
+
+/**
+ * The gRPC-Web fallback's service code: Connect split into a Receive server stream and unary Sends
+ * joined by a send token. Both faces use it: the gRPC methods (behind Envoy's grpc_web filter) and
+ * the gRPC-Web endpoint served directly on the HTTP port.
+ */
+public final class SplitStreams {
+  private final RelayConfig config;
+  private final SessionHub hub;
+  private final TicketVerifier verifier;
+  private final AddressLimiter limiter;
+  private final ScheduledExecutorService scheduler;
+  private final SecureRandom random = new SecureRandom();
+  private final ConcurrentHashMap<String, ReceiveCall> byToken = new ConcurrentHashMap<>();
+
+  public SplitStreams(RelayConfig config, SessionHub hub, TicketVerifier verifier, AddressLimiter limiter,
+      ScheduledExecutorService scheduler) {
+    this.config = config;
+    this.hub = hub;
+    this.verifier = verifier;
+    this.limiter = limiter;
+    this.scheduler = scheduler;
+  }
+
+  /** Where a Receive stream's messages go: a gRPC server stream or a gRPC-Web HTTP response. */
+  public interface Downstream {
+    /** Queues a message; never blocks. */
+    void send(ServerMessage message);
+
+    /** True while the stream's outbound buffer can take more. */
+    boolean isReady();
+
+    /** Ends the stream with a status (OK or an error in the trailers). Idempotent. */
+    void close(Status status);
+  }
+
+  /** What a transport tells a running Receive. */
+  public interface ReceiveHandle {
+    /** The downstream became writable again. */
+    void onReady();
+
+    /** The client went away (cancelled, disconnected). */
+    void onCancel();
+  }
+
+  /**
+   * Starts a Receive: verifies the ticket and seats the caller; the first message on {@code down}
+   * is Joined with the send token. On refusal {@code down} is closed with the status.
+   *
+   * @param routedSessionId the session id the request was routed by (header), or null
+   */
+  public ReceiveHandle receive(ReceiveRequest request, String routedSessionId, InetAddress address, Downstream down) {
+    ReceiveCall call = new ReceiveCall(this, down, address, newToken());
+    call.start(request.getTicket(), routedSessionId);
+    return call;
+  }
+
+  /** Delivers a Send; completes with the ack or fails with a {@link io.grpc.StatusException}. */
+  public CompletableFuture<SendResponse> send(SendRequest request) {
+    CompletableFuture<SendResponse> result = new CompletableFuture<>();
+    ReceiveCall call = request.getSendToken().isEmpty() ? null : byToken.get(request.getSendToken());
+    if (call == null) {
+      result.completeExceptionally(Status.FAILED_PRECONDITION.withDescription(
+          "no live Receive stream for this send token (it ended or never existed); open a new Receive").asException());
+      return result;
+    }
+    if (!request.getSessionId().isEmpty() && !request.getSessionId().equals(call.sessionId())) {
+      result.completeExceptionally(RelayError.MALFORMED.toStatus(
+          "session_id does not match the send token's session").asException());
+      return result;
+    }
+    call.send(request, result);
+    return result;
+  }
+
+  Ticket verify(String ticket) throws RelayException {
+    return verifier.verify(ticket);
+  }
+
+  private String newToken() {
+    byte[] b = new byte[24];
+    random.nextBytes(b);
+    return Base64.getUrlEncoder().withoutPadding().encodeToString(b);
+  }
+
+  void register(String token, ReceiveCall call) {
+    byToken.put(token, call);
+  }
+
+  void unregister(String token, ReceiveCall call) {
+    byToken.remove(token, call);
+  }
+
+  /** Live Receive streams (for tests: proves they are forgotten). */
+  public int liveStreams() {
+    return byToken.size();
+  }
+
+  RelayConfig config() { return config; }
+  SessionHub hub() { return hub; }
+  AddressLimiter limiter() { return limiter; }
+  ScheduledExecutorService scheduler() { return scheduler; }
+}

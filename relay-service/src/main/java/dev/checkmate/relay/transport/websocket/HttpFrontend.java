@@ -1,0 +1,159 @@
+package dev.checkmate.relay.transport.websocket;
+
+import dev.checkmate.relay.RelayConfig;
+import dev.checkmate.relay.session.SessionHub;
+import dev.checkmate.relay.ticket.TicketVerifier;
+import dev.checkmate.relay.transport.grpc.AddressLimiter;
+import dev.checkmate.relay.transport.grpcweb.GrpcWebHttp;
+import dev.checkmate.relay.transport.grpcweb.SplitStreams;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The relay's HTTP/1.1 port, for browsers: WebSocket on {@code /ws}, gRPC-Web served directly
+ * ({@code POST /relay.v1.RelayService/Receive|Send}, for development without Envoy),
+ * {@code GET /healthz}, and in development a static folder (the browser demo). Same bind address,
+ * TLS settings and hub as the gRPC server.
+ */
+public final class HttpFrontend implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(HttpFrontend.class);
+  /** A participant's outbound side counts as full above this (like grpc's 32 KiB ready threshold). */
+  static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(16 * 1024, 32 * 1024);
+
+  private final RelayConfig config;
+  private final SessionHub hub;
+  private final TicketVerifier verifier;
+  private final AddressLimiter limiter;
+  private final BooleanSupplier serving;
+  private final OriginPolicy origins;
+  private final GrpcWebHttp grpcWeb;
+  private final StaticFiles staticFiles;
+  private final SslContext tls;
+  private final EventLoopGroup group;
+  private final ChannelGroup channels = new DefaultChannelGroup("relay-http", GlobalEventExecutor.INSTANCE);
+  private Channel server;
+
+  public HttpFrontend(RelayConfig config, SessionHub hub, TicketVerifier verifier, AddressLimiter limiter,
+      SplitStreams splitStreams, BooleanSupplier serving) {
+    this.config = config;
+    this.hub = hub;
+    this.verifier = verifier;
+    this.limiter = limiter;
+    this.serving = serving;
+    this.origins = new OriginPolicy(config.allowedOrigins(), config.loopbackOnly());
+    this.grpcWeb = new GrpcWebHttp(splitStreams, config, serving);
+    this.staticFiles = config.devStaticDir().map(StaticFiles::new).orElse(null);
+    this.tls = config.tlsEnabled() ? serverTls(config) : null;
+    this.group = new MultiThreadIoEventLoopGroup(Math.max(2, Runtime.getRuntime().availableProcessors()),
+        r -> {
+          Thread t = new Thread(r, "relay-http");
+          t.setDaemon(true);
+          return t;
+        }, NioIoHandler.newFactory());
+  }
+
+  private static SslContext serverTls(RelayConfig config) {
+    try {
+      return SslContextBuilder.forServer(config.tlsCertificate().orElseThrow().toFile(), config.tlsPrivateKey().orElseThrow().toFile())
+          .protocols("TLSv1.3")
+          .build();
+    } catch (IOException | IllegalArgumentException e) {
+      throw new UncheckedIOException("cannot load TLS certificate/key for the HTTP port: " + e.getMessage(),
+          e instanceof IOException io ? io : new IOException(e));
+    }
+  }
+
+  /** Binds the port; returns once it accepts connections. */
+  public void start() throws IOException {
+    ServerBootstrap b = new ServerBootstrap()
+        .group(group)
+        .channel(NioServerSocketChannel.class)
+        .option(ChannelOption.SO_BACKLOG, 1024)
+        .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
+        .childOption(ChannelOption.TCP_NODELAY, true)
+        .childHandler(new ChannelInitializer<SocketChannel>() {
+          @Override
+          protected void initChannel(SocketChannel ch) {
+            channels.add(ch);
+            if (tls != null) {
+              ch.pipeline().addLast("tls", tls.newHandler(ch.alloc()));
+            }
+            ch.pipeline()
+                .addLast("http", new HttpServerCodec(4096, 8192, 8192))
+                .addLast("aggregator", new HttpObjectAggregator(maxRequestBytes()))
+                .addLast("router", new HttpRouter(HttpFrontend.this));
+          }
+        });
+    try {
+      server = b.bind(new InetSocketAddress(config.bindAddress(), config.webSocketPort())).sync().channel();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted while binding the HTTP port", e);
+    } catch (Exception e) {
+      group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+      throw new IOException("cannot bind the HTTP port " + config.bindAddress() + ":" + config.webSocketPort()
+          + ": " + e.getMessage(), e);
+    }
+    log.info("HTTP port {}:{} ({}): WebSocket /ws, gRPC-Web, /healthz{}", config.bindAddress(), port(),
+        tls != null ? "TLS 1.3" : "plaintext", staticFiles != null ? ", dev static files from " + config.devStaticDir().get() : "");
+  }
+
+  public int port() {
+    return ((InetSocketAddress) server.localAddress()).getPort();
+  }
+
+  /**
+   * Largest WebSocket message read at all: like gRPC's transport cap (RelayServer), well above
+   * the frame limit, so the hub reports ordinary oversize frames (close 4413, session told) and
+   * only absurd messages are cut off by the decoder (close 1009).
+   */
+  int maxMessageBytes() {
+    return (int) Math.min(Integer.MAX_VALUE, Math.max(4L * config.maxFrameBytes(), config.maxFrameBytes() + 65536L));
+  }
+
+  /** Largest HTTP request body (gRPC-Web Send may batch a few frames). */
+  int maxRequestBytes() {
+    return maxMessageBytes() + 16 * 1024;
+  }
+
+  /** Stops accepting and closes every connection (after the hub has ended its sessions). */
+  @Override
+  public void close() {
+    if (server != null) {
+      server.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
+    }
+    channels.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
+    group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(3, TimeUnit.SECONDS);
+  }
+
+  RelayConfig config() { return config; }
+  SessionHub hub() { return hub; }
+  TicketVerifier verifier() { return verifier; }
+  AddressLimiter limiter() { return limiter; }
+  boolean serving() { return serving.getAsBoolean(); }
+  OriginPolicy origins() { return origins; }
+  GrpcWebHttp grpcWeb() { return grpcWeb; }
+  StaticFiles staticFiles() { return staticFiles; }
+}

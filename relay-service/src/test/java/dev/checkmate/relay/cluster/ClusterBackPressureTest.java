@@ -1,0 +1,143 @@
+package dev.checkmate.relay.cluster;
+
+import static dev.checkmate.relay.cluster.ClusterFixture.link;
+import static dev.checkmate.relay.cluster.ClusterFixture.node;
+import static dev.checkmate.relay.proto.v1.ServerMessage.KindCase.DATA;
+import static dev.checkmate.relay.proto.v1.ServerMessage.KindCase.JOINED;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.checkmate.relay.RelayConfig;
+import dev.checkmate.relay.proto.v1.CreateSessionResponse;
+import dev.checkmate.relay.proto.v1.ServerMessage;
+import dev.checkmate.relay.testing.TestPeer;
+import dev.checkmate.relay.testing.TestRelay;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Back-pressure across nodes: a stalled receiver on one node stops a sender on another, with a
+ * bounded number of bytes in flight end to end (documented in docs/cluster.md), other sessions
+ * keep flowing, and nothing is lost or reordered.
+ */
+@Timeout(60)
+class ClusterBackPressureTest {
+  static final int WINDOW = 64 * 1024;
+  static final int FRAME = 8 * 1024;
+  static final int CLUSTER_WINDOW_BYTES = 4 * FRAME;
+  static final int READY_THRESHOLD = 32 * 1024;
+
+  @TempDir
+  static Path dir;
+  static NatsServer nats;
+  static TestRelay home;
+  static TestRelay bridge;
+
+  @BeforeAll
+  static void start() throws Exception {
+    ClusterFixture.requireNats();
+    nats = NatsServer.builder(dir, "bp").start();
+    UnaryOperator<RelayConfig.Builder> small = b -> b.flowControlWindow(WINDOW).maxFrameBytes(FRAME)
+        .rendezvousMaxBytes(4 * FRAME).maxFramesPerSecond(1_000_000).maxBytesPerSecond(1L << 40)
+        .clusterWindowBytes(CLUSTER_WINDOW_BYTES).clusterWindowFrames(64);
+    home = node(dir, "bp-home", nats, small);
+    bridge = node(dir, "bp-bridge", nats, small);
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    if (home != null) {
+      home.close();
+    }
+    if (bridge != null) {
+      bridge.close();
+    }
+    if (nats != null) {
+      nats.close();
+    }
+  }
+
+  /** receiverAtHome: the stalled receiver is on the session's home and the sender on the bridge, or the reverse. */
+  @ParameterizedTest
+  @ValueSource(booleans = {true, false})
+  void aStalledReceiverOnOneNodeBoundsASenderOnAnother(boolean receiverAtHome) throws Exception {
+    TestRelay receiverNode = receiverAtHome ? home : bridge;
+    TestRelay senderNode = receiverAtHome ? bridge : home;
+    CreateSessionResponse s = home.createSession();
+    ManagedChannel receiverChannel = NettyChannelBuilder.forAddress("127.0.0.1", receiverNode.server.grpcPort())
+        .usePlaintext().flowControlWindow(WINDOW).build();
+    TestPeer receiver = TestPeer.connect(receiverChannel, false);
+    TestPeer sender;
+    if (receiverAtHome) {
+      receiver.sendJoin(s.getVerifierTicket());
+      receiver.read(1);
+      receiver.next(JOINED);
+      sender = senderNode.join(s.getProverTicket());
+      assertThat(sender.next(JOINED).getJoined().getPeerPresent()).isTrue();
+    } else {
+      sender = senderNode.join(s.getProverTicket());
+      sender.next(JOINED);
+      receiver.sendJoin(s.getVerifierTicket());
+      receiver.read(1);
+      receiver.next(JOINED);
+      TestRelay.await("paired", () -> sender.received.stream().anyMatch(ServerMessage::hasPeerJoined));
+    }
+
+    long sent = 0;
+    long lastProgress = System.nanoTime();
+    while (System.nanoTime() - lastProgress < TimeUnit.MILLISECONDS.toNanos(1500)) {
+      if (sender.isReady()) {
+        sender.sendData(new byte[FRAME]);
+        sent += FRAME;
+        lastProgress = System.nanoTime();
+      } else {
+        Thread.sleep(5);
+      }
+    }
+    assertThat(sender.closed).as("sender must be stalled, not failed").isNotDone();
+    long inFlight = sent - receiver.payloadBytesReceived.get();
+    // Sender's outbound queue + sender node's inbound window + the cross-node window (NATS and the
+    // receiving node's inbox) + one frame read ahead on each node + the receiver node's outbound
+    // queue + the receiver's inbound window.
+    long bound = (READY_THRESHOLD + FRAME) + WINDOW + CLUSTER_WINDOW_BYTES + 2L * FRAME + (READY_THRESHOLD + FRAME) + WINDOW;
+    System.out.printf("cross-node stalled (receiver at %s): sent=%d B, unread=%d B, bound=%d B%n",
+        receiverAtHome ? "home" : "bridge", sent, inFlight, bound);
+    assertThat(inFlight).isLessThanOrEqualTo(bound);
+    assertThat(sent).as("the sender was really stopped").isLessThan(4L * bound);
+
+    // Meanwhile another cross-node session flows.
+    CreateSessionResponse other = home.createSession();
+    try (TestPeer a = home.join(other.getProverTicket())) {
+      a.next(JOINED);
+      try (TestPeer b = bridge.join(other.getVerifierTicket())) {
+        b.next(JOINED);
+        for (int i = 0; i < 100; i++) {
+          a.sendData(new byte[FRAME]);
+          b.next(DATA);
+        }
+      }
+    }
+
+    // The receiver resumes: every frame arrives once, in order.
+    long frames = sent / FRAME;
+    receiver.read(Integer.MAX_VALUE);
+    long seq = 0;
+    while (seq < frames) {
+      ServerMessage m = ClusterTest.skipTo(receiver, DATA);
+      assertThat(m.getData().getSeq()).isEqualTo(++seq);
+    }
+    assertThat(link(home).crossNodeFrames(ClusterLink.Direction.OUT) + link(bridge).crossNodeFrames(ClusterLink.Direction.OUT))
+        .isGreaterThanOrEqualTo(frames);
+    sender.close();
+    receiver.close();
+    receiverChannel.shutdownNow();
+  }
+}

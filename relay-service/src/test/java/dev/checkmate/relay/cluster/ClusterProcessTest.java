@@ -1,0 +1,279 @@
+package dev.checkmate.relay.cluster;
+
+import static dev.checkmate.relay.proto.v1.ServerMessage.KindCase.DATA;
+import static dev.checkmate.relay.proto.v1.ServerMessage.KindCase.JOINED;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.checkmate.relay.proto.v1.CreateSessionRequest;
+import dev.checkmate.relay.proto.v1.CreateSessionResponse;
+import dev.checkmate.relay.proto.v1.RelayServiceGrpc;
+import dev.checkmate.relay.testing.TestPeer;
+import dev.checkmate.relay.testing.TestRelay;
+import io.grpc.Status;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Real processes: a 3-node nats-server cluster (routes on loopback) and 3 relay JVMs. Peers on
+ * different relays exchange frames; kill -9 of a relay mid-stream (the bridge, or the session's
+ * home) loses nothing once clients resume; losing one NATS node is survived; losing all of NATS
+ * fails cross-node sessions clearly while node-local ones continue, and pairing returns with NATS.
+ */
+@Timeout(120)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class ClusterProcessTest {
+  @TempDir
+  static Path dir;
+  static final List<NatsServer> nats = new ArrayList<>();
+  static final List<RelayProcess> relays = new ArrayList<>();
+
+  @BeforeAll
+  static void startNats() throws Exception {
+    ClusterFixture.requireNats();
+    int[] routePorts = {NatsServer.freePort(), NatsServer.freePort(), NatsServer.freePort()};
+    for (int i = 0; i < 3; i++) {
+      List<Integer> routes = new ArrayList<>();
+      for (int j = 0; j < 3; j++) {
+        if (j != i) {
+          routes.add(routePorts[j]);
+        }
+      }
+      nats.add(NatsServer.builder(dir, "nats-" + i).cluster("relay-test", routePorts[i], routes).start());
+    }
+    for (NatsServer n : nats) {
+      n.awaitRoutes(2);
+    }
+  }
+
+  @AfterAll
+  static void stopNats() throws Exception {
+    for (RelayProcess r : relays) {
+      r.close();
+    }
+    relays.clear();
+    for (NatsServer n : nats) {
+      n.close();
+    }
+  }
+
+  /** Starts the relays that are not running (all at first; after a kill -9 test, the victim). */
+  @BeforeEach
+  void startRelays() throws Exception {
+    List<CompletableFuture<RelayProcess>> starting = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      if (relays.size() > i && relays.get(i).alive()) {
+        starting.add(CompletableFuture.completedFuture(relays.get(i)));
+        continue;
+      }
+      // Each relay lists every NATS server, its "own" first (jnats may shuffle; any one will do).
+      List<String> urls = new ArrayList<>();
+      for (int j = 0; j < 3; j++) {
+        urls.add(nats.get((i + j) % 3).url());
+      }
+      String id = "relay-" + i + "-" + System.nanoTime() % 100_000;
+      starting.add(CompletableFuture.supplyAsync(() -> {
+        try {
+          return RelayProcess.start(dir, id, urls);
+        } catch (Exception e) {
+          throw new IllegalStateException(e);
+        }
+      }));
+    }
+    List<RelayProcess> started = new ArrayList<>();
+    for (CompletableFuture<RelayProcess> f : starting) {
+      started.add(f.get(90, TimeUnit.SECONDS));
+    }
+    relays.clear();
+    relays.addAll(started);
+    // Wait until every relay's NATS link is up: a cross-node session between each pair works.
+    for (int i = 0; i < 3; i++) {
+      awaitPairing(relays.get(i), relays.get((i + 1) % 3));
+    }
+  }
+
+  static CreateSessionResponse createSession(RelayProcess r) {
+    return RelayServiceGrpc.newBlockingStub(r.channel).withDeadlineAfter(10, TimeUnit.SECONDS)
+        .createSession(CreateSessionRequest.getDefaultInstance());
+  }
+
+  /** Retries a cross-node pairing until it works (links come up asynchronously). */
+  static void awaitPairing(RelayProcess home, RelayProcess bridge) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (true) {
+      CreateSessionResponse s = createSession(home);
+      try (TestPeer p = home.join(s.getProverTicket())) {
+        Status failed = null;
+        try {
+          p.next(JOINED);
+          try (TestPeer v = bridge.join(s.getVerifierTicket())) {
+            v.next(JOINED);
+            p.sendData("ping".getBytes());
+            ClusterTest.skipTo(v, DATA);
+            return;
+          }
+        } catch (AssertionError e) {
+          failed = p.closed.getNow(null);
+          if (System.nanoTime() > deadline) {
+            throw new AssertionError("no cross-node pairing " + home.nodeId + " -> " + bridge.nodeId + " (" + failed + ")", e);
+          }
+        }
+      }
+      Thread.sleep(200);
+    }
+  }
+
+  @Test
+  @Order(1)
+  void peersOnDifferentRelayProcessesExchangeFramesBothWays() throws Exception {
+    for (int i = 0; i < 3; i++) {
+      RelayProcess home = relays.get(i);
+      RelayProcess bridge = relays.get((i + 2) % 3);
+      CreateSessionResponse s = createSession(home);
+      try (TestPeer p = home.join(s.getProverTicket())) {
+        p.next(JOINED);
+        try (TestPeer v = bridge.join(s.getVerifierTicket())) {
+          assertThat(v.next(JOINED).getJoined().getPeerPresent()).isTrue();
+          for (int k = 1; k <= 20; k++) {
+            p.sendData(("p" + k).getBytes());
+            v.sendData(("v" + k).getBytes());
+          }
+          for (int k = 1; k <= 20; k++) {
+            assertThat(ClusterTest.skipTo(v, DATA).getData().getPayload().toStringUtf8()).isEqualTo("p" + k);
+            assertThat(ClusterTest.skipTo(p, DATA).getData().getPayload().toStringUtf8()).isEqualTo("v" + k);
+          }
+        }
+      }
+    }
+  }
+
+  @Test
+  @Order(2)
+  void killingTheBridgeRelayMidStreamLosesNothingOnceTheClientResumes() throws Exception {
+    resumeAcrossKill(1);
+  }
+
+  @Test
+  @Order(3)
+  void killingTheHomeRelayMidStreamRebuildsTheSessionElsewhereAndLosesNothing() throws Exception {
+    resumeAcrossKill(0);
+  }
+
+  /** Sender (prover) joins relay 0, so relay 0 is home; the receiver (verifier) is bridged from relay 1. */
+  private void resumeAcrossKill(int victim) throws Exception {
+    CreateSessionResponse s = createSession(relays.get(0));
+    int n = 1500;
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    ResumingPeer sender = new ResumingPeer("prover", relays, 0, s.getProverTicket());
+    ResumingPeer receiver = new ResumingPeer("verifier", relays, 1, s.getVerifierTicket());
+    AtomicLong progress = new AtomicLong();
+    CompletableFuture<byte[]> sent = CompletableFuture.supplyAsync(() -> {
+      try {
+        return sender.sendAll(n, 64, deadline);
+      } catch (InterruptedException e) {
+        throw new IllegalStateException(e);
+      }
+    });
+    Thread.sleep(300); // the prover's relay becomes the home
+    CompletableFuture<byte[]> received = CompletableFuture.supplyAsync(() -> {
+      try {
+        return receiver.receiveAll(n, progress, deadline);
+      } catch (InterruptedException e) {
+        throw new IllegalStateException(e);
+      }
+    });
+    TestRelay.await("stream under way", () -> progress.get() >= n / 4 || received.isDone());
+    assertThat(progress.get()).as("killed mid-stream").isLessThan(n);
+    relays.get(victim).kill();
+    byte[] r = received.get(70, TimeUnit.SECONDS);
+    byte[] w = sent.get(70, TimeUnit.SECONDS);
+    assertThat(r).as("receiver's hash chain over payloads equals the sender's").isEqualTo(w);
+    assertThat(sender.reconnects.get() + receiver.reconnects.get()).as("someone had to resume").isPositive();
+  }
+
+  @Test
+  @Order(4)
+  void losingOneNatsNodeIsSurvived() throws Exception {
+    CreateSessionResponse s = createSession(relays.get(0));
+    try (TestPeer p = relays.get(0).join(s.getProverTicket())) {
+      p.next(JOINED);
+      try (TestPeer v = relays.get(1).join(s.getVerifierTicket())) {
+        v.next(JOINED);
+        p.sendData("one".getBytes());
+        ClusterTest.skipTo(v, DATA);
+        NatsServer victim = nats.get(0);
+        victim.kill();
+        try {
+          Thread.sleep(1500); // relays on it fail over to the other NATS nodes
+          for (int k = 0; k < 20; k++) {
+            p.sendData(("after " + k).getBytes());
+            v.sendData(("back " + k).getBytes());
+          }
+          for (int k = 0; k < 20; k++) {
+            assertThat(ClusterTest.skipTo(v, DATA).getData().getPayload().toStringUtf8()).isEqualTo("after " + k);
+            assertThat(ClusterTest.skipTo(p, DATA).getData().getPayload().toStringUtf8()).isEqualTo("back " + k);
+          }
+          // New cross-node sessions pair through the remaining NATS nodes.
+          awaitPairing(relays.get(2), relays.get(0));
+        } finally {
+          victim.start();
+          victim.awaitRoutes(2);
+        }
+      }
+    }
+  }
+
+  @Test
+  @Order(5)
+  void losingAllOfNatsFailsCrossNodeSessionsClearlyAndPairingReturnsWithIt() throws Exception {
+    CreateSessionResponse cross = createSession(relays.get(0));
+    CreateSessionResponse local = createSession(relays.get(2));
+    TestPeer cp = relays.get(0).join(cross.getProverTicket());
+    cp.next(JOINED);
+    TestPeer cv = relays.get(1).join(cross.getVerifierTicket());
+    cv.next(JOINED);
+    TestPeer lp = relays.get(2).join(local.getProverTicket());
+    lp.next(JOINED);
+    TestPeer lv = relays.get(2).join(local.getVerifierTicket());
+    lv.next(JOINED);
+    for (NatsServer n : nats) {
+      n.kill();
+    }
+    try {
+      Status st = cv.awaitClose();
+      assertThat(st.getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+      assertThat(st.getDescription()).contains("reconnect");
+      lp.sendData("local".getBytes());
+      assertThat(ClusterTest.skipTo(lv, DATA).getData().getPayload().toStringUtf8()).isEqualTo("local");
+      CreateSessionResponse fresh = createSession(relays.get(1));
+      try (TestPeer p = relays.get(1).join(fresh.getProverTicket())) {
+        Status refused = p.awaitClose();
+        assertThat(refused.getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+        assertThat(refused.getDescription()).contains("cluster link down");
+      }
+    } finally {
+      for (NatsServer n : nats) {
+        n.start();
+      }
+      for (NatsServer n : nats) {
+        n.awaitRoutes(2);
+      }
+    }
+    awaitPairing(relays.get(1), relays.get(2));
+    cp.close();
+    lp.close();
+    lv.close();
+  }
+}

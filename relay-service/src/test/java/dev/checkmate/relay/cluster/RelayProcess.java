@@ -1,0 +1,106 @@
+package dev.checkmate.relay.cluster;
+
+import dev.checkmate.relay.testing.TestPeer;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A relay node in its own JVM ({@code java -cp <test classpath> dev.checkmate.relay.RelayMain}), so
+ * tests can kill -9 it. Its output goes to {@code <dir>/<nodeId>.log}.
+ */
+final class RelayProcess implements AutoCloseable {
+  private static final Pattern LISTENING = Pattern.compile("CheckMate Relay listening on [^:]+:(\\d+)");
+
+  final String nodeId;
+  final int port;
+  final ManagedChannel channel;
+  private final Process process;
+
+  private RelayProcess(String nodeId, Process process, int port) {
+    this.nodeId = nodeId;
+    this.process = process;
+    this.port = port;
+    this.channel = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+  }
+
+  static RelayProcess start(Path dir, String nodeId, List<String> natsUrls) throws Exception {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    cmd.addAll(List.of("-Xmx256m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"));
+    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "dev.checkmate.relay.RelayMain"));
+    cmd.addAll(List.of("--bind", "127.0.0.1", "--grpc-port", "0", "--ws-port", "-1", "--metrics-port", "-1",
+        "--no-telemetry", "--drain-seconds", "0",
+        "--signing-key", ClusterFixture.signingKey(dir).toString(),
+        "--node-id", nodeId, "--nats", String.join(",", natsUrls),
+        "--nats-user", NatsServer.USER, "--nats-password", NatsServer.PASSWORD));
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+    pb.environment().keySet().removeIf(k -> k.startsWith("RELAY_") || k.startsWith("OTEL_"));
+    Process p = pb.start();
+    CompletableFuture<Integer> port = new CompletableFuture<>();
+    Path log = dir.resolve(nodeId + ".log");
+    Thread pump = new Thread(() -> {
+      try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+          PrintWriter w = new PrintWriter(Files.newBufferedWriter(log))) {
+        String line;
+        while ((line = r.readLine()) != null) {
+          w.println(line);
+          w.flush();
+          Matcher m = LISTENING.matcher(line);
+          if (m.find()) {
+            port.complete(Integer.parseInt(m.group(1)));
+          }
+        }
+      } catch (IOException ignored) {
+        // process gone
+      }
+      port.completeExceptionally(new IllegalStateException("relay " + nodeId + " exited; see " + log));
+    }, "relay-process-" + nodeId);
+    pump.setDaemon(true);
+    pump.start();
+    try {
+      return new RelayProcess(nodeId, p, port.get(60, TimeUnit.SECONDS));
+    } catch (Exception e) {
+      p.destroyForcibly();
+      throw new IllegalStateException("relay " + nodeId + " did not start: " + e + "; log:\n"
+          + (Files.exists(log) ? Files.readString(log) : ""), e);
+    }
+  }
+
+  TestPeer join(String ticket) {
+    return TestPeer.join(channel, ticket);
+  }
+
+  /** kill -9. */
+  void kill() throws InterruptedException {
+    process.destroyForcibly();
+    process.waitFor(10, TimeUnit.SECONDS);
+  }
+
+  boolean alive() {
+    return process.isAlive();
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    channel.shutdownNow();
+    if (process.isAlive()) {
+      process.destroy();
+      if (!process.waitFor(5, TimeUnit.SECONDS)) {
+        kill();
+      }
+    }
+  }
+}
