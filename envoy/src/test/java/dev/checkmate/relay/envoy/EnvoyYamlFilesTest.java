@@ -39,8 +39,8 @@ class EnvoyYamlFilesTest {
     Bootstrap b = EnvoyConfigLoader.load(EnvoyFiles.mainConfig());
     List<String> listeners = b.getStaticResources().getListenersList().stream().map(Listener::getName).toList();
     List<String> clusters = b.getStaticResources().getClustersList().stream().map(Cluster::getName).toList();
-    assertThat(listeners).containsExactly("edge_https", "edge_mtls");
-    assertThat(clusters).containsExactly("relay_grpc", "relay_ws", "otel_collector");
+    assertThat(listeners).containsExactly("edge_https", "edge_mtls", "envoy_stats");
+    assertThat(clusters).containsExactly("envoy_admin", "relay_grpc", "relay_ws", "otel_collector");
 
     Listener https = b.getStaticResources().getListeners(0);
     assertThat(https.getAddress().getSocketAddress().getPortValue()).isEqualTo(8443);
@@ -49,7 +49,8 @@ class EnvoyYamlFilesTest {
 
     HttpConnectionManager hcm = https.getFilterChains(0).getFilters(0).getTypedConfig().unpack(HttpConnectionManager.class);
     assertThat(hcm.getHttpFiltersList().stream().map(f -> f.getName()).toList()).containsExactly(
-        "envoy.filters.http.cors", "envoy.filters.http.grpc_web", "envoy.filters.http.local_ratelimit",
+        "envoy.filters.http.health_check", "envoy.filters.http.cors", "envoy.filters.http.grpc_web",
+        "envoy.filters.http.local_ratelimit",
         "envoy.filters.http.router");
     var streams = hcm.getRouteConfig().getVirtualHosts(0).getRoutesList().stream()
         .filter(r -> r.getName().equals("relay_streams") || r.getName().equals("relay_ws")).toList();
@@ -58,7 +59,7 @@ class EnvoyYamlFilesTest {
       assertThat(r.getRoute().getTimeout().getSeconds()).isZero();
       assertThat(r.getRoute().getIdleTimeout().getSeconds()).isGreaterThan(RelayEdgeRules.HEARTBEAT_SECONDS);
     });
-    for (Cluster c : b.getStaticResources().getClustersList().subList(0, 2)) {
+    for (Cluster c : b.getStaticResources().getClustersList().subList(1, 3)) {
       assertThat(c.getLbPolicy()).isEqualTo(Cluster.LbPolicy.RING_HASH);
     }
   }

@@ -138,6 +138,10 @@ final class RelayEdgeRules {
       if (!listenerNames.add(l.getName())) {
         problem("listener " + l.getName() + " is defined twice");
       }
+      if (isStatsListener(l)) {
+        checkStatsListener(l);
+        continue;
+      }
       checkListenerLimit(l);
       List<FilterChain> chains = new ArrayList<>(l.getFilterChainsList());
       if (l.hasDefaultFilterChain()) {
@@ -167,6 +171,78 @@ final class RelayEdgeRules {
       checkHcm(h);
     }
     checkHashKeys();
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // the Prometheus stats listener: plaintext, private, and nothing but /stats/prometheus
+  // ------------------------------------------------------------------------------------------
+
+  private static final String STATS_PATH = "/stats/prometheus";
+
+  private List<HttpConnectionManager> hcmsOf(Listener l) {
+    List<HttpConnectionManager> found = new ArrayList<>();
+    for (FilterChain fc : l.getFilterChainsList()) {
+      for (Filter f : fc.getFiltersList()) {
+        if (f.getTypedConfig().is(HttpConnectionManager.class)) {
+          unpack(f.getTypedConfig(), HttpConnectionManager.class, "listener " + l.getName()).ifPresent(found::add);
+        }
+      }
+    }
+    return found;
+  }
+
+  /** A listener whose every forwarding route targets the admin address: the stats port. */
+  private boolean isStatsListener(Listener l) {
+    List<HttpConnectionManager> hcms = hcmsOf(l);
+    if (hcms.isEmpty()) {
+      return false;
+    }
+    boolean forwardsSomewhere = false;
+    for (HttpConnectionManager h : hcms) {
+      for (VirtualHost vh : h.getRouteConfig().getVirtualHostsList()) {
+        for (Route r : vh.getRoutesList()) {
+          if (r.hasDirectResponse()) {
+            continue;
+          }
+          if (!r.hasRoute() || !pointsAtAdmin(r.getRoute().getCluster())) {
+            return false;
+          }
+          forwardsSomewhere = true;
+        }
+      }
+    }
+    return forwardsSomewhere;
+  }
+
+  private boolean pointsAtAdmin(String clusterName) {
+    Cluster c = clusters.get(clusterName);
+    if (c == null || !b.hasAdmin() || !b.getAdmin().getAddress().hasSocketAddress()) {
+      return false;
+    }
+    var admin = b.getAdmin().getAddress().getSocketAddress();
+    List<io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint> eps = c.getLoadAssignment().getEndpointsList().stream()
+        .flatMap(e -> e.getLbEndpointsList().stream()).toList();
+    return !eps.isEmpty() && eps.stream().allMatch(e -> {
+      var sa = e.getEndpoint().getAddress().getSocketAddress();
+      return sa.getAddress().equals(admin.getAddress()) && sa.getPortValue() == admin.getPortValue();
+    });
+  }
+
+  /** The stats port may expose exactly the Prometheus path of the admin interface, nothing else. */
+  private void checkStatsListener(Listener l) {
+    for (HttpConnectionManager h : hcmsOf(l)) {
+      for (VirtualHost vh : h.getRouteConfig().getVirtualHostsList()) {
+        for (Route r : vh.getRoutesList()) {
+          if (r.hasDirectResponse()) {
+            continue;
+          }
+          if (!STATS_PATH.equals(r.getMatch().getPath())) {
+            problem("listener " + l.getName() + " route " + routeName(vh, r) + ": forwards to the admin interface beyond "
+                + STATS_PATH + " (match must be exactly path " + STATS_PATH + "); admin endpoints can change state");
+          }
+        }
+      }
+    }
   }
 
   // ------------------------------------------------------------------------------------------
