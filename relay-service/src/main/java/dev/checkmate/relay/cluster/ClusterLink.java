@@ -360,8 +360,7 @@ public final class ClusterLink implements SessionHub.Cluster, AutoCloseable {
         try {
           cs.resolve(hub.joinHere(cs.ticket, cs));
         } catch (RelayException e) {
-          hub.stats().rejected(e.error());
-          cs.fail(e.error().toStatus(e.getMessage()));
+          cs.fail(e.error().toStatus(e.getMessage())); // joinHere counted it
         }
         return;
       }

@@ -137,12 +137,8 @@ public final class SessionHub {
   public Seat join(Ticket ticket, Participant participant) throws RelayException {
     Cluster c = cluster;
     if (c != null && !endedUntilMillis.containsKey(ticket.sessionId())) {
-      try {
-        return c.join(ticket, participant);
-      } catch (RelayException e) {
-        stats.rejected(e.error());
-        throw e;
-      }
+      // Refusals thrown here (cluster link down) are counted by the transport, like its own.
+      return c.join(ticket, participant);
     }
     return joinHere(ticket, participant);
   }
