@@ -3,7 +3,7 @@
 import { build } from "esbuild";
 
 await build({
-  entryPoints: { "test-page": "test/test-page.ts", "demo/demo": "demo/demo.ts" },
+  entryPoints: { "test-page": "test/test-page.ts", "trace-page": "test/trace-page.ts", "demo/demo": "demo/demo.ts" },
   bundle: true,
   format: "esm",
   target: "es2022",

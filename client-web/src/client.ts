@@ -1,7 +1,9 @@
 import { RelayError, RelayUnavailableError, errorForStatus, type StatusCode } from "./errors.js";
 import { GrpcWebLink } from "./grpcweb.js";
-import { RelaySession, type Link, type LinkListener } from "./session.js";
+import { RelaySession, type E2eSetup, type Link, type LinkListener } from "./session.js";
+import { checkPairingSecret, generateE2eKeyPair, type EndToEndOptions } from "./e2e.js";
 import { WebSocketLink } from "./websocket.js";
+import { traceContext, type TraceContextOptions } from "./trace.js";
 import type { ServerMessage } from "./wire.js";
 
 export type TransportChoice = "websocket" | "grpc-web" | "auto";
@@ -21,9 +23,22 @@ export interface RelayClientOptions {
   openTimeoutMs?: number;
 }
 
-export interface JoinOptions extends Partial<RelayClientOptions> {
+export interface JoinOptions extends Partial<RelayClientOptions>, TraceContextOptions {
   /** The session id (not secret) for routing: sent as `?session=` / `x-session-id`. */
   sessionId?: string;
+  /**
+   * End-to-end encryption (docs/e2e-protocol.md), interoperable with the Java SDK's
+   * `JoinOptions.endToEnd(secret)` / `endToEndWithSas()`: `{ pairingSecret }` (16..1024 bytes,
+   * delivered with the invitation, never through the relay), or `{}` to rely on comparing
+   * `session.sas`. Both participants must join the same way.
+   */
+  e2e?: EndToEndOptions;
+}
+
+/** Per-join options of {@link RelayClient.joinSession}. */
+export interface SessionJoinOptions extends TraceContextOptions {
+  sessionId?: string;
+  e2e?: EndToEndOptions;
 }
 
 /** Entry point, built once per relay endpoint and shared (the counterpart of the Java RelayClient). */
@@ -43,16 +58,25 @@ export class RelayClient {
    * Joins the ticket's session. Resolves once the relay answered Joined; rejects with a typed
    * {@link RelayError} (TicketRejectedError, RoleTakenError, SessionEndedError, …) otherwise.
    */
-  async joinSession(ticket: string, options: { sessionId?: string } = {}): Promise<RelaySession> {
+  async joinSession(ticket: string, options: SessionJoinOptions = {}): Promise<RelaySession> {
     const o = this.options;
+    // W3C trace context: gRPC-Web headers, or the Join message on a WebSocket (see trace.ts).
+    const trace = traceContext(options);
+    let e2e: E2eSetup | undefined;
+    if (options.e2e) {
+      const secret = options.e2e.pairingSecret;
+      if (secret !== undefined) checkPairingSecret(secret);
+      // Before connecting: a browser without X25519 fails here (EndToEndUnsupportedError), not mid-session.
+      e2e = { pairingSecret: secret?.slice(), keys: await generateE2eKeyPair() };
+    }
     if (o.transport === "grpc-web") {
-      return open((l) => new GrpcWebLink(o.endpoint, ticket, options.sessionId, l, o.highWaterMark));
+      return open((l) => new GrpcWebLink(o.endpoint, ticket, options.sessionId, l, o.highWaterMark, trace), e2e);
     }
     try {
-      return await open((l) => new WebSocketLink(webSocketUrl(o.endpoint, options.sessionId), ticket, l, o.highWaterMark, o.openTimeoutMs));
+      return await open((l) => new WebSocketLink(webSocketUrl(o.endpoint, options.sessionId), ticket, l, o.highWaterMark, o.openTimeoutMs, trace), e2e);
     } catch (e) {
       if (o.transport === "auto" && e instanceof Unreachable) {
-        return open((l) => new GrpcWebLink(o.endpoint, ticket, options.sessionId, l, o.highWaterMark));
+        return open((l) => new GrpcWebLink(o.endpoint, ticket, options.sessionId, l, o.highWaterMark, trace), e2e);
       }
       throw e instanceof Unreachable ? new RelayUnavailableError(e.message, { code: "UNAVAILABLE" }) : e;
     }
@@ -61,7 +85,13 @@ export class RelayClient {
 
 /** One-shot form: `joinSession(ticket, { endpoint, transport })`. */
 export function joinSession(ticket: string, options: JoinOptions & { endpoint: string }): Promise<RelaySession> {
-  return new RelayClient(options).joinSession(ticket, { sessionId: options.sessionId });
+  return new RelayClient(options).joinSession(ticket, {
+    sessionId: options.sessionId,
+    e2e: options.e2e,
+    traceparent: options.traceparent,
+    tracestate: options.tracestate,
+    traceId: options.traceId,
+  });
 }
 
 export function webSocketUrl(endpoint: string, sessionId?: string): string {
@@ -76,7 +106,7 @@ class Unreachable extends Error {}
  * Opens a link and waits for Joined. Messages after Joined that arrive before the session exists
  * (PeerJoined, early frames) are replayed to it in order.
  */
-function open(makeLink: (listener: LinkListener & { unreachable(message: string): void }) => Link): Promise<RelaySession> {
+function open(makeLink: (listener: LinkListener & { unreachable(message: string): void }) => Link, e2e?: E2eSetup): Promise<RelaySession> {
   return new Promise((resolve, reject) => {
     let session: RelaySession | undefined;
     const early: Array<() => void> = [];
@@ -87,7 +117,7 @@ function open(makeLink: (listener: LinkListener & { unreachable(message: string)
           session.handle(m);
         } else if (m.kind.case === "joined" && !settled) {
           settled = true;
-          session = new RelaySession(link, m.kind.value);
+          session = new RelaySession(link, m.kind.value, e2e);
           resolve(session);
           // Deliver what came with Joined after the caller had a chance to attach callbacks.
           queueMicrotask(() => {

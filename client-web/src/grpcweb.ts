@@ -1,6 +1,7 @@
 import { STATUS_CODES, type StatusCode } from "./errors.js";
 import { FrameParser, frame, parseTrailers } from "./grpcweb-framing.js";
 import type { Link, LinkListener } from "./session.js";
+import { traceHeaders, type TraceContext } from "./trace.js";
 import { decodeSendResponse, decodeServerMessage, encodeReceiveRequest, encodeSendRequest, type OutgoingFrame } from "./wire.js";
 
 const SERVICE = "/relay.v1.RelayService/";
@@ -34,11 +35,13 @@ export class GrpcWebLink implements Link {
   private readyWaiters: Array<() => void> = [];
   private maxBatchBytes = 64 * 1024;
 
-  constructor(endpoint: string, ticket: string, sessionId: string | undefined, listener: LinkListener & { unreachable(message: string): void }, highWaterMark: number) {
+  /** `trace`: the page's W3C trace context, sent as `traceparent`/`tracestate` on every request (Envoy continues it). */
+  constructor(endpoint: string, ticket: string, sessionId: string | undefined, listener: LinkListener & { unreachable(message: string): void }, highWaterMark: number,
+    trace?: TraceContext) {
     this.endpoint = endpoint.replace(/\/+$/, "");
     this.listener = listener;
     this.highWaterMark = highWaterMark;
-    this.headers = { "content-type": "application/grpc-web+proto", "x-grpc-web": "1" };
+    this.headers = { "content-type": "application/grpc-web+proto", "x-grpc-web": "1", ...traceHeaders(trace) };
     if (sessionId) this.headers["x-session-id"] = sessionId;
     void this.receive(ticket);
   }

@@ -9,7 +9,9 @@
  * ```
  */
 export { RelayClient, joinSession, webSocketUrl } from "./client.js";
-export type { JoinOptions, RelayClientOptions, TransportChoice } from "./client.js";
+export type { JoinOptions, RelayClientOptions, SessionJoinOptions, TransportChoice } from "./client.js";
+export { traceContext } from "./trace.js";
+export type { TraceContext, TraceContextOptions } from "./trace.js";
 export { RelaySession } from "./session.js";
 export type { RelayLimits, SessionEnd, TransportName } from "./session.js";
 export {
@@ -25,3 +27,11 @@ export {
   statusForCloseCode,
 } from "./errors.js";
 export type { EndReason, Role, StatusCode } from "./errors.js";
+export {
+  EndToEndSecurityError,
+  EndToEndUnsupportedError,
+  decodePairingSecret,
+  encodePairingSecret,
+  newPairingSecret,
+} from "./e2e.js";
+export type { E2eCheck, EndToEndOptions } from "./e2e.js";

@@ -8,6 +8,20 @@ import {
   type StatusCode,
 } from "./errors.js";
 import { endReasonName, roleName, type ServerMessage } from "./wire.js";
+import {
+  E2E_OVERHEAD,
+  E2eLayer,
+  EndToEndSecurityError,
+  TERMINATE_PREFIX,
+  peerReportedError,
+  type E2eKeyPair,
+} from "./e2e.js";
+
+/** @internal What joinSession hands a session that runs end-to-end encryption. */
+export interface E2eSetup {
+  pairingSecret?: Uint8Array;
+  keys: E2eKeyPair;
+}
 
 export type TransportName = "websocket" | "grpc-web";
 
@@ -57,6 +71,12 @@ export interface SessionEnd {
  * `bufferedAmount`, or gRPC-Web's unacknowledged bytes, is at or below the high-water mark). The
  * relay only takes bytes off the connection while the peer can take them, so awaiting each send
  * paces the page to the peer. Sends that are not awaited are buffered by the browser without bound.
+ *
+ * End-to-end encryption (`joinSession(ticket, { e2e: { pairingSecret } })`, docs/e2e-protocol.md):
+ * the session runs the handshake with the peer right after Joined; {@link send} seals and
+ * {@link receive} opens every frame, so the application only handles plaintext. {@link secure}
+ * resolves once the peer's key confirmation checked out, {@link sas} then holds the 6-digit short
+ * authentication string. Any failed check ends the session with an `EndToEndSecurityError`.
  */
 export class RelaySession implements AsyncIterable<Uint8Array> {
   readonly sessionId: string;
@@ -72,7 +92,7 @@ export class RelaySession implements AsyncIterable<Uint8Array> {
   private readonly link: Link;
   private sendSeq = 0n;
   private receiveSeq = 0n;
-  private readonly queue: Uint8Array[] = [];
+  private readonly queue: Array<{ payload: Uint8Array; seq: bigint }> = [];
   private readonly waiters: Array<{ resolve: (v: IteratorResult<Uint8Array>) => void; reject: (e: unknown) => void }> = [];
   private readonly peerWaiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
   private frameCallback?: (payload: Uint8Array, seq: bigint) => void;
@@ -80,9 +100,16 @@ export class RelaySession implements AsyncIterable<Uint8Array> {
   private endedMessage?: { reason: EndReason; endedBy?: Role; message: string };
   private end?: SessionEnd;
   private resolveEnded!: (end: SessionEnd) => void;
+  // End-to-end encryption: incoming payloads (and the link's close) are processed in order on
+  // `inbound`; sealed sends leave in call order on `outbound`, once our CONFIRM is out.
+  private readonly e2e?: E2eLayer;
+  private inbound: Promise<void> = Promise.resolve();
+  private outbound: Promise<void> = Promise.resolve();
+  private sendable?: Deferred<void>;
+  private secured?: Deferred<string>;
 
   /** @internal Built by joinSession once the relay answered Joined. */
-  constructor(link: Link, joined: Extract<ServerMessage["kind"], { case: "joined" }>["value"]) {
+  constructor(link: Link, joined: Extract<ServerMessage["kind"], { case: "joined" }>["value"], e2e?: E2eSetup) {
     this.link = link;
     this.sessionId = joined.sessionId;
     this.role = roleName(joined.role) ?? "prover";
@@ -98,6 +125,43 @@ export class RelaySession implements AsyncIterable<Uint8Array> {
       idleTimeoutSeconds: l?.idleTimeoutSeconds ?? 0,
     };
     this.ended = new Promise((resolve) => (this.resolveEnded = resolve));
+    if (e2e) {
+      this.e2e = new E2eLayer(this.sessionId, this.role, e2e.pairingSecret, e2e.keys);
+      this.sendable = deferred();
+      this.secured = deferred();
+      // The COMMIT is the first frame (relay seq 1); the relay holds it until the peer joins.
+      const layer = this.e2e;
+      this.inbound = layer.start().then(
+        (commit) => {
+          if (!this.end) this.sendRaw(commit);
+        },
+        (e) => this.e2eFailed(e),
+      );
+    }
+  }
+
+  /** Whether this session runs end-to-end encryption. */
+  get endToEnd(): boolean {
+    return this.e2e !== undefined;
+  }
+
+  /**
+   * End-to-end sessions: resolves with the SAS once the handshake completed and the peer's key
+   * confirmation verified; rejects with the session's end error (e.g. `EndToEndSecurityError`
+   * KEY_CONFIRMATION_FAILED for a wrong pairing secret) if it ends first. Rejects at once for a
+   * session without end-to-end encryption.
+   */
+  get secure(): Promise<string> {
+    if (!this.secured) return Promise.reject(new Error("this session was joined without end-to-end encryption (e2e option)"));
+    return this.secured.promise;
+  }
+
+  /**
+   * The short authentication string (6 digits) once {@link secure} resolved, else undefined. Without
+   * a pairing secret both users must compare it (e.g. read aloud) before trusting the channel.
+   */
+  get sas(): string | undefined {
+    return this.e2e?.sas;
   }
 
   /** "websocket" or "grpc-web": the transport this session runs on. */
@@ -123,12 +187,45 @@ export class RelaySession implements AsyncIterable<Uint8Array> {
     if (this.end) {
       throw this.end.error ?? new SessionEndedError("the session has ended: " + this.end.message, this.end.reason, this.end.endedBy, { code: "FAILED_PRECONDITION" });
     }
-    if (this.limits.maxFrameBytes > 0 && payload.length > this.limits.maxFrameBytes) {
-      throw new RangeError(`frame of ${payload.length} bytes exceeds the relay's limit of ${this.limits.maxFrameBytes} bytes; split it`);
+    const max = this.limits.maxFrameBytes > 0 && this.e2e ? Math.max(1, this.limits.maxFrameBytes - E2E_OVERHEAD) : this.limits.maxFrameBytes;
+    if (max > 0 && payload.length > max) {
+      throw new RangeError(`frame of ${payload.length} bytes exceeds the relay's limit of ${max} bytes`
+        + (this.e2e ? " (frame limit minus 28 bytes of end-to-end overhead)" : "") + "; split it");
     }
+    if (this.e2e) {
+      const layer = this.e2e;
+      const plaintext = payload.slice(); // the caller may reuse its buffer while we wait
+      const op = this.outbound.then(async () => {
+        await this.sendable!.promise; // DATA only after our CONFIRM
+        this.throwIfEnded();
+        let sealed: Uint8Array;
+        try {
+          sealed = await layer.seal(plaintext);
+        } catch (e) {
+          this.e2eFailed(e);
+          throw e;
+        }
+        this.throwIfEnded();
+        this.sendRaw(sealed);
+      });
+      this.outbound = op.catch(() => undefined);
+      await op;
+    } else {
+      this.sendRaw(payload);
+    }
+    await this.ready();
+  }
+
+  private throwIfEnded(): void {
+    if (this.end) {
+      throw this.end.error ?? new SessionEndedError("the session has ended: " + this.end.message, this.end.reason, this.end.endedBy, { code: "FAILED_PRECONDITION" });
+    }
+  }
+
+  /** Hands one payload to the link with the next relay seq (call order = wire order). */
+  private sendRaw(payload: Uint8Array): void {
     this.sendSeq += 1n;
     this.link.sendFrame(this.sendSeq, payload);
-    await this.ready();
   }
 
   /** Resolves when the connection can take more (or immediately once the session is over). */
@@ -152,7 +249,7 @@ export class RelaySession implements AsyncIterable<Uint8Array> {
 
   private next(): Promise<IteratorResult<Uint8Array>> {
     const head = this.queue.shift();
-    if (head) return Promise.resolve({ value: head, done: false });
+    if (head) return Promise.resolve({ value: head.payload, done: false });
     if (this.end) {
       return this.end.error ? Promise.reject(this.end.error) : Promise.resolve({ value: undefined, done: true });
     }
@@ -163,8 +260,7 @@ export class RelaySession implements AsyncIterable<Uint8Array> {
   set onFrame(callback: ((payload: Uint8Array, seq: bigint) => void) | undefined) {
     this.frameCallback = callback;
     if (callback) {
-      let seq = this.receiveSeq - BigInt(this.queue.length);
-      for (const f of this.queue.splice(0)) callback(f, ++seq);
+      for (const f of this.queue.splice(0)) callback(f.payload, f.seq);
     }
   }
 
@@ -211,12 +307,11 @@ export class RelaySession implements AsyncIterable<Uint8Array> {
           return;
         }
         this.receiveSeq = frame.seq;
-        if (this.frameCallback) {
-          this.frameCallback(frame.payload, frame.seq);
+        if (this.e2e) {
+          const payload = frame.payload;
+          this.inbound = this.inbound.then(() => this.e2eIncoming(payload, frame.seq));
         } else {
-          const w = this.waiters.shift();
-          if (w) w.resolve({ value: frame.payload, done: false });
-          else this.queue.push(frame.payload);
+          this.deliver(frame.payload, frame.seq);
         }
         break;
       }
@@ -236,10 +331,60 @@ export class RelaySession implements AsyncIterable<Uint8Array> {
     }
   }
 
-  /** @internal The link is gone: work out why, once. */
+  private deliver(payload: Uint8Array, seq: bigint): void {
+    if (this.frameCallback) {
+      this.frameCallback(payload, seq);
+    } else {
+      const w = this.waiters.shift();
+      if (w) w.resolve({ value: payload, done: false });
+      else this.queue.push({ payload, seq });
+    }
+  }
+
+  /** One payload from the peer through the end-to-end layer (runs in order on `inbound`). */
+  private async e2eIncoming(payload: Uint8Array, seq: bigint): Promise<void> {
+    if (this.end) return; // a failed direction accepts nothing more
+    const layer = this.e2e!;
+    let r;
+    try {
+      r = await layer.onIncoming(payload);
+    } catch (e) {
+      this.e2eFailed(e);
+      return;
+    }
+    if (this.end) return;
+    for (const reply of r.replies) this.sendRaw(reply);
+    if (layer.canSeal) this.sendable!.resolve(); // our CONFIRM is out: DATA may follow
+    if (r.becameSecure) this.secured!.resolve(layer.sas!);
+    if (r.plaintext) this.deliver(r.plaintext, seq);
+  }
+
+  /** An end-to-end check failed: tell the peer which one (via the relay) and end the session. */
+  private e2eFailed(e: unknown): void {
+    if (this.end) return;
+    const error = e instanceof EndToEndSecurityError ? e
+      : e instanceof RelayError ? e
+      : new EndToEndSecurityError("CLOSED", "end-to-end encryption failed: " + String((e as Error)?.message ?? e));
+    const reason = TERMINATE_PREFIX + (error instanceof EndToEndSecurityError ? error.check : "CLOSED");
+    this.link.terminate(reason);
+    this.finish({ error, reason: "TERMINATED", endedBy: this.role, message: reason });
+  }
+
+  /** @internal The link is gone: work out why, once (after the payloads before it, with E2E). */
   closed(code: StatusCode, message: string, closeCode?: number): void {
+    if (this.e2e) {
+      this.inbound = this.inbound.then(() => this.closedNow(code, message, closeCode));
+    } else {
+      this.closedNow(code, message, closeCode);
+    }
+  }
+
+  private closedNow(code: StatusCode, message: string, closeCode?: number): void {
     const e = this.endedMessage;
-    if (e) {
+    if (e && this.e2e && e.reason === "TERMINATED" && e.message.startsWith(TERMINATE_PREFIX)) {
+      // The peer's end-to-end check failed: it ended the session with "e2e: CHECK".
+      this.finish({ error: peerReportedError(e.message), reason: e.reason, endedBy: e.endedBy, message: e.message });
+    } else if (e) {
       const error = e.reason === "TERMINATED" ? null
         : new SessionEndedError(e.message || message, e.reason, e.endedBy, { code, closeCode });
       this.finish({ error, reason: e.reason, endedBy: e.endedBy, message: e.message });
@@ -265,6 +410,27 @@ export class RelaySession implements AsyncIterable<Uint8Array> {
     }
     const peerError = end.error ?? new SessionEndedError(end.message, end.reason, end.endedBy, { code: "FAILED_PRECONDITION" });
     for (const w of this.peerWaiters.splice(0)) w.reject(peerError);
+    this.sendable?.reject(peerError);
+    this.secured?.reject(peerError);
+    this.e2e?.close();
     this.resolveEnded(end);
   }
+}
+
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(v: T): void;
+  reject(e: unknown): void;
+}
+
+/** A promise with its settle functions; never an unhandled rejection on its own. */
+function deferred<T>(): Deferred<T> {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
 }

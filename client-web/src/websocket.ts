@@ -1,6 +1,7 @@
 import type { StatusCode } from "./errors.js";
 import { statusForCloseCode } from "./errors.js";
 import type { Link, LinkListener } from "./session.js";
+import type { TraceContext } from "./trace.js";
 import { decodeServerMessage, encodeData, encodeJoin, encodeTerminate } from "./wire.js";
 
 /**
@@ -16,7 +17,9 @@ export class WebSocketLink implements Link {
   private joined = false;
   private done = false;
 
-  constructor(url: string, ticket: string, listener: LinkListener & { unreachable(message: string): void }, highWaterMark: number, openTimeoutMs: number) {
+  /** `trace`: the page's W3C trace context, sent in the Join (browsers cannot set WebSocket headers). */
+  constructor(url: string, ticket: string, listener: LinkListener & { unreachable(message: string): void }, highWaterMark: number, openTimeoutMs: number,
+    trace?: TraceContext) {
     this.highWaterMark = highWaterMark;
     this.ws = new WebSocket(url);
     this.ws.binaryType = "arraybuffer";
@@ -30,7 +33,7 @@ export class WebSocketLink implements Link {
     this.ws.onopen = () => {
       clearTimeout(timer);
       this.opened = true;
-      this.ws.send(encodeJoin(ticket));
+      this.ws.send(encodeJoin(ticket, trace));
     };
     this.ws.onmessage = (ev: MessageEvent) => {
       if (!(ev.data instanceof ArrayBuffer)) return;

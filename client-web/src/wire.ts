@@ -12,11 +12,14 @@ import {
   type SendResponse,
 } from "./gen/relay/v1/relay_pb.js";
 import type { EndReason, Role } from "./errors.js";
+import type { TraceContext } from "./trace.js";
 
 export type { ServerMessage };
 
-export function encodeJoin(ticket: string): Uint8Array {
-  return toBinary(ClientMessageSchema, create(ClientMessageSchema, { kind: { case: "join", value: { ticket } } }));
+/** The Join; `trace` (the WebSocket's only way to carry W3C trace context) goes into Join.traceparent/tracestate. */
+export function encodeJoin(ticket: string, trace?: TraceContext): Uint8Array {
+  const join = { ticket, traceparent: trace?.traceparent ?? "", tracestate: trace?.tracestate ?? "" };
+  return toBinary(ClientMessageSchema, create(ClientMessageSchema, { kind: { case: "join", value: join } }));
 }
 
 export function encodeData(seq: bigint, payload: Uint8Array): Uint8Array {

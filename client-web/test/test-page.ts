@@ -1,7 +1,8 @@
 // The page the browser test opens: joins with ?ticket= over ?transport=, says hello, echoes the
 // Java peer's frames until the peer terminates, and reports the outcome in the page and in
-// window.__result (read by test/browser.mjs).
-import { RelayError, joinSession, type TransportChoice } from "../src/index.js";
+// window.__result (read by test/browser.mjs). With #e2e=<base64url pairing secret> or #e2e=sas
+// the page joins with end-to-end encryption and reports the SAS once the channel is secure.
+import { EndToEndSecurityError, RelayError, decodePairingSecret, joinSession, type TransportChoice } from "../src/index.js";
 
 declare global {
   interface Window { __result?: unknown }
@@ -20,13 +21,20 @@ function say(line: string): void {
 
 async function run(): Promise<void> {
   const transport = (params.get("transport") ?? "auto") as TransportChoice;
+  const e2eParam = params.get("e2e");
+  let sas: string | undefined;
   try {
     const session = await joinSession(params.get("ticket") ?? "", {
       endpoint: params.get("endpoint") ?? location.origin,
       transport,
       sessionId: params.get("session") ?? undefined,
+      e2e: e2eParam === null ? undefined : e2eParam === "sas" ? {} : { pairingSecret: decodePairingSecret(e2eParam) },
     });
     say(`joined ${session.sessionId} as ${session.role} over ${session.transport}`);
+    if (session.endToEnd) {
+      sas = await session.secure;
+      say(`end-to-end encrypted; SAS ${sas.slice(0, 3)} ${sas.slice(3)}`);
+    }
     await session.send(enc.encode("hello from the browser"));
     const received: string[] = [];
     for await (const frame of session) {
@@ -37,11 +45,12 @@ async function run(): Promise<void> {
     }
     const end = await session.ended;
     status.textContent = `session ended: ${end.reason} ${end.message}`;
-    window.__result = { ok: true, transport: session.transport, received, reason: end.reason, message: end.message };
+    window.__result = { ok: true, transport: session.transport, received, reason: end.reason, message: end.message, sas };
   } catch (e) {
     const err = e as RelayError;
     status.textContent = `${err.name}: ${err.message}`;
-    window.__result = { ok: false, name: err.name, code: err.code, closeCode: err.closeCode, message: err.message };
+    const e2e = err instanceof EndToEndSecurityError ? { check: err.check, reportedByPeer: err.reportedByPeer } : {};
+    window.__result = { ok: false, name: err.name, code: err.code, closeCode: err.closeCode, message: err.message, ...e2e };
   }
 }
 

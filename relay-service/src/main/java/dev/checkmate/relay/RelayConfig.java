@@ -36,6 +36,7 @@ public final class RelayConfig {
   private final long maxBytesPerSecond;
   private final int maxStreamsPerAddress;
   private final int flowControlWindow;
+  private final int eventLoopThreads;
   private final Duration preStopDelay;
   private final Duration drainTimeout;
   private final Duration sweepInterval;
@@ -88,6 +89,7 @@ public final class RelayConfig {
     this.maxBytesPerSecond = b.maxBytesPerSecond;
     this.maxStreamsPerAddress = b.maxStreamsPerAddress;
     this.flowControlWindow = b.flowControlWindow;
+    this.eventLoopThreads = b.eventLoopThreads;
     this.preStopDelay = b.preStopDelay;
     this.drainTimeout = b.drainTimeout;
     this.sweepInterval = b.sweepInterval;
@@ -155,6 +157,8 @@ public final class RelayConfig {
   public long maxBytesPerSecond() { return maxBytesPerSecond; }
   public int maxStreamsPerAddress() { return maxStreamsPerAddress; }
   public int flowControlWindow() { return flowControlWindow; }
+  /** gRPC network threads; 0 = grpc-java's default (two per core). */
+  public int eventLoopThreads() { return eventLoopThreads; }
   public Duration preStopDelay() { return preStopDelay; }
   public Duration drainTimeout() { return drainTimeout; }
   public Duration sweepInterval() { return sweepInterval; }
@@ -240,6 +244,7 @@ public final class RelayConfig {
     private long maxBytesPerSecond = 8L * 1024 * 1024;
     private int maxStreamsPerAddress = 100;
     private int flowControlWindow = 256 * 1024;
+    private int eventLoopThreads;
     private Duration preStopDelay = Duration.ZERO;
     private Duration drainTimeout = Duration.ofSeconds(30);
     private Duration sweepInterval = Duration.ofMillis(250);
@@ -297,6 +302,7 @@ public final class RelayConfig {
       maxBytesPerSecond = c.maxBytesPerSecond;
       maxStreamsPerAddress = c.maxStreamsPerAddress;
       flowControlWindow = c.flowControlWindow;
+      eventLoopThreads = c.eventLoopThreads;
       preStopDelay = c.preStopDelay;
       drainTimeout = c.drainTimeout;
       sweepInterval = c.sweepInterval;
@@ -349,6 +355,7 @@ public final class RelayConfig {
     public Builder maxBytesPerSecond(long v) { maxBytesPerSecond = v; return this; }
     public Builder maxStreamsPerAddress(int v) { maxStreamsPerAddress = v; return this; }
     public Builder flowControlWindow(int v) { flowControlWindow = v; return this; }
+    public Builder eventLoopThreads(int v) { eventLoopThreads = v; return this; }
     public Builder preStopDelay(Duration v) { preStopDelay = v; return this; }
     public Builder drainTimeout(Duration v) { drainTimeout = v; return this; }
     public Builder sweepInterval(Duration v) { sweepInterval = v; return this; }
@@ -395,6 +402,7 @@ public final class RelayConfig {
       require(maxBytesPerSecond >= maxFrameBytes, "bytes per second limit must be at least the max frame size");
       require(maxStreamsPerAddress >= 1, "streams per address limit must be at least 1");
       require(flowControlWindow >= 16 * 1024, "flow-control window must be at least 16 KiB");
+      require(eventLoopThreads >= 0 && eventLoopThreads <= 1024, "event loop threads must be 0 (default) .. 1024");
       require(!drainTimeout.isNegative() && !preStopDelay.isNegative(), "drain durations must not be negative");
       require(positive(sweepInterval), "sweep interval must be positive");
       require(issuerKeys.stream().allMatch(k -> k.length() >= 16), "issuer API keys must be at least 16 characters");

@@ -82,6 +82,8 @@ public final class RelayMain implements Callable<Integer> {
   int rendezvousBytes;
   @Option(names = "--flow-control-window", defaultValue = "${env:RELAY_FLOW_CONTROL_WINDOW:-262144}", description = "HTTP/2 flow-control window per stream, bytes (env RELAY_FLOW_CONTROL_WINDOW). Default: ${DEFAULT-VALUE}")
   int flowControlWindow;
+  @Option(names = "--event-loop-threads", defaultValue = "${env:RELAY_EVENT_LOOP_THREADS:-0}", description = "gRPC network threads; 0 = two per core (env RELAY_EVENT_LOOP_THREADS). Default: ${DEFAULT-VALUE}")
+  int eventLoopThreads;
   @Option(names = "--pre-stop-delay", defaultValue = "${env:RELAY_PRE_STOP_DELAY:-PT0S}", description = "On shutdown, report NOT_SERVING this long before refusing new streams (env RELAY_PRE_STOP_DELAY). Default: ${DEFAULT-VALUE}")
   Duration preStopDelay;
   @Option(names = "--drain-seconds", defaultValue = "${env:RELAY_DRAIN_SECONDS:-30}", description = "On shutdown, let open sessions finish for up to this long (env RELAY_DRAIN_SECONDS). Default: ${DEFAULT-VALUE}")
@@ -158,6 +160,7 @@ public final class RelayMain implements Callable<Integer> {
         .rendezvousMaxFrames(rendezvousFrames)
         .rendezvousMaxBytes(rendezvousBytes)
         .flowControlWindow(flowControlWindow)
+        .eventLoopThreads(eventLoopThreads)
         .preStopDelay(preStopDelay)
         .drainTimeout(Duration.ofSeconds(drainSeconds))
         .metricsPort(metricsPort)

@@ -46,6 +46,7 @@ public final class RelayServer implements AutoCloseable {
   private final ScheduledExecutorService scheduler;
   private final Server server;
   private final AddressLimiter limiter;
+  private final dev.checkmate.relay.transport.grpc.NetworkThreads networkThreads;
   private final dev.checkmate.relay.security.ConnectionLimiter connections;
   private final dev.checkmate.relay.security.ConnectionGate connectionGate; // null without a connection limit
   private final HttpFrontend http; // null when the HTTP port is disabled
@@ -84,6 +85,8 @@ public final class RelayServer implements AutoCloseable {
         .permitKeepAliveWithoutCalls(true)
         .keepAliveTime(60, TimeUnit.SECONDS)
         .keepAliveTimeout(20, TimeUnit.SECONDS);
+    this.networkThreads = config.eventLoopThreads() > 0
+        ? dev.checkmate.relay.transport.grpc.NetworkThreads.install(builder, config.eventLoopThreads()) : null;
     // Per-address connection limit, enforced at accept (before TLS); trusted proxies are exempt.
     dev.checkmate.relay.security.TrustedProxies trustedProxies =
         dev.checkmate.relay.security.TrustedProxies.parse(config.trustedProxies());
@@ -267,6 +270,9 @@ public final class RelayServer implements AutoCloseable {
     }
     if (http != null) {
       http.close();
+    }
+    if (networkThreads != null) {
+      networkThreads.close();
     }
     scheduler.shutdownNow();
     closeTelemetry();

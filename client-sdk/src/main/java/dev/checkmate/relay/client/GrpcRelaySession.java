@@ -90,6 +90,9 @@ final class GrpcRelaySession
   // Guarded by lock: E2E handshake payloads (COMMIT, HELLO, CONFIRM) waiting to be written.
   private final ArrayDeque<byte[]> handshakeOut = new ArrayDeque<>();
 
+  /** Spans of this stream (ClientTracing); the no-op unless the client has OpenTelemetry. */
+  private volatile ClientTracing.SessionTrace trace = ClientTracing.SessionTrace.NOOP;
+
   GrpcRelaySession(
       SessionListener listener,
       int receiveQueueFrames,
@@ -115,6 +118,11 @@ final class GrpcRelaySession
   }
 
   // ---- start-up, called by RelayClient.join ----
+
+  /** Set before the call starts. */
+  void trace(ClientTracing.SessionTrace trace) {
+    this.trace = trace;
+  }
 
   @Override
   public void beforeStart(ClientCallStreamObserver<ClientMessage> stream) {
@@ -400,6 +408,8 @@ final class GrpcRelaySession
           drain();
         }
         setPeerPresent(message.getJoined().getPeerPresent());
+        trace.joined(message.getJoined().getSessionId(), Role.fromProto(message.getJoined().getRole()),
+            message.getJoined().getPeerPresent());
         startHeartbeat();
         joined.complete(message.getJoined());
         requestOne();
@@ -408,11 +418,13 @@ final class GrpcRelaySession
         // A peer that comes back is a new stream of the same role and numbers from 1 again.
         peerMayRestart = true;
         setPeerPresent(true);
+        trace.event("relay.client.peer_joined");
         notifyListener(l -> l.onPeerJoined(this));
         requestOne();
         break;
       case PEER_LEFT:
         setPeerPresent(false);
+        trace.event("relay.client.peer_left");
         notifyListener(l -> l.onPeerLeft(this, message.getPeerLeft().getDetail()));
         requestOne();
         break;
@@ -443,6 +455,7 @@ final class GrpcRelaySession
     }
     lastReceivedSeq = seq;
     peerMayRestart = false;
+    trace.received(frame.getPayload().size());
     byte[] payload = frame.getPayload().toByteArray();
     if (e2e != null) {
       List<byte[]> replies = E2eSessionLayer.newOutList();
@@ -465,6 +478,7 @@ final class GrpcRelaySession
             peerMonitor.notifyAll();
           }
           String sas = e2e.sas();
+          trace.event("relay.client.e2e_secure");
           notifyListener(l -> l.onSecure(this, sas));
         }
         requestOne(); // nothing for the application: read on
@@ -566,6 +580,7 @@ final class GrpcRelaySession
   /** A DATA message with the next relay sequence number; call under the lock, in wire order. */
   private ClientMessage dataMessage(byte[] payload) {
     Frame frame = Frame.newBuilder().setSeq(nextSeq++).setPayload(ByteString.copyFrom(payload)).build();
+    trace.sent(payload.length);
     return ClientMessage.newBuilder().setData(frame).build();
   }
 
@@ -662,6 +677,7 @@ final class GrpcRelaySession
       peerMonitor.notifyAll();
     }
     ended.complete(end);
+    trace.ended(end);
     // A listener hears about sessions it was handed; a failed join is reported by join() instead.
     if (listener != null && joinedMessage != null) {
       try {

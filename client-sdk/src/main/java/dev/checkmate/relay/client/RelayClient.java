@@ -14,6 +14,9 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.TlsChannelCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.MetadataUtils;
+import io.opentelemetry.api.OpenTelemetry;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.context.Scope;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -56,14 +59,21 @@ public final class RelayClient implements AutoCloseable {
   private final Builder config;
   private final ManagedChannel channel;
   private final ScheduledExecutorService scheduler;
+  private final ClientTracing tracing;
 
   private RelayClient(Builder config) {
     this.config = config;
+    this.tracing = ClientTracing.of(config.openTelemetry);
     NettyChannelBuilder channelBuilder =
         NettyChannelBuilder.forTarget(config.target, credentials(config))
             // A fixed window (auto-tuning off) keeps the receive-side buffering bound documented
             // in RelaySession true.
             .flowControlWindow(config.flowControlWindow);
+    ClientInterceptor traceContext = tracing.interceptor();
+    if (traceContext != null) {
+      // W3C traceparent on every call, and a CLIENT span per call (message events off).
+      channelBuilder.intercept(traceContext);
+    }
     this.channel = channelBuilder.build();
     int id = CLIENT_IDS.incrementAndGet();
     ScheduledThreadPoolExecutor timer =
@@ -114,11 +124,15 @@ public final class RelayClient implements AutoCloseable {
       stub = stub.withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers));
     }
     CreateSessionResponse r;
-    try {
+    Span span = tracing.startCreateSession(seconds);
+    try (Scope ignored = span.makeCurrent()) {
       r = stub.createSession(CreateSessionRequest.newBuilder().setTtlSeconds((int) seconds).build());
     } catch (StatusRuntimeException e) {
-      throw Errors.fromThrowable(e);
+      RelayException error = Errors.fromThrowable(e);
+      ClientTracing.failed(span, error);
+      throw error;
     }
+    ClientTracing.createSessionDone(span, r.getSessionId());
     return new SessionInvite(
         r.getSessionId(),
         r.getProverTicket(),
@@ -186,7 +200,12 @@ public final class RelayClient implements AutoCloseable {
             config.heartbeatInterval,
             scheduler,
             options.endToEndEncryption() ? new E2eSessionLayer(options.pairingSecret()) : null);
-    RelayServiceGrpc.newStub(channel).withInterceptors(routing(ticket)).connect(session);
+    ClientTracing.SessionTrace trace = tracing.startSession(options.endToEndEncryption());
+    session.trace(trace);
+    // The Connect call (and its CLIENT span, when traced) starts inside relay.client.session.
+    try (Scope ignored = trace.context().makeCurrent()) {
+      RelayServiceGrpc.newStub(channel).withInterceptors(routing(ticket)).connect(session);
+    }
     session.join(ticket, options.expectedRole());
     return session;
   }
@@ -323,6 +342,7 @@ public final class RelayClient implements AutoCloseable {
     private Path clientPrivateKey;
     private javax.net.ssl.X509KeyManager keyManager;
     private java.util.List<String> pins = java.util.List.of();
+    private OpenTelemetry openTelemetry;
 
     private Builder() {}
 
@@ -340,6 +360,7 @@ public final class RelayClient implements AutoCloseable {
       clientPrivateKey = other.clientPrivateKey;
       keyManager = other.keyManager;
       pins = other.pins;
+      openTelemetry = other.openTelemetry;
     }
 
     /** The relay's {@code host:port} (or any gRPC target string). Required. */
@@ -465,6 +486,35 @@ public final class RelayClient implements AutoCloseable {
         throw new IllegalArgumentException("HTTP/2 windows are at least 65535 bytes");
       }
       this.flowControlWindow = bytes;
+      return this;
+    }
+
+    /**
+     * Traces this client's calls and sessions with the application's OpenTelemetry (its SDK,
+     * exporter and sampler; the SDK itself depends only on {@code opentelemetry-api} and {@code
+     * opentelemetry-grpc-1.6}). Every call carries the W3C {@code traceparent} of the current
+     * context, so the relay's spans join the application's trace, and the SDK adds:
+     *
+     * <ul>
+     *   <li>{@code relay.client.create_session} around {@link RelayClient#createSession};
+     *   <li>{@code relay.client.session} from {@link RelayClient#join} until the session ends,
+     *       with {@code relay.session.outcome} ({@code terminated}, {@code peer_never_joined},
+     *       {@code idle}, {@code expired}, {@code shutdown}, {@code rejected}, {@code error},
+     *       {@code closed}, {@code e2e_failed}, {@code disconnected}) and {@code
+     *       relay.session.id_hash} (the relay's hash of the session id, for matching its spans);
+     *   <li>{@code relay.client.join} below it, until the relay answers Joined;
+     *   <li>gRPC CLIENT spans (CreateSession, Connect, TerminateSession) from the interceptor;
+     *   <li>per session at most 16 sampled {@code relay.client.frames} events (first frame each
+     *       way, then every 4096th) with counts: never a span per frame.
+     * </ul>
+     *
+     * Spans start in the caller's current context: make the application's span current around
+     * {@code createSession} and {@code join} to put the session into that trace. Tickets, keys,
+     * payloads, terminate reasons and error messages are never recorded. Without this call (or
+     * with {@code null}) the SDK records nothing and adds no interceptor.
+     */
+    public Builder openTelemetry(OpenTelemetry openTelemetry) {
+      this.openTelemetry = openTelemetry;
       return this;
     }
 

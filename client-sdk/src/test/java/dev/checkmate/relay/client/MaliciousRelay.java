@@ -223,8 +223,8 @@ final class MaliciousRelay implements AutoCloseable {
           case COMMIT -> toClient(mitm.acceptPeerCommitment(p));
           case HELLO -> {
             mitmChannel = mitm.complete(p);
+            mitmSas.put(role, mitmChannel.shortAuthenticationString()); // before the client can finish
             toClient(mitmChannel.localConfirmation());
-            mitmSas.put(role, mitmChannel.shortAuthenticationString());
           }
           case CONFIRM -> mitmChannel.verifyPeerConfirmation(p);
           case DATA -> mitmPlaintexts.add(mitmChannel.open(p));

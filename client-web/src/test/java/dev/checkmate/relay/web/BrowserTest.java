@@ -4,8 +4,14 @@ import static dev.checkmate.relay.proto.v1.ServerMessage.KindCase.DATA;
 import static dev.checkmate.relay.proto.v1.ServerMessage.KindCase.JOINED;
 import static dev.checkmate.relay.proto.v1.ServerMessage.KindCase.PEER_JOINED;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.checkmate.relay.RelayConfig;
+import dev.checkmate.relay.client.EndToEndSecurityException;
+import dev.checkmate.relay.client.JoinOptions;
+import dev.checkmate.relay.client.RelayClient;
+import dev.checkmate.relay.client.RelaySession;
+import dev.checkmate.relay.client.e2e.E2eException;
 import dev.checkmate.relay.proto.v1.CreateSessionResponse;
 import dev.checkmate.relay.testing.TestPeer;
 import dev.checkmate.relay.testing.TestRelay;
@@ -169,6 +175,76 @@ class BrowserTest {
       out[0] = (byte) tag;
       System.arraycopy(m, 0, out, 1, m.length);
       return out;
+    }
+  }
+
+  // ---- end-to-end encryption: the browser SDK (WebCrypto) against the Java SDK ----
+
+  private RelayClient javaClient() {
+    return RelayClient.builder().target("127.0.0.1:" + relay.server.grpcPort()).usePlaintext().build();
+  }
+
+  /** The page joins with #e2e=<secret or "sas">; the Java SDK peer with the matching JoinOptions. */
+  private void endToEndWithBrowser(String transport, byte[] secret) throws Exception {
+    CreateSessionResponse s = relay.createSession();
+    String e2e = secret == null ? "sas" : JoinOptions.encodePairingSecret(secret);
+    try (RelayClient client = javaClient();
+        RelaySession prover = client.join(s.getProverTicket(),
+            secret == null ? JoinOptions.endToEndWithSas() : JoinOptions.endToEnd(secret))) {
+      assertThat(prover.endToEndEncrypted()).isTrue();
+      CompletableFuture<String> page = open("/test.html#ticket=" + enc(s.getVerifierTicket()) + "&transport=" + transport
+          + "&session=" + enc(s.getSessionId()) + "&e2e=" + enc(e2e), "e2e-" + transport + (secret == null ? "-sas" : "-secret") + ".png");
+      assertThat(prover.awaitSecure(Duration.ofSeconds(60))).isTrue();
+      String sas = prover.shortAuthenticationString().orElseThrow();
+      assertThat(new String(prover.receive(Duration.ofSeconds(30)), StandardCharsets.UTF_8)).isEqualTo("hello from the browser");
+      for (int i = 1; i <= 3; i++) {
+        prover.sendBlocking(("ping-" + i).getBytes(StandardCharsets.UTF_8));
+        assertThat(new String(prover.receive(Duration.ofSeconds(20)), StandardCharsets.UTF_8)).isEqualTo("echo:ping-" + i);
+      }
+      // Near the largest plaintext (frame limit minus 28 bytes of overhead; the echo adds 5 bytes).
+      byte[] big = new byte[prover.limits().maxFrameBytes() - 28 - "echo:".length()];
+      java.util.Arrays.fill(big, (byte) 'x');
+      prover.sendBlocking(big);
+      assertThat(new String(prover.receive(Duration.ofSeconds(20)), StandardCharsets.UTF_8)).isEqualTo("echo:" + new String(big, StandardCharsets.UTF_8));
+      prover.terminate("verified");
+      String result = page.get(90, TimeUnit.SECONDS);
+      assertThat(result)
+          .contains("\"ok\":true")
+          .contains("\"transport\":\"" + transport + "\"")
+          .contains("\"received\":[\"ping-1\",\"ping-2\",\"ping-3\",\"xxx")
+          .contains("\"reason\":\"TERMINATED\"")
+          // Both sides derived the same keys: the page shows the Java side's SAS.
+          .contains("\"sas\":\"" + sas + "\"");
+    }
+  }
+
+  @Test
+  void aPageWithAPairingSecretExchangesEncryptedFramesBothWaysWithAJavaSdkPeer() throws Exception {
+    endToEndWithBrowser("websocket", JoinOptions.newPairingSecret());
+  }
+
+  @Test
+  void aPageInSasModeOverGrpcWebShowsTheSameSasAsTheJavaSdkPeer() throws Exception {
+    endToEndWithBrowser("grpc-web", null);
+  }
+
+  @Test
+  void aMismatchedPairingSecretFailsInThePageWithTheEndToEndError() throws Exception {
+    CreateSessionResponse s = relay.createSession();
+    try (RelayClient client = javaClient();
+        RelaySession prover = client.join(s.getProverTicket(), JoinOptions.endToEnd(JoinOptions.newPairingSecret()))) {
+      CompletableFuture<String> page = open("/test.html#ticket=" + enc(s.getVerifierTicket()) + "&transport=websocket&e2e="
+          + enc(JoinOptions.encodePairingSecret(JoinOptions.newPairingSecret())), "e2e-mismatch.png");
+      assertThatThrownBy(() -> prover.awaitSecure(Duration.ofSeconds(60)))
+          .isInstanceOfSatisfying(EndToEndSecurityException.class,
+              e -> assertThat(e.check()).isEqualTo(E2eException.Check.KEY_CONFIRMATION_FAILED));
+      String result = page.get(90, TimeUnit.SECONDS);
+      assertThat(result)
+          .contains("\"ok\":false")
+          .contains("\"name\":\"EndToEndSecurityError\"")
+          .contains("\"code\":\"DATA_LOSS\"")
+          .contains("\"check\":\"KEY_CONFIRMATION_FAILED\"")
+          .contains("\"status\":\"EndToEndSecurityError: ");
     }
   }
 

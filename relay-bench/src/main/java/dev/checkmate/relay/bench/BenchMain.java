@@ -36,7 +36,7 @@ public final class BenchMain implements Runnable {
     public int rounds = 3;
     @Option(names = "--sizes", split = ",", description = "frame payload sizes in bytes (default 100,1024,16384)")
     public List<Integer> sizes = new ArrayList<>(List.of(100, 1024, 16384));
-    @Option(names = "--workloads", split = ",", description = "which of w1,w2,w3,w4,w5 to run (default all)")
+    @Option(names = "--workloads", split = ",", description = "which of w1,w2,w3,w4,w5 (and w6, telemetry overhead) to run (default w1-w5)")
     public List<String> workloads = new ArrayList<>(List.of("w1", "w2", "w3", "w4", "w5"));
     @Option(names = "--warmup-seconds", description = "warm-up before each measured step (default ${DEFAULT-VALUE})")
     public double warmup = 0.5;
@@ -78,6 +78,9 @@ public final class BenchMain implements Runnable {
     public Path logDir = Path.of("bench-logs");
     @Option(names = "--out", description = "also write everything printed to this file")
     public Path out;
+    @Option(names = "--telemetry", description = "relay telemetry for W1-W5: on (default, the relay's default), off"
+        + " (RelayConfig.telemetryEnabled(false)), or both = on plus W6: the same relay with telemetry on vs off, ratio in this run")
+    public String telemetry = "on";
   }
 
   @Command(name = "all", mixinStandardHelpOptions = true, description = "Run the workloads (default: the full run, ~12-15 min on 2 cores).")
@@ -87,6 +90,9 @@ public final class BenchMain implements Runnable {
 
     @Override
     public Integer call() throws Exception {
+      if (!List.of("on", "off", "both").contains(options.telemetry)) {
+        throw new CommandLine.ParameterException(new CommandLine(this), "--telemetry must be on, off or both");
+      }
       PrintStream out = System.out;
       OutputStream file = null;
       if (options.out != null) {
@@ -114,10 +120,12 @@ public final class BenchMain implements Runnable {
     int port = 0;
     @Option(names = "--window")
     int window = 256 * 1024;
+    @Option(names = "--telemetry", arity = "1")
+    boolean telemetry = true;
 
     @Override
     public Integer call() throws Exception {
-      Serve.run("relay", port, window);
+      Serve.run("relay", port, window, telemetry);
       return 0;
     }
   }

@@ -27,7 +27,13 @@ final class Serve {
 
   /** The relay configuration every benchmark uses: defaults, with per-participant rate limits lifted. */
   static RelayConfig relayConfig(int port, int window) {
+    return relayConfig(port, window, true);
+  }
+
+  /** {@code telemetry=false}: no OpenTelemetry at all (W6 compares both). */
+  static RelayConfig relayConfig(int port, int window, boolean telemetry) {
     return RelayConfig.builder()
+        .telemetryEnabled(telemetry)
         .grpcPort(port)
         .maxFrameBytes(MAX_FRAME_BYTES)
         .maxFramesPerSecond(10_000_000)
@@ -41,12 +47,16 @@ final class Serve {
   }
 
   static void run(String kind, int port, int window) throws Exception {
+    run(kind, port, window, true);
+  }
+
+  static void run(String kind, int port, int window, boolean telemetry) throws Exception {
     java.util.function.LongSupplier sessions;
     java.util.function.LongSupplier relayedFrames;
     java.util.function.LongSupplier relayedBytes;
     int boundPort;
     if (kind.equals("relay")) {
-      RelayServer relay = RelayServer.start(relayConfig(port, window));
+      RelayServer relay = RelayServer.start(relayConfig(port, window, telemetry));
       boundPort = relay.grpcPort();
       sessions = () -> relay.hub().sessionCount();
       relayedFrames = () -> relay.hub().stats().framesRelayed();

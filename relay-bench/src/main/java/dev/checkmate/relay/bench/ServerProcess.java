@@ -33,6 +33,12 @@ final class ServerProcess implements AutoCloseable {
   }
 
   static ServerProcess start(String kind, int window, List<String> jvmFlags, Path logDir, String name) throws IOException {
+    return start(kind, window, jvmFlags, logDir, name, List.of());
+  }
+
+  /** {@code serveArgs}: extra options of the serve-* command (e.g. {@code --telemetry=false}). */
+  static ServerProcess start(String kind, int window, List<String> jvmFlags, Path logDir, String name, List<String> serveArgs)
+      throws IOException {
     String java = ProcessHandle.current().info().command().orElse(System.getProperty("java.home") + "/bin/java");
     List<String> cmd = new ArrayList<>();
     cmd.add(java);
@@ -44,6 +50,7 @@ final class ServerProcess implements AutoCloseable {
     cmd.add(BenchMain.class.getName());
     cmd.add("serve-" + kind);
     cmd.add("--window=" + window);
+    cmd.addAll(serveArgs);
     ProcessBuilder pb = new ProcessBuilder(cmd);
     pb.redirectError(ProcessBuilder.Redirect.appendTo(logDir.resolve(name + ".log").toFile()));
     Process p = pb.start();

@@ -60,8 +60,15 @@ final class Workloads {
   }
 
   private ServerProcess start(String kind, int window) throws Exception {
-    String name = runId + "-" + (++processes) + "-" + kind;
-    return ServerProcess.start(kind, window, serverFlags, o.logDir, name);
+    return start(kind, window, !"off".equals(o.telemetry));
+  }
+
+  /** A server child process; a relay runs with telemetry on or off (W6 uses both). */
+  private ServerProcess start(String kind, int window, boolean telemetry) throws Exception {
+    boolean relay = kind.equals("relay");
+    String name = runId + "-" + (++processes) + "-" + kind + (relay && !telemetry ? "-notelemetry" : "");
+    return ServerProcess.start(kind, window, serverFlags, o.logDir, name,
+        relay ? List.of("--telemetry=" + telemetry) : List.of());
   }
 
   void runAll() throws Exception {
@@ -81,6 +88,12 @@ final class Workloads {
       }
       if (on("w5")) {
         runW5(cf);
+      }
+      if (on("w6") || "both".equals(o.telemetry)) {
+        TelemetryOverhead w6 = new TelemetryOverhead(o, out, telemetry -> start("relay", o.window, telemetry));
+        w6.run(cf);
+        ratioRows.addAll(w6.ratioRows);
+        headline.putAll(w6.headline);
       }
     }
     out.println();
@@ -103,6 +116,8 @@ final class Workloads {
     out.println("grpc-java: " + io.grpc.ManagedChannel.class.getPackage().getImplementationVersion()
         + " (netty-shaded); server flow-control window " + o.window + " B; load average at start: " + loadAvg());
     out.println("cpu vulnerabilities: " + vulnerabilities());
+    out.println("relay telemetry (W1-W5): " + ("off".equals(o.telemetry) ? "off (RelayConfig.telemetryEnabled(false))"
+        : "on (the relay's default; no exporter configured)") + ("both".equals(o.telemetry) ? "; W6 compares on vs off" : ""));
     out.printf(Locale.ROOT, "options: process warm-up=%.0fs rounds=%d sizes=%s warmup=%.1fs measure=%.1fs w1=%.0f/s x %.1fs probe=%.1fs many=%d "
             + "w2=%s x %s slo(p99)=%.1fms w4=%s/%s(shared over %d conns/side) w5 windows=%s recv window=%d%n",
         o.processWarmup, o.rounds, o.sizes, o.warmup, o.measure, o.w1Rate, o.w1Seconds, o.probeSeconds, o.many, o.w2Sessions, o.w2Loads,
@@ -272,6 +287,13 @@ final class Workloads {
         per50.add((double) rl.get(i).p(50) / ec.get(i).p(50));
         per99.add((double) rl.get(i).p(99) / ec.get(i).p(99));
       }
+      List<Double> rawRl = new ArrayList<>();
+      List<Double> rawEc = new ArrayList<>();
+      rl.forEach(r -> rawRl.add(r.raw.getValueAtPercentile(50) / 1e3));
+      ec.forEach(r -> rawEc.add(r.raw.getValueAtPercentile(50) / 1e3));
+      ratioRows.add(String.format(Locale.ROOT, "R1 raw p50 %6d B: %5.2f  (from the actual send: relay %s us vs echo %s us;"
+          + " differs from R1 when the generator itself was starved, see 'lag')", size,
+          median(rawRl) / median(rawEc), fmt1(median(rawRl)), fmt1(median(rawEc))));
       headline.put("R1.p50." + size, r50);
       headline.put("R1.p99." + size, r99);
       ratioRows.add(String.format(Locale.ROOT, "R1 p50 %6d B: %5.2f  (per-round %s; relay %s us vs echo %s us)  target <= 2.3: %s",
@@ -300,6 +322,9 @@ final class Workloads {
             size, n, spread0(rl), spread0(ec), fmt0(median(w3Probe.get("relay|" + size + "|" + n))),
             fmt0(median(w3Probe.get("echo|" + size + "|" + n))), r3));
         headline.put("R3." + size + "." + n, r3);
+        double r3probe = median(w3Probe.get("relay|" + size + "|" + n)) / median(w3Probe.get("echo|" + size + "|" + n));
+        ratioRows.add(String.format(Locale.ROOT, "R3 probe %6d B n=%-4d: %5.2f  (saturation throughput, closed loop: relay %s/s vs echo %s/s)",
+            size, n, r3probe, fmt0(median(w3Probe.get("relay|" + size + "|" + n))), fmt0(median(w3Probe.get("echo|" + size + "|" + n)))));
         ratioRows.add(String.format(Locale.ROOT, "R3 %6d B n=%-4d: %5.2f  (per-round %s; relay %s/s vs echo %s/s)  target >= 0.9: %s",
             size, n, r3, ratios(per), fmt0(median(rl)), fmt0(median(ec)), r3 >= 0.9 ? "MET" : "MISSED"));
       }

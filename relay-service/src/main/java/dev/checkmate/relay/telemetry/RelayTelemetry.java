@@ -111,8 +111,13 @@ public final class RelayTelemetry implements SessionHub.HubListener, AutoCloseab
         .disableShutdownHook()
         .build()
         .getOpenTelemetrySdk();
-    this.tracer = sdk.getTracer(INSTRUMENTATION);
-    this.tracingInterceptor = GrpcTelemetry.builder(sdk).setEmitMessageEvents(false).build().createServerInterceptor();
+    // Without a trace exporter, spans would be recorded and held for each live session only to be
+    // dropped: use no-op tracing then (it costs ~2 KiB of heap per idle session otherwise).
+    boolean tracing = !"none".equals(resolved("OTEL_TRACES_EXPORTER", "otel.traces.exporter", config,
+        defaults(config).get("otel.traces.exporter")));
+    this.tracer = tracing ? sdk.getTracer(INSTRUMENTATION) : OpenTelemetry.noop().getTracer(INSTRUMENTATION);
+    this.tracingInterceptor = tracing
+        ? GrpcTelemetry.builder(sdk).setEmitMessageEvents(false).build().createServerInterceptor() : null;
     this.createSessionSpans = new CreateSessionSpans(tracer);
     this.grpcMetrics = GrpcOpenTelemetry.newBuilder().sdk(sdk).build();
     this.runtime = RuntimeTelemetry.create(sdk);
@@ -236,6 +241,20 @@ public final class RelayTelemetry implements SessionHub.HubListener, AutoCloseab
     return d;
   }
 
+  /** A setting as autoconfigure resolves it: config properties, then system property, then environment. */
+  private static String resolved(String env, String property, RelayConfig config, String fallback) {
+    String v = config.telemetryProperties().get(property);
+    if (notBlank(v)) {
+      return v.trim();
+    }
+    v = System.getProperty(property);
+    if (notBlank(v)) {
+      return v.trim();
+    }
+    v = System.getenv(env);
+    return notBlank(v) ? v.trim() : fallback;
+  }
+
   private static boolean isSet(String env, String property, RelayConfig config) {
     return notBlank(System.getenv(env)) || notBlank(System.getProperty(property))
         || notBlank(config.telemetryProperties().get(property));
@@ -269,7 +288,9 @@ public final class RelayTelemetry implements SessionHub.HubListener, AutoCloseab
     // ServerBuilder.intercept: the interceptor added last runs first, so the tracing interceptor
     // (which extracts traceparent and makes the server span current) wraps everything else.
     builder.intercept(createSessionSpans);
-    builder.intercept(tracingInterceptor);
+    if (tracingInterceptor != null) {
+      builder.intercept(tracingInterceptor);
+    }
   }
 
   /** The Prometheus endpoint's port, or -1 when disabled. */

@@ -39,6 +39,12 @@ public final class WsPeer implements AutoCloseable {
   }
 
   public static WsPeer connect(int port, String query, String origin, boolean autoRead) throws Exception {
+    return connect(port, query, origin, autoRead, java.util.Map.of());
+  }
+
+  /** {@link #connect(int, String, String, boolean)} with extra request headers (e.g. X-Forwarded-For). */
+  public static WsPeer connect(int port, String query, String origin, boolean autoRead, java.util.Map<String, String> headers)
+      throws Exception {
     CompletableFuture<WsPeer> self = new CompletableFuture<>();
     WebSocket.Listener listener = new WebSocket.Listener() {
       private final ByteArrayOutputStream partial = new ByteArrayOutputStream();
@@ -95,6 +101,7 @@ public final class WsPeer implements AutoCloseable {
     if (origin != null) {
       builder.header("Origin", origin);
     }
+    headers.forEach(builder::header);
     WebSocket ws = builder.buildAsync(URI.create("ws://127.0.0.1:" + port + "/ws" + (query == null ? "" : "?" + query)), listener)
         .get(5, TimeUnit.SECONDS);
     WsPeer peer = new WsPeer(ws);

@@ -119,7 +119,9 @@ public final class RelayGrpcService extends RelayServiceGrpc.RelayServiceImplBas
   @Override
   public void receive(ReceiveRequest request, StreamObserver<ServerMessage> responses) {
     ServerCallStreamObserver<ServerMessage> out = (ServerCallStreamObserver<ServerMessage>) responses;
-    SplitStreams.ReceiveHandle handle = splitStreams.receive(request, null, CallerInterceptor.REMOTE_ADDRESS.get(),
+    // x-session-id (resolved by CallerSecurity) must match the ticket, as on the HTTP port.
+    SplitStreams.ReceiveHandle handle = splitStreams.receive(request,
+        dev.checkmate.relay.security.CallerSecurity.ROUTED_SESSION_ID.get(), CallerInterceptor.REMOTE_ADDRESS.get(),
         new SplitStreams.Downstream() {
           @Override
           public void send(ServerMessage message) {

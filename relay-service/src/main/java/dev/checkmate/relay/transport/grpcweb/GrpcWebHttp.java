@@ -70,7 +70,7 @@ public final class GrpcWebHttp {
       cors(res.headers(), origin);
       res.headers().set(HttpHeaderNames.ACCESS_CONTROL_ALLOW_METHODS, "POST, OPTIONS");
       res.headers().set(HttpHeaderNames.ACCESS_CONTROL_ALLOW_HEADERS,
-          "content-type, x-grpc-web, x-user-agent, x-session-id, grpc-timeout");
+          "content-type, x-grpc-web, x-user-agent, x-session-id, grpc-timeout, traceparent, tracestate");
       res.headers().set(HttpHeaderNames.ACCESS_CONTROL_MAX_AGE, "600");
     }
     finish(ctx, req, res);
@@ -123,7 +123,13 @@ public final class GrpcWebHttp {
     cors(head.headers(), origin);
     ctx.writeAndFlush(head);
     HttpStream stream = new HttpStream(ctx.channel(), HttpUtil.isKeepAlive(req));
-    SplitStreams.ReceiveHandle handle = streams.receive(request, req.headers().get("x-session-id"), address, stream);
+    SplitStreams.ReceiveHandle handle;
+    // Served here without gRPC's server interceptor: continue the page's W3C trace from the headers
+    // (through Envoy the gRPC path extracts them instead).
+    try (io.opentelemetry.context.Scope ignored = dev.checkmate.relay.telemetry.RemoteTraceContext
+        .extract(req.headers().get("traceparent"), req.headers().get("tracestate")).makeCurrent()) {
+      handle = streams.receive(request, req.headers().get("x-session-id"), address, stream);
+    }
     stream.attach(handle);
   }
 

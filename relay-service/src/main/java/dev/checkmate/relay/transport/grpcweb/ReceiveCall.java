@@ -79,11 +79,8 @@ final class ReceiveCall implements Participant, SplitStreams.ReceiveHandle {
         throw new RelayException(RelayError.MALFORMED, "ReceiveRequest.ticket is empty");
       }
       seat = telemetry.join(() -> {
-        Ticket ticket = streams.verify(ticketText);
-        if (routedSessionId != null && !routedSessionId.isEmpty() && !routedSessionId.equals(ticket.sessionId())) {
-          throw new RelayException(RelayError.MALFORMED,
-              "the x-session-id header does not match the ticket's session; use the session id from CreateSession");
-        }
+        // The routed session (x-session-id) must match, as for a gRPC or WebSocket Join.
+        Ticket ticket = streams.verify(ticketText, routedSessionId);
         sessionId = ticket.sessionId();
         streams.register(token, this);
         return streams.hub().join(ticket, this);

@@ -93,8 +93,8 @@ public final class SplitStreams {
     return result;
   }
 
-  Ticket verify(String ticket) throws RelayException {
-    return verifier.verify(ticket);
+  Ticket verify(String ticket, String routedSessionId) throws RelayException {
+    return verifier.verify(ticket, routedSessionId, null);
   }
 
   private String newToken() {

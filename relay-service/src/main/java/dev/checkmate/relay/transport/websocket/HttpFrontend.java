@@ -1,6 +1,7 @@
 package dev.checkmate.relay.transport.websocket;
 
 import dev.checkmate.relay.RelayConfig;
+import dev.checkmate.relay.security.TrustedProxies;
 import dev.checkmate.relay.session.SessionHub;
 import dev.checkmate.relay.ticket.TicketVerifier;
 import dev.checkmate.relay.transport.grpc.AddressLimiter;
@@ -48,6 +49,7 @@ public final class HttpFrontend implements AutoCloseable {
   private final AddressLimiter limiter;
   private final BooleanSupplier serving;
   private final OriginPolicy origins;
+  private final TrustedProxies trustedProxies;
   private final GrpcWebHttp grpcWeb;
   private final StaticFiles staticFiles;
   private final SslContext tls;
@@ -63,6 +65,8 @@ public final class HttpFrontend implements AutoCloseable {
     this.limiter = limiter;
     this.serving = serving;
     this.origins = new OriginPolicy(config.allowedOrigins(), config.loopbackOnly());
+    // Parsed once: behind a trusted proxy the client address comes from x-forwarded-for, as on gRPC.
+    this.trustedProxies = TrustedProxies.parse(config.trustedProxies());
     this.grpcWeb = new GrpcWebHttp(splitStreams, config, serving);
     this.staticFiles = config.devStaticDir().map(StaticFiles::new).orElse(null);
     this.tls = config.tlsEnabled() ? serverTls(config) : null;
@@ -154,6 +158,7 @@ public final class HttpFrontend implements AutoCloseable {
   AddressLimiter limiter() { return limiter; }
   boolean serving() { return serving.getAsBoolean(); }
   OriginPolicy origins() { return origins; }
+  TrustedProxies trustedProxies() { return trustedProxies; }
   GrpcWebHttp grpcWeb() { return grpcWeb; }
   StaticFiles staticFiles() { return staticFiles; }
 }

@@ -43,7 +43,15 @@ final class HttpRouter extends SimpleChannelInboundHandler<FullHttpRequest> {
       return;
     }
     QueryStringDecoder uri = new QueryStringDecoder(req.uri());
-    String path = uri.path();
+    String path;
+    try {
+      // Both are decoded lazily and cached: a bad %-escape throws here, once, not mid-route.
+      path = uri.path();
+      uri.parameters();
+    } catch (IllegalArgumentException e) {
+      respond(ctx, req, HttpResponseStatus.BAD_REQUEST, "malformed request URI (bad %-escape)\n");
+      return;
+    }
     String origin = req.headers().get(HttpHeaderNames.ORIGIN);
     if (path.equals(HEALTH_PATH) && (req.method() == HttpMethod.GET || req.method() == HttpMethod.HEAD)) {
       boolean serving = frontend.serving();
@@ -59,7 +67,7 @@ final class HttpRouter extends SimpleChannelInboundHandler<FullHttpRequest> {
         respond(ctx, req, HttpResponseStatus.FORBIDDEN, "origin " + origin
             + " is not allowed; add it to the relay's --allowed-origin list\n");
       } else {
-        frontend.grpcWeb().handle(ctx, req, origin, remoteAddress(ctx));
+        frontend.grpcWeb().handle(ctx, req, origin, clientAddress(ctx, req));
       }
     } else if (frontend.staticFiles() != null && (req.method() == HttpMethod.GET || req.method() == HttpMethod.HEAD)) {
       frontend.staticFiles().serve(ctx, req, path);
@@ -96,7 +104,7 @@ final class HttpRouter extends SimpleChannelInboundHandler<FullHttpRequest> {
     }
     // Nothing is read until the hub asks for it; the Join is read by the call's first request.
     ctx.channel().config().setAutoRead(false);
-    WebSocketCall call = new WebSocketCall(frontend, ctx.channel(), remoteAddress(ctx), routedSessionId);
+    WebSocketCall call = new WebSocketCall(frontend, ctx.channel(), clientAddress(ctx, req), routedSessionId);
     ChannelFuture done = handshaker.handshake(ctx.channel(), req);
     done.addListener((ChannelFutureListener) f -> {
       if (!f.isSuccess()) {
@@ -124,6 +132,23 @@ final class HttpRouter extends SimpleChannelInboundHandler<FullHttpRequest> {
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
     ctx.close();
   }
+
+  /**
+   * The address to hold this client to (per-address limits, audit): the TCP peer, or behind a
+   * trusted proxy the rightmost untrusted x-forwarded-for entry ({@link
+   * dev.checkmate.relay.security.TrustedProxies#clientAddress}), the same rule as gRPC.
+   */
+  private InetAddress clientAddress(ChannelHandlerContext ctx, FullHttpRequest req) {
+    InetAddress peer = remoteAddress(ctx);
+    var proxies = frontend.trustedProxies();
+    if (proxies.isEmpty()) {
+      return peer;
+    }
+    List<String> forwarded = req.headers().getAll(X_FORWARDED_FOR);
+    return proxies.clientAddress(peer, forwarded.isEmpty() ? null : String.join(",", forwarded));
+  }
+
+  private static final String X_FORWARDED_FOR = "x-forwarded-for";
 
   static InetAddress remoteAddress(ChannelHandlerContext ctx) {
     return ctx.channel().remoteAddress() instanceof InetSocketAddress inet ? inet.getAddress() : InetAddress.getLoopbackAddress();

@@ -247,14 +247,13 @@ final class WebSocketCall extends ChannelInboundHandlerAdapter implements Partic
       reject(RelayError.MALFORMED, "the first message on a WebSocket must be a Join carrying the ticket");
       return;
     }
-    try {
+    // Browsers cannot set headers on a WebSocket: the client's W3C trace context comes in the Join.
+    try (io.opentelemetry.context.Scope ignored =
+             dev.checkmate.relay.telemetry.RemoteTraceContext.fromJoin(message.getJoin()).makeCurrent()) {
       String presented = message.getJoin().getTicket();
       seat = telemetry.join(() -> {
-        Ticket ticket = frontend.verifier().verify(presented);
-        if (routedSessionId != null && !routedSessionId.equals(ticket.sessionId())) {
-          throw new RelayException(RelayError.MALFORMED, "the ?session= query does not match the ticket's session; "
-              + "use the session id from CreateSession (or leave it out)");
-        }
+        // The same checks as a gRPC Join: the routed session (?session=) and the expected role.
+        Ticket ticket = frontend.verifier().verify(presented, routedSessionId, message.getJoin().getExpectedRole());
         return frontend.hub().join(ticket, this);
       });
       readWantedSinceNanos = System.nanoTime();

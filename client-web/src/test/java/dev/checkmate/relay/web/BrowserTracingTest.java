@@ -1,0 +1,184 @@
+package dev.checkmate.relay.web;
+
+import static dev.checkmate.relay.proto.v1.ServerMessage.KindCase.DATA;
+import static dev.checkmate.relay.proto.v1.ServerMessage.KindCase.JOINED;
+import static dev.checkmate.relay.proto.v1.ServerMessage.KindCase.PEER_JOINED;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.checkmate.relay.RelayConfig;
+import dev.checkmate.relay.proto.v1.CreateSessionResponse;
+import dev.checkmate.relay.testing.TestPeer;
+import dev.checkmate.relay.testing.TestRelay;
+import io.grpc.Server;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.stub.StreamObserver;
+import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
+import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse;
+import io.opentelemetry.proto.collector.trace.v1.TraceServiceGrpc;
+import io.opentelemetry.proto.common.v1.KeyValue;
+import io.opentelemetry.proto.trace.v1.ResourceSpans;
+import io.opentelemetry.proto.trace.v1.ScopeSpans;
+import io.opentelemetry.proto.trace.v1.Span;
+import java.net.InetSocketAddress;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * Issue 6, browser traces: the page (Chromium, test/trace-page.ts) joins with a W3C traceparent,
+ * and the relay's spans of that participant (exported over OTLP to a real in-test receiver)
+ * continue it. WebSocket carries it in the Join (browsers cannot set WebSocket headers); gRPC-Web
+ * sends the traceparent header (served here on the relay's own HTTP port, through Envoy by gRPC).
+ */
+class BrowserTracingTest {
+  private static final Path WEB = Path.of(System.getProperty("user.dir"));
+  private static final Path CHROMIUM = Path.of(System.getenv().getOrDefault("CHROMIUM_PATH", "/usr/bin/chromium"));
+  static final String TRACE_ID = "5b8efff798038103d269b633813fc60c";
+  static final String PAGE_SPAN = "eee19b7ec3c1b174";
+
+  @BeforeAll
+  static void needsBrowserAndBuild() {
+    assertThat(CHROMIUM).as("Chromium is needed: apt-get install -y chromium").isExecutable();
+    assertThat(WEB.resolve("www/trace-page.js")).as("run npm ci && npm run build in client-web").exists();
+  }
+
+  @ParameterizedTest
+  @CsvSource({"websocket, websocket", "grpc-web, grpc_web"})
+  void theRelaysSpansOfABrowserParticipantContinueThePagesTrace(String transport, String label) throws Exception {
+    try (Receiver otlp = new Receiver()) {
+      TestRelay relay = TestRelay.start(RelayConfig.builder().webSocketPort(0).devStaticDir(WEB.resolve("www"))
+          .telemetryProperties(otlp.relayProperties()));
+      try {
+        CreateSessionResponse s = relay.createSession();
+        try (TestPeer prover = relay.join(s.getProverTicket())) {
+          prover.next(JOINED);
+          String traceparent = "00-" + TRACE_ID + "-" + PAGE_SPAN + "-01";
+          CompletableFuture<String> page = open(relay, "/trace.html#ticket=" + enc(s.getVerifierTicket()) + "&transport=" + transport
+              + "&session=" + enc(s.getSessionId()) + "&traceparent=" + enc(traceparent) + "&tracestate=" + enc("checkmate=page"),
+              "trace-" + transport + ".png");
+          prover.next(PEER_JOINED, Duration.ofSeconds(60));
+          assertThat(prover.next(DATA, Duration.ofSeconds(60)).getData().getPayload().toStringUtf8()).isEqualTo("hello from the traced page");
+          prover.terminate("done");
+          assertThat(page.get(90, TimeUnit.SECONDS)).contains("\"ok\":true").contains("\"reason\":\"TERMINATED\"");
+        }
+      } finally {
+        relay.close(); // flushes the relay's spans
+      }
+      List<Span> spans = otlp.spans();
+      String names = spans.stream().map(sp -> sp.getName() + "[" + attr(sp, "relay.transport").orElse("") + "]")
+          .sorted().collect(Collectors.joining(", "));
+      // The browser participant's join and session spans are children of the page's span.
+      for (String name : List.of("relay.join", "relay.session")) {
+        List<Span> browser = spans.stream().filter(sp -> sp.getName().equals(name))
+            .filter(sp -> attr(sp, "relay.transport").orElse("").equals(label)).toList();
+        assertThat(browser).as("%s over %s among %s", name, label, names).hasSize(1);
+        Span sp = browser.get(0);
+        assertThat(hex(sp.getTraceId().toByteArray())).as(name + " trace id").isEqualTo(TRACE_ID);
+        assertThat(hex(sp.getParentSpanId().toByteArray())).as(name + " parent").isEqualTo(PAGE_SPAN);
+        if (name.equals("relay.join")) {
+          assertThat(sp.getTraceState()).isEqualTo("checkmate=page");
+        }
+      }
+      // The Java peer sent no trace context: its spans are in another trace.
+      assertThat(spans.stream().filter(sp -> sp.getName().equals("relay.session"))
+          .filter(sp -> attr(sp, "relay.transport").orElse("").equals("grpc")))
+          .isNotEmpty().allSatisfy(sp -> assertThat(hex(sp.getTraceId().toByteArray())).isNotEqualTo(TRACE_ID));
+    }
+  }
+
+  private CompletableFuture<String> open(TestRelay relay, String pathAndFragment, String screenshot) throws Exception {
+    String url = "http://127.0.0.1:" + relay.server.webSocketPort() + pathAndFragment;
+    Path shot = WEB.resolve("target/" + screenshot);
+    Files.createDirectories(shot.getParent());
+    Process node = new ProcessBuilder("node", "test/browser.mjs", url, shot.toString())
+        .directory(WEB.toFile())
+        .redirectError(ProcessBuilder.Redirect.INHERIT)
+        .start();
+    return CompletableFuture.supplyAsync(() -> {
+      try {
+        String out = new String(node.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+        if (!node.waitFor(90, TimeUnit.SECONDS)) {
+          node.destroyForcibly();
+          throw new AssertionError("browser did not finish");
+        }
+        assertThat(node.exitValue()).as("browser.mjs exit code; output: " + out).isZero();
+        return out;
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    });
+  }
+
+  private static String enc(String s) {
+    return URLEncoder.encode(s, StandardCharsets.UTF_8);
+  }
+
+  private static String hex(byte[] b) {
+    return HexFormat.of().formatHex(b);
+  }
+
+  private static Optional<String> attr(Span span, String key) {
+    return span.getAttributesList().stream().filter(kv -> kv.getKey().equals(key)).map(KeyValue::getValue)
+        .map(v -> v.getStringValue()).findFirst();
+  }
+
+  /** A real OTLP/gRPC trace receiver on loopback (like relay-service's TelemetryFixtures.OtlpReceiver). */
+  static final class Receiver implements AutoCloseable {
+    final List<ExportTraceServiceRequest> requests = new CopyOnWriteArrayList<>();
+    final Server server;
+
+    Receiver() throws java.io.IOException {
+      server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+          .addService(new TraceServiceGrpc.TraceServiceImplBase() {
+            @Override
+            public void export(ExportTraceServiceRequest request, StreamObserver<ExportTraceServiceResponse> responses) {
+              requests.add(request);
+              responses.onNext(ExportTraceServiceResponse.getDefaultInstance());
+              responses.onCompleted();
+            }
+          })
+          .build()
+          .start();
+    }
+
+    Map<String, String> relayProperties() {
+      return Map.of(
+          "otel.traces.exporter", "otlp",
+          "otel.exporter.otlp.traces.endpoint", "http://127.0.0.1:" + server.getPort(),
+          "otel.exporter.otlp.traces.protocol", "grpc",
+          "otel.bsp.schedule.delay", "50");
+    }
+
+    List<Span> spans() {
+      List<Span> out = new ArrayList<>();
+      for (ExportTraceServiceRequest r : requests) {
+        for (ResourceSpans rs : r.getResourceSpansList()) {
+          for (ScopeSpans ss : rs.getScopeSpansList()) {
+            out.addAll(ss.getSpansList());
+          }
+        }
+      }
+      return out;
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+      server.shutdownNow();
+      server.awaitTermination(5, TimeUnit.SECONDS);
+    }
+  }
+}
