@@ -152,6 +152,7 @@ class PairingTest {
       prover.cancel();
       ServerMessage left = verifier.next(PEER_LEFT);
       assertThat(left.getPeerLeft().getRole()).isEqualTo(Role.PROVER);
+      assertThat(left.getPeerLeft().getReconnecting()).as("role reserved: peer reconnecting").isTrue();
       verifier.sendData("while away".getBytes());
       try (TestPeer again = relay.join(s.getProverTicket())) {
         again.next(JOINED);

@@ -190,7 +190,9 @@ final class Session {
       if (peer != null) {
         peer.forwardTarget = null;
         peer.participant.send(ServerMessage.newBuilder()
-            .setPeerLeft(PeerLeft.newBuilder().setRole(seat.slot.role).setDetail(detail)).build());
+            .setPeerLeft(PeerLeft.newBuilder().setRole(seat.slot.role).setDetail(detail)
+                // The role stays reserved until the join deadline: "peer reconnecting".
+                .setReconnecting(true)).build());
       }
     }
     if (peer != null) {
