@@ -1,6 +1,6 @@
 import { RelayError, RelayUnavailableError, errorForStatus, type StatusCode } from "./errors.js";
 import { GrpcWebLink } from "./grpcweb.js";
-import { RelaySession, type E2eSetup, type Link, type LinkListener } from "./session.js";
+import { RelaySession, type E2eSetup, type Link, type LinkListener, type Relinker, type ResumeOptions } from "./session.js";
 import { checkPairingSecret, generateE2eKeyPair, type EndToEndOptions } from "./e2e.js";
 import { WebSocketLink } from "./websocket.js";
 import { traceContext, type TraceContextOptions } from "./trace.js";
@@ -33,12 +33,16 @@ export interface JoinOptions extends Partial<RelayClientOptions>, TraceContextOp
    * `session.sas`. Both participants must join the same way.
    */
   e2e?: EndToEndOptions;
+  /** Resume over WebSocket (on by default; `{ enabled: false }` turns it off). See ResumeOptions. */
+  resume?: ResumeOptions;
 }
 
 /** Per-join options of {@link RelayClient.joinSession}. */
 export interface SessionJoinOptions extends TraceContextOptions {
   sessionId?: string;
   e2e?: EndToEndOptions;
+  /** Resume over WebSocket (on by default; `{ enabled: false }` turns it off). See ResumeOptions. */
+  resume?: ResumeOptions;
 }
 
 /** Entry point, built once per relay endpoint and shared (the counterpart of the Java RelayClient). */
@@ -73,7 +77,8 @@ export class RelayClient {
       return open((l) => new GrpcWebLink(o.endpoint, ticket, options.sessionId, l, o.highWaterMark, trace), e2e);
     }
     try {
-      return await open((l) => new WebSocketLink(webSocketUrl(o.endpoint, options.sessionId), ticket, l, o.highWaterMark, o.openTimeoutMs, trace), e2e);
+      const webSocket: Relinker = (l) => new WebSocketLink(webSocketUrl(o.endpoint, options.sessionId), ticket, l, o.highWaterMark, o.openTimeoutMs, trace);
+      return await open(webSocket, e2e, webSocket, options.resume);
     } catch (e) {
       if (o.transport === "auto" && e instanceof Unreachable) {
         return open((l) => new GrpcWebLink(o.endpoint, ticket, options.sessionId, l, o.highWaterMark, trace), e2e);
@@ -88,6 +93,7 @@ export function joinSession(ticket: string, options: JoinOptions & { endpoint: s
   return new RelayClient(options).joinSession(ticket, {
     sessionId: options.sessionId,
     e2e: options.e2e,
+    resume: options.resume,
     traceparent: options.traceparent,
     tracestate: options.tracestate,
     traceId: options.traceId,
@@ -106,7 +112,8 @@ class Unreachable extends Error {}
  * Opens a link and waits for Joined. Messages after Joined that arrive before the session exists
  * (PeerJoined, early frames) are replayed to it in order.
  */
-function open(makeLink: (listener: LinkListener & { unreachable(message: string): void }) => Link, e2e?: E2eSetup): Promise<RelaySession> {
+function open(makeLink: (listener: LinkListener & { unreachable(message: string): void }) => Link, e2e?: E2eSetup,
+  relink?: Relinker, resume?: ResumeOptions): Promise<RelaySession> {
   return new Promise((resolve, reject) => {
     let session: RelaySession | undefined;
     const early: Array<() => void> = [];
@@ -117,7 +124,7 @@ function open(makeLink: (listener: LinkListener & { unreachable(message: string)
           session.handle(m);
         } else if (m.kind.case === "joined" && !settled) {
           settled = true;
-          session = new RelaySession(link, m.kind.value, e2e);
+          session = new RelaySession(link, m.kind.value, e2e, relink, resume);
           resolve(session);
           // Deliver what came with Joined after the caller had a chance to attach callbacks.
           queueMicrotask(() => {

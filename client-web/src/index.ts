@@ -13,7 +13,7 @@ export type { JoinOptions, RelayClientOptions, SessionJoinOptions, TransportChoi
 export { traceContext } from "./trace.js";
 export type { TraceContext, TraceContextOptions } from "./trace.js";
 export { RelaySession } from "./session.js";
-export type { RelayLimits, SessionEnd, TransportName } from "./session.js";
+export type { RelayLimits, ResumeOptions, SessionEnd, TransportName } from "./session.js";
 export {
   LimitExceededError,
   NotAuthorizedError,

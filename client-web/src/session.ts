@@ -7,6 +7,7 @@ import {
   type Role,
   type StatusCode,
 } from "./errors.js";
+import { RelayUnavailableError } from "./errors.js";
 import { endReasonName, roleName, type ServerMessage } from "./wire.js";
 import {
   E2E_OVERHEAD,
@@ -43,6 +44,8 @@ export interface Link {
   ready(): Promise<void>;
   /** Bytes handed to the connection that the relay has not taken yet. */
   bufferedAmount(): number;
+  /** Resume: sends a cumulative Ack (transports without one, gRPC-Web, leave it out: no resume). */
+  sendAck?(seq: bigint): void;
   /** Sends a Terminate after every frame already handed over. */
   terminate(reason: string): void;
   /** Drops the connection without terminating the session. */
@@ -54,6 +57,32 @@ export interface LinkListener {
   message(message: ServerMessage): void;
   closed(code: StatusCode, message: string, closeCode?: number): void;
 }
+
+/**
+ * Resume (WebSocket; on by default): the session survives a lost connection. Sent frames are kept
+ * until the peer acknowledges them (at most `maxUnackedFrames` / `maxUnackedBytes`; `send` waits
+ * beyond that), incoming frames are de-duplicated by seq before decryption and delivery and
+ * acknowledged cumulatively, and a connection that drops (close 1006 / UNAVAILABLE) is reopened with
+ * the same ticket, jittered exponential backoff (100 ms doubling to 2 s), within `graceMs` (default
+ * 30 s, capped by the relay's join deadline); then the current ack and every unacknowledged frame go
+ * out again in order. The page sees `onReconnecting` / `onResumed`, never an error, unless the grace
+ * window passes (`RelayUnavailableError`). gRPC-Web has no ack yet: no resume there.
+ */
+export interface ResumeOptions {
+  /** Default true (WebSocket only). */
+  enabled?: boolean;
+  graceMs?: number;
+  maxUnackedFrames?: number;
+  maxUnackedBytes?: number;
+}
+
+/** @internal Opens a replacement link with the same ticket (WebSocket), for resume. */
+export type Relinker = (listener: LinkListener & { unreachable(message: string): void }) => Link;
+
+const ACK_EVERY_FRAMES = 16;
+const ACK_DELAY_MS = 50;
+const BACKOFF_BASE_MS = 100;
+const BACKOFF_CAP_MS = 2000;
 
 /** How a session ended: `error` is null when it was terminated on purpose (by either side). */
 export interface SessionEnd {
@@ -89,7 +118,7 @@ export class RelaySession implements AsyncIterable<Uint8Array> {
   /** Resolves once, when the session is over (never rejects). */
   readonly ended: Promise<SessionEnd>;
 
-  private readonly link: Link;
+  private link: Link;
   private sendSeq = 0n;
   private receiveSeq = 0n;
   private readonly queue: Array<{ payload: Uint8Array; seq: bigint }> = [];
@@ -107,10 +136,43 @@ export class RelaySession implements AsyncIterable<Uint8Array> {
   private outbound: Promise<void> = Promise.resolve();
   private sendable?: Deferred<void>;
   private secured?: Deferred<string>;
+  // Resume state (see ResumeOptions).
+  private readonly relink?: Relinker;
+  private readonly resumeOn: boolean;
+  private readonly graceMs: number;
+  private readonly maxUnackedFrames: number;
+  private readonly maxUnackedBytes: number;
+  private readonly unacked: Array<{ seq: bigint; payload: Uint8Array }> = [];
+  private unackedBytes = 0;
+  private peerAcked = 0n;
+  private lastAckSent = 0n;
+  private framesSinceAck = 0;
+  private ackTimer?: ReturnType<typeof setTimeout>;
+  private roomWaiters: Array<() => void> = [];
+  private linkLive = true;
+  private reconnectingNow = false;
+  private graceDeadline = 0;
+  private attempts = 0;
+  private resumes = 0;
+  private everPaired: boolean;
+  private closedLocally = false;
+  private pendingTerminate?: string;
+  /** Resume: this side's connection was lost and is being reopened (nothing failed yet). */
+  onReconnecting?: (cause: RelayError) => void;
+  /** Resume: the connection was replaced and the session continues where it stopped. */
+  onResumed?: () => void;
+  /** The peer's connection dropped and the relay keeps its role reserved: it is expected back. */
+  onPeerReconnecting?: () => void;
 
   /** @internal Built by joinSession once the relay answered Joined. */
-  constructor(link: Link, joined: Extract<ServerMessage["kind"], { case: "joined" }>["value"], e2e?: E2eSetup) {
+  constructor(link: Link, joined: Extract<ServerMessage["kind"], { case: "joined" }>["value"], e2e?: E2eSetup,
+    relink?: Relinker, resume?: ResumeOptions) {
     this.link = link;
+    this.relink = relink;
+    this.resumeOn = relink !== undefined && link.sendAck !== undefined && resume?.enabled !== false;
+    this.maxUnackedFrames = resume?.maxUnackedFrames ?? 1024;
+    this.maxUnackedBytes = resume?.maxUnackedBytes ?? 4 * 1024 * 1024;
+    this.everPaired = joined.peerPresent;
     this.sessionId = joined.sessionId;
     this.role = roleName(joined.role) ?? "prover";
     this.peerPresent = joined.peerPresent;
@@ -124,6 +186,8 @@ export class RelaySession implements AsyncIterable<Uint8Array> {
       joinDeadlineSeconds: l?.joinDeadlineSeconds ?? 0,
       idleTimeoutSeconds: l?.idleTimeoutSeconds ?? 0,
     };
+    const deadlineMs = this.limits.joinDeadlineSeconds > 0 ? this.limits.joinDeadlineSeconds * 1000 : Infinity;
+    this.graceMs = Math.min(resume?.graceMs ?? 30_000, deadlineMs);
     this.ended = new Promise((resolve) => (this.resolveEnded = resolve));
     if (e2e) {
       this.e2e = new E2eLayer(this.sessionId, this.role, e2e.pairingSecret, e2e.keys);
@@ -169,6 +233,11 @@ export class RelaySession implements AsyncIterable<Uint8Array> {
     return this.link.transport;
   }
 
+  /** Resume: whether the connection is being reopened right now. */
+  get isReconnecting(): boolean {
+    return this.reconnectingNow && this.end === undefined;
+  }
+
   /** Whether the session is still open on this side. */
   get isOpen(): boolean {
     return this.end === undefined;
@@ -197,6 +266,7 @@ export class RelaySession implements AsyncIterable<Uint8Array> {
       const plaintext = payload.slice(); // the caller may reuse its buffer while we wait
       const op = this.outbound.then(async () => {
         await this.sendable!.promise; // DATA only after our CONFIRM
+        await this.room(plaintext.length + E2E_OVERHEAD);
         this.throwIfEnded();
         let sealed: Uint8Array;
         try {
@@ -210,10 +280,28 @@ export class RelaySession implements AsyncIterable<Uint8Array> {
       });
       this.outbound = op.catch(() => undefined);
       await op;
+    } else if (this.resumeOn) {
+      // In call order, each once the unacknowledged buffer has room.
+      const copy = payload.slice();
+      const op = this.outbound.then(async () => {
+        await this.room(copy.length);
+        this.throwIfEnded();
+        this.sendRaw(copy);
+      });
+      this.outbound = op.catch(() => undefined);
+      await op;
     } else {
       this.sendRaw(payload);
     }
     await this.ready();
+  }
+
+  /** Resume: waits until `bytes` more fit in the unacknowledged buffer (back-pressure by acks). */
+  private async room(bytes: number): Promise<void> {
+    while (this.resumeOn && !this.end && this.unacked.length > 0
+      && (this.unacked.length >= this.maxUnackedFrames || this.unackedBytes + bytes > this.maxUnackedBytes)) {
+      await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
+    }
   }
 
   private throwIfEnded(): void {
@@ -225,7 +313,12 @@ export class RelaySession implements AsyncIterable<Uint8Array> {
   /** Hands one payload to the link with the next relay seq (call order = wire order). */
   private sendRaw(payload: Uint8Array): void {
     this.sendSeq += 1n;
-    this.link.sendFrame(this.sendSeq, payload);
+    if (this.resumeOn) {
+      // Kept as sent (sealed, numbered) until acknowledged; resent after a loss.
+      this.unacked.push({ seq: this.sendSeq, payload });
+      this.unackedBytes += payload.length;
+    }
+    if (this.linkLive) this.link.sendFrame(this.sendSeq, payload);
   }
 
   /** Resolves when the connection can take more (or immediately once the session is over). */
@@ -282,13 +375,21 @@ export class RelaySession implements AsyncIterable<Uint8Array> {
    */
   async terminate(reason = ""): Promise<SessionEnd> {
     if (!this.end) {
-      this.link.terminate(reason);
+      if (this.linkLive) this.link.terminate(reason);
+      else this.pendingTerminate = reason; // after the resume, behind the resent frames
     }
     return this.ended;
   }
 
-  /** Drops the connection without ending the session (the peer sees PeerLeft; rejoin with the same ticket). */
+  /**
+   * Drops the connection without ending the session (the peer sees PeerLeft; rejoin with the same
+   * ticket). No resume follows.
+   */
   close(): void {
+    this.closedLocally = true;
+    if (this.reconnectingNow && !this.end) {
+      this.finish({ error: null, reason: "UNKNOWN", message: "closed" });
+    }
     this.link.close();
   }
 
@@ -297,7 +398,15 @@ export class RelaySession implements AsyncIterable<Uint8Array> {
     switch (m.kind.case) {
       case "data": {
         const frame = m.kind.value;
-        if (frame.seq !== this.receiveSeq + 1n) {
+        if (this.resumeOn) {
+          // De-duplication first: neither E2E nor the page ever sees a frame twice. A frame ahead
+          // of the next one is dropped: the peer resends everything unacknowledged in order.
+          if (frame.seq <= this.receiveSeq) {
+            this.scheduleAck();
+            return;
+          }
+          if (frame.seq !== this.receiveSeq + 1n) return;
+        } else if (frame.seq !== this.receiveSeq + 1n) {
           this.finish({
             error: new ProtocolViolationError(`frame seq ${frame.seq} arrived after ${this.receiveSeq}; frames must be consecutive`, { code: "DATA_LOSS" }),
             reason: "PROTOCOL_ERROR",
@@ -307,6 +416,7 @@ export class RelaySession implements AsyncIterable<Uint8Array> {
           return;
         }
         this.receiveSeq = frame.seq;
+        if (this.resumeOn) this.countForAck();
         if (this.e2e) {
           const payload = frame.payload;
           this.inbound = this.inbound.then(() => this.e2eIncoming(payload, frame.seq));
@@ -316,10 +426,21 @@ export class RelaySession implements AsyncIterable<Uint8Array> {
         break;
       }
       case "peerJoined":
+        if (this.resumeOn) {
+          // Frames in the relay's rendezvous buffer reach a first peer intact; after any loss
+          // (ours, or the peer's) send the unacknowledged ones again.
+          if (this.everPaired || this.resumes > 0) this.resendAll();
+          this.everPaired = true;
+          this.sendAck(true);
+        }
         this.setPeer(true);
         break;
       case "peerLeft":
         this.setPeer(false);
+        if (m.kind.value.reconnecting) this.onPeerReconnecting?.();
+        break;
+      case "ack":
+        if (this.resumeOn) this.onAck(m.kind.value.seq);
         break;
       case "sessionEnded": {
         const e = m.kind.value;
@@ -380,7 +501,12 @@ export class RelaySession implements AsyncIterable<Uint8Array> {
   }
 
   private closedNow(code: StatusCode, message: string, closeCode?: number): void {
+    if (this.end) return;
     const e = this.endedMessage;
+    if (this.resumeOn && !e && !this.closedLocally && code === "UNAVAILABLE") {
+      this.beginReconnect(errorForStatus(code, message, closeCode, true));
+      return;
+    }
     if (e && this.e2e && e.reason === "TERMINATED" && e.message.startsWith(TERMINATE_PREFIX)) {
       // The peer's end-to-end check failed: it ended the session with "e2e: CHECK".
       this.finish({ error: peerReportedError(e.message), reason: e.reason, endedBy: e.endedBy, message: e.message });
@@ -401,9 +527,145 @@ export class RelaySession implements AsyncIterable<Uint8Array> {
     this.peerCallback?.(present);
   }
 
+  // ---- resume ----
+
+  private countForAck(): void {
+    this.framesSinceAck++;
+    if (this.framesSinceAck >= ACK_EVERY_FRAMES) this.sendAck(false);
+    else this.scheduleAck();
+  }
+
+  private scheduleAck(): void {
+    if (this.ackTimer !== undefined || this.end) return;
+    this.ackTimer = setTimeout(() => {
+      this.ackTimer = undefined;
+      this.sendAck(true);
+    }, ACK_DELAY_MS);
+  }
+
+  private sendAck(force: boolean): void {
+    if (!this.linkLive || this.end || this.receiveSeq === 0n) return;
+    if (!force && this.receiveSeq === this.lastAckSent) return;
+    this.link.sendAck?.(this.receiveSeq);
+    this.lastAckSent = this.receiveSeq;
+    this.framesSinceAck = 0;
+  }
+
+  private onAck(seq: bigint): void {
+    if (seq > this.sendSeq) seq = this.sendSeq;
+    if (seq <= this.peerAcked) return;
+    this.peerAcked = seq;
+    while (this.unacked.length > 0 && this.unacked[0].seq <= seq) {
+      this.unackedBytes -= this.unacked.shift()!.payload.length;
+    }
+    for (const w of this.roomWaiters.splice(0)) w();
+  }
+
+  private resendAll(): void {
+    if (!this.linkLive) return;
+    for (const f of this.unacked) {
+      if (f.seq > this.peerAcked) this.link.sendFrame(f.seq, f.payload); // same seq, same bytes
+    }
+  }
+
+  private beginReconnect(cause: RelayError): void {
+    this.linkLive = false;
+    this.reconnectingNow = true;
+    this.attempts = 0;
+    this.graceDeadline = Date.now() + this.graceMs;
+    this.peerPresent = false;
+    this.onReconnecting?.(cause);
+    this.scheduleReconnect(cause);
+  }
+
+  private scheduleReconnect(cause: RelayError): void {
+    if (this.end) return;
+    if (this.closedLocally) {
+      this.finish({ error: null, reason: "UNKNOWN", message: "closed" });
+      return;
+    }
+    const left = this.graceDeadline - Date.now();
+    if (left <= 0) {
+      const message = `could not resume the session within ${this.graceMs} ms (${this.attempts} attempts); last error: ${cause.message}`;
+      this.finish({ error: new RelayUnavailableError(message, { code: "UNAVAILABLE" }), reason: "UNKNOWN", message });
+      return;
+    }
+    const cap = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(this.attempts, 20));
+    const delay = Math.min(Math.floor(Math.random() * (cap + 1)), left);
+    this.attempts++;
+    setTimeout(() => this.reconnectNow(), delay);
+  }
+
+  /** Opens a new link with the same ticket; on Joined it replaces the lost one. */
+  private reconnectNow(): void {
+    if (this.end || !this.relink) return;
+    if (this.closedLocally) {
+      this.finish({ error: null, reason: "UNKNOWN", message: "closed" });
+      return;
+    }
+    let joinedHere = false;
+    let link: Link | undefined;
+    const failed = (error: RelayError) => {
+      if (this.end) return;
+      if (error.code === "UNAVAILABLE") this.scheduleReconnect(error);
+      else this.finish({ error, reason: "UNKNOWN", message: error.message }); // refused: the relay's verdict
+    };
+    link = this.relink({
+      message: (m: ServerMessage) => {
+        if (this.end) return;
+        if (!joinedHere) {
+          if (m.kind.case === "joined") {
+            joinedHere = true;
+            this.resumedOn(link!, m.kind.value);
+          }
+          return;
+        }
+        if (this.link === link) this.handle(m);
+      },
+      closed: (code: StatusCode, message: string, closeCode?: number) => {
+        if (this.end) return;
+        if (!joinedHere) failed(errorForStatus(code, message, closeCode, false));
+        else if (this.link === link) this.closed(code, message, closeCode);
+      },
+      unreachable: (message: string) => failed(new RelayUnavailableError(message, { code: "UNAVAILABLE" })),
+    });
+  }
+
+  private resumedOn(link: Link, joined: Extract<ServerMessage["kind"], { case: "joined" }>["value"]): void {
+    if (joined.sessionId !== this.sessionId) {
+      link.close();
+      this.finish({
+        error: new ProtocolViolationError("the relay resumed a different session", { code: "DATA_LOSS" }),
+        reason: "PROTOCOL_ERROR",
+        message: "resumed a different session",
+      });
+      return;
+    }
+    this.link = link;
+    this.linkLive = true;
+    this.reconnectingNow = false;
+    this.resumes++;
+    this.endedMessage = undefined;
+    if (joined.peerPresent) {
+      this.everPaired = true;
+      this.sendAck(true); // the current ack first, then the unacknowledged frames
+      this.resendAll();
+      this.setPeer(true);
+    }
+    if (this.pendingTerminate !== undefined) {
+      link.terminate(this.pendingTerminate);
+      this.pendingTerminate = undefined;
+    }
+    this.onResumed?.();
+  }
+
   private finish(end: SessionEnd): void {
     if (this.end) return;
     this.end = end;
+    if (this.ackTimer !== undefined) clearTimeout(this.ackTimer);
+    this.reconnectingNow = false;
+    this.unacked.length = 0;
+    for (const w of this.roomWaiters.splice(0)) w();
     for (const w of this.waiters.splice(0)) {
       if (end.error) w.reject(end.error);
       else w.resolve({ value: undefined, done: true });

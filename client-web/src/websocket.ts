@@ -2,7 +2,7 @@ import type { StatusCode } from "./errors.js";
 import { statusForCloseCode } from "./errors.js";
 import type { Link, LinkListener } from "./session.js";
 import type { TraceContext } from "./trace.js";
-import { decodeServerMessage, encodeData, encodeJoin, encodeTerminate } from "./wire.js";
+import { decodeServerMessage, encodeAck, encodeData, encodeJoin, encodeTerminate } from "./wire.js";
 
 /**
  * The WebSocket transport: one binary message per ClientMessage / ServerMessage on `/ws` of the
@@ -57,6 +57,10 @@ export class WebSocketLink implements Link {
 
   sendFrame(seq: bigint, payload: Uint8Array): void {
     if (this.ws.readyState === WebSocket.OPEN) this.ws.send(encodeData(seq, payload));
+  }
+
+  sendAck(seq: bigint): void {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(encodeAck(seq));
   }
 
   bufferedAmount(): number {

@@ -30,6 +30,11 @@ export function encodeTerminate(reason: string): Uint8Array {
   return toBinary(ClientMessageSchema, create(ClientMessageSchema, { kind: { case: "terminate", value: { reason } } }));
 }
 
+/** Resume: cumulative acknowledgement of the peer's frames up to `seq` (ClientMessage.ack). */
+export function encodeAck(seq: bigint): Uint8Array {
+  return toBinary(ClientMessageSchema, create(ClientMessageSchema, { kind: { case: "ack", value: { seq } } }));
+}
+
 export function encodeHeartbeat(): Uint8Array {
   return toBinary(ClientMessageSchema, create(ClientMessageSchema, { kind: { case: "heartbeat", value: {} } }));
 }

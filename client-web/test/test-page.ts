@@ -31,6 +31,13 @@ async function run(): Promise<void> {
       e2e: e2eParam === null ? undefined : e2eParam === "sas" ? {} : { pairingSecret: decodePairingSecret(e2eParam) },
     });
     say(`joined ${session.sessionId} as ${session.role} over ${session.transport}`);
+    // Resume (WebSocket): a lost connection is reopened by the SDK; the test counts it.
+    let resumed = 0;
+    session.onReconnecting = (cause) => say("reconnecting: " + cause.message);
+    session.onResumed = () => {
+      resumed++;
+      say("resumed");
+    };
     if (session.endToEnd) {
       sas = await session.secure;
       say(`end-to-end encrypted; SAS ${sas.slice(0, 3)} ${sas.slice(3)}`);
@@ -45,7 +52,7 @@ async function run(): Promise<void> {
     }
     const end = await session.ended;
     status.textContent = `session ended: ${end.reason} ${end.message}`;
-    window.__result = { ok: true, transport: session.transport, received, reason: end.reason, message: end.message, sas };
+    window.__result = { ok: true, transport: session.transport, received, reason: end.reason, message: end.message, sas, resumed };
   } catch (e) {
     const err = e as RelayError;
     status.textContent = `${err.name}: ${err.message}`;

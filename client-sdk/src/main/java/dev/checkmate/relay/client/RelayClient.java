@@ -57,24 +57,32 @@ public final class RelayClient implements AutoCloseable {
   private static final AtomicInteger CLIENT_IDS = new AtomicInteger();
 
   private final Builder config;
-  private final ManagedChannel channel;
+  private final ManagedChannel channel; // the first target's: unary calls and first joins
+  private final java.util.List<ManagedChannel> channels; // one per target, for resume
+  private volatile boolean closed;
   private final ScheduledExecutorService scheduler;
   private final ClientTracing tracing;
 
   private RelayClient(Builder config) {
     this.config = config;
     this.tracing = ClientTracing.of(config.openTelemetry);
-    NettyChannelBuilder channelBuilder =
-        NettyChannelBuilder.forTarget(config.target, credentials(config))
-            // A fixed window (auto-tuning off) keeps the receive-side buffering bound documented
-            // in RelaySession true.
-            .flowControlWindow(config.flowControlWindow);
-    ClientInterceptor traceContext = tracing.interceptor();
-    if (traceContext != null) {
-      // W3C traceparent on every call, and a CLIENT span per call (message events off).
-      channelBuilder.intercept(traceContext);
+    ChannelCredentials credentials = credentials(config);
+    java.util.List<ManagedChannel> list = new java.util.ArrayList<>();
+    for (String target : config.targets()) {
+      NettyChannelBuilder channelBuilder =
+          NettyChannelBuilder.forTarget(target, credentials)
+              // A fixed window (auto-tuning off) keeps the receive-side buffering bound documented
+              // in RelaySession true.
+              .flowControlWindow(config.flowControlWindow);
+      ClientInterceptor traceContext = tracing.interceptor();
+      if (traceContext != null) {
+        // W3C traceparent on every call, and a CLIENT span per call (message events off).
+        channelBuilder.intercept(traceContext);
+      }
+      list.add(channelBuilder.build()); // lazy: a target is dialled only when a call uses it
     }
-    this.channel = channelBuilder.build();
+    this.channels = java.util.List.copyOf(list);
+    this.channel = channels.get(0);
     int id = CLIENT_IDS.incrementAndGet();
     ScheduledThreadPoolExecutor timer =
         new ScheduledThreadPoolExecutor(
@@ -192,6 +200,26 @@ public final class RelayClient implements AutoCloseable {
       throws InterruptedException {
     Objects.requireNonNull(ticket, "ticket");
     Objects.requireNonNull(options, "options");
+    ClientTracing.SessionTrace trace = tracing.startSession(options.endToEndEncryption());
+    ClientInterceptor routing = routing(ticket);
+    GrpcRelaySession.Connector connector = new GrpcRelaySession.Connector() {
+      @Override
+      public void connect(int index, io.grpc.stub.ClientResponseObserver<
+          dev.checkmate.relay.proto.v1.ClientMessage, dev.checkmate.relay.proto.v1.ServerMessage> observer) {
+        ManagedChannel ch = channels.get(Math.floorMod(index, channels.size()));
+        // After a loss, dial now instead of after the channel's own (slow) reconnect backoff.
+        ch.resetConnectBackoff();
+        // The Connect call (and its CLIENT span, when traced) starts inside relay.client.session.
+        try (Scope ignored = trace.context().makeCurrent()) {
+          RelayServiceGrpc.newStub(ch).withInterceptors(routing).connect(observer);
+        }
+      }
+
+      @Override
+      public boolean closed() {
+        return closed;
+      }
+    };
     GrpcRelaySession session =
         new GrpcRelaySession(
             listener,
@@ -199,13 +227,13 @@ public final class RelayClient implements AutoCloseable {
             config.callTimeout,
             config.heartbeatInterval,
             scheduler,
-            options.endToEndEncryption() ? new E2eSessionLayer(options.pairingSecret()) : null);
-    ClientTracing.SessionTrace trace = tracing.startSession(options.endToEndEncryption());
+            options.endToEndEncryption() ? new E2eSessionLayer(options.pairingSecret()) : null,
+            connector,
+            config.resume
+                ? new GrpcRelaySession.ResumeSettings(true, config.resumeGrace,
+                    config.resumeMaxFrames, config.resumeMaxBytes)
+                : GrpcRelaySession.ResumeSettings.OFF);
     session.trace(trace);
-    // The Connect call (and its CLIENT span, when traced) starts inside relay.client.session.
-    try (Scope ignored = trace.context().makeCurrent()) {
-      RelayServiceGrpc.newStub(channel).withInterceptors(routing(ticket)).connect(session);
-    }
     session.join(ticket, options.expectedRole());
     return session;
   }
@@ -239,10 +267,13 @@ public final class RelayClient implements AutoCloseable {
    */
   @Override
   public void close() {
+    closed = true; // sessions stop resuming
     scheduler.shutdownNow();
-    channel.shutdownNow();
+    channels.forEach(ManagedChannel::shutdownNow);
     try {
-      channel.awaitTermination(5, TimeUnit.SECONDS);
+      for (ManagedChannel ch : channels) {
+        ch.awaitTermination(5, TimeUnit.SECONDS);
+      }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
@@ -343,8 +374,20 @@ public final class RelayClient implements AutoCloseable {
     private javax.net.ssl.X509KeyManager keyManager;
     private java.util.List<String> pins = java.util.List.of();
     private OpenTelemetry openTelemetry;
+    private java.util.List<String> moreTargets = java.util.List.of();
+    private boolean resume = true;
+    private Duration resumeGrace = Duration.ofSeconds(30);
+    private int resumeMaxFrames = 1024;
+    private long resumeMaxBytes = 4L << 20;
 
     private Builder() {}
+
+    java.util.List<String> targets() {
+      java.util.List<String> all = new java.util.ArrayList<>();
+      all.add(target);
+      all.addAll(moreTargets);
+      return all;
+    }
 
     private Builder(Builder other) {
       target = other.target;
@@ -361,11 +404,91 @@ public final class RelayClient implements AutoCloseable {
       keyManager = other.keyManager;
       pins = other.pins;
       openTelemetry = other.openTelemetry;
+      moreTargets = other.moreTargets;
+      resume = other.resume;
+      resumeGrace = other.resumeGrace;
+      resumeMaxFrames = other.resumeMaxFrames;
+      resumeMaxBytes = other.resumeMaxBytes;
     }
 
     /** The relay's {@code host:port} (or any gRPC target string). Required. */
     public Builder target(String target) {
       this.target = Objects.requireNonNull(target, "target");
+      this.moreTargets = java.util.List.of();
+      return this;
+    }
+
+    /**
+     * Several relay endpoints (e.g. {@link SessionInvite#endpoints()}, or the nodes of a cluster):
+     * the first is used for every call; when resuming, an attempt that fails moves on to the next
+     * one (round robin). Every target gets its own lazily dialled connection with the same
+     * security settings. Replaces {@link #target}.
+     */
+    public Builder targets(java.util.List<String> targets) {
+      if (targets.isEmpty()) {
+        throw new IllegalArgumentException("at least one target");
+      }
+      targets.forEach(t -> Objects.requireNonNull(t, "target"));
+      this.target = targets.get(0);
+      this.moreTargets = java.util.List.copyOf(targets.subList(1, targets.size()));
+      return this;
+    }
+
+    /**
+     * Resume (on by default): sessions survive the loss of their stream. Each side keeps the frames
+     * it sent until the peer acknowledges them (cumulative acks, batched: every 16 frames or 64 KiB,
+     * else after 50 ms), drops incoming frames it already has (by sequence number, before
+     * end-to-end decryption and before the application), and when its stream fails with
+     * UNAVAILABLE or CANCELLED (connection lost, relay node killed, "relay node lost; reconnect")
+     * rejoins with the same ticket: jittered exponential backoff (full jitter, 100 ms doubling to
+     * 2 s), same target first and then the next of {@link #targets}, within {@link #resumeGrace}.
+     * After the rejoin it sends its current ack again and then every unacknowledged frame, in
+     * order, with its original sequence number and bytes. The application sees no error, only
+     * {@link SessionListener#onReconnecting} / {@link SessionListener#onResumed}; the peer sees
+     * {@link SessionListener#onPeerReconnecting} then {@link SessionListener#onPeerJoined}. Every
+     * frame reaches the peer's application exactly once and in order.
+     *
+     * <p>Not resumed: a session the relay ended (SessionEnded, e.g. terminate, timers, limits,
+     * RELAY_SHUTDOWN), a stream replaced by another join with the same ticket (ABORTED), a refused
+     * rejoin (the relay's error is thrown), certificate pinning failures, a session or client closed
+     * by the application. If the grace window passes, the session ends with {@link
+     * RelayUnavailableException}.
+     *
+     * <p>Both peers should run with resume: a peer with resume numbers its frames on across
+     * reconnects, so it drops the frames of a peer that rejoins by hand (a new {@link RelaySession}
+     * for the same ticket numbers from 1 again) as duplicates. Turn resume off on both sides if the
+     * application rejoins by hand; without resume a lost stream ends the session with
+     * {@link RelayUnavailableException} at once and sequence gaps or repeats are protocol errors.
+     */
+    public Builder resume(boolean enabled) {
+      this.resume = enabled;
+      return this;
+    }
+
+    /**
+     * How long a lost session keeps trying to rejoin (default 30 s); capped by the relay's join
+     * deadline ({@link RelayLimits#joinDeadline()}), after which the relay gives the role up.
+     */
+    public Builder resumeGrace(Duration grace) {
+      if (grace.isNegative() || grace.isZero()) {
+        throw new IllegalArgumentException("resume grace must be positive");
+      }
+      this.resumeGrace = grace;
+      return this;
+    }
+
+    /**
+     * Bounds the frames sent but not yet acknowledged by the peer, which the SDK keeps for
+     * retransmission (default 1024 frames, 4 MiB of payload). When either is reached, {@link
+     * RelaySession#send} futures wait for acks (back-pressure), so this also bounds the memory.
+     * {@code maxBytes} should be at least the relay's frame limit; one frame is always allowed.
+     */
+    public Builder resumeBuffer(int maxFrames, long maxBytes) {
+      if (maxFrames < 1 || maxBytes < 1) {
+        throw new IllegalArgumentException("resume buffer bounds must be positive");
+      }
+      this.resumeMaxFrames = maxFrames;
+      this.resumeMaxBytes = maxBytes;
       return this;
     }
 

@@ -12,16 +12,22 @@ import java.util.stream.Stream;
  *
  * <h2>Ordering and sequence numbers</h2>
  * Frames are numbered from 1 in the order {@link #send} is called and arrive at the peer in that
- * order. Incoming frames must arrive with consecutive numbers; a gap or a repeat ends the session
- * with {@link ProtocolViolationException}.
+ * order, each exactly once. With resume (the default, {@link RelayClient.Builder#resume}) the
+ * numbering continues across reconnects of either side, and frames the relay delivers twice or
+ * ahead of a retransmission are dropped by sequence number before anything else sees them. With
+ * resume off, incoming frames must arrive with consecutive numbers; a gap or a repeat ends the
+ * session with {@link ProtocolViolationException}.
  *
  * <h2>Back-pressure</h2>
  * Sending: {@link #send} queues the frame and returns a future that completes once the frame has
  * been handed to the stream, which happens only while the relay can take more (the gRPC stream is
  * ready). A peer that stops reading therefore stops the futures from completing after a bounded
  * number of bytes: its receive queue, both HTTP/2 flow-control windows and the relay's per-stream
- * buffer. Wait for the future (or use {@link #sendBlocking}) to respect it; frames queued without
- * waiting are held in memory without limit.
+ * buffer. With resume, a frame also stays in memory (as sent) until the peer acknowledges it, and
+ * no new frame is written while {@link RelayClient.Builder#resumeBuffer} frames or bytes are
+ * unacknowledged: the futures wait for the peer's acks, which bounds that memory too. Wait for the
+ * future (or use {@link #sendBlocking}) to respect it; frames queued without waiting are held in
+ * memory without limit.
  *
  * <p>Receiving: the SDK asks the relay for the next frame only when the application has taken one.
  * In the blocking style at most {@link RelayClient.Builder#receiveQueueFrames(int)} frames (default
@@ -62,6 +68,15 @@ public interface RelaySession extends AutoCloseable {
    * @throws RelayException if the session ended while waiting
    */
   boolean awaitPeer(Duration timeout) throws InterruptedException;
+
+  /**
+   * Whether the SDK is resuming this session right now: its stream was lost and it is rejoining
+   * (see "Resume" in {@link RelayClient.Builder#resume}). Sends queue up meanwhile; nothing fails
+   * unless the grace window passes.
+   */
+  default boolean isReconnecting() {
+    return false;
+  }
 
   /** Whether this session was joined with end-to-end encryption ({@link JoinOptions#endToEnd}). */
   default boolean endToEndEncrypted() {

@@ -31,6 +31,30 @@ public interface SessionListener {
   default void onPeerLeft(RelaySession session, String detail) {}
 
   /**
+   * The peer's stream dropped without a terminate and the relay keeps its role reserved until the
+   * join deadline: the peer is expected to resume (PeerLeft with {@code reconnecting}). The session
+   * stays open; frames sent meanwhile wait at the relay (and, with resume, in the unacknowledged
+   * buffer) and {@link #onPeerJoined} follows when the peer is back. The default calls {@link
+   * #onPeerLeft}, so listeners written before resume keep working.
+   */
+  default void onPeerReconnecting(RelaySession session, String detail) {
+    onPeerLeft(session, detail);
+  }
+
+  /**
+   * Resume only: this side's stream was lost (e.g. the connection or the relay node died) and the
+   * SDK is rejoining with the same ticket. Nothing is lost or failed: sends queue up and frames
+   * continue, exactly once and in order, after {@link #onResumed}. If the grace window passes
+   * first, {@link #onEnded} follows with a {@link RelayUnavailableException}.
+   *
+   * @param cause the transport failure that started the resume
+   */
+  default void onReconnecting(RelaySession session, RelayException cause) {}
+
+  /** Resume only: the stream was replaced and the session continues where it stopped. */
+  default void onResumed(RelaySession session) {}
+
+  /**
    * The session is over for this participant; called exactly once, last.
    *
    * @param reason what ended it: a {@link SessionEndedException} when the relay announced the end

@@ -36,8 +36,8 @@ public final class BenchMain implements Runnable {
     public int rounds = 3;
     @Option(names = "--sizes", split = ",", description = "frame payload sizes in bytes (default 100,1024,16384)")
     public List<Integer> sizes = new ArrayList<>(List.of(100, 1024, 16384));
-    @Option(names = "--workloads", split = ",", description = "which of w1,w2,w3,w4,w5 (and w6, telemetry overhead) to run (default w1-w5)")
-    public List<String> workloads = new ArrayList<>(List.of("w1", "w2", "w3", "w4", "w5"));
+    @Option(names = "--workloads", split = ",", description = "which of w1,w2,w3,w4,w5 (and w6, telemetry overhead; w7, cross-node round trip) to run (default w1-w5, w7)")
+    public List<String> workloads = new ArrayList<>(List.of("w1", "w2", "w3", "w4", "w5", "w7"));
     @Option(names = "--warmup-seconds", description = "warm-up before each measured step (default ${DEFAULT-VALUE})")
     public double warmup = 0.5;
     @Option(names = "--measure-seconds", description = "measured window of each W2/W3 step (default ${DEFAULT-VALUE})")
@@ -78,6 +78,8 @@ public final class BenchMain implements Runnable {
     public Path logDir = Path.of("bench-logs");
     @Option(names = "--out", description = "also write everything printed to this file")
     public Path out;
+    @Option(names = "--relay-event-loop-threads", description = "the relay's gRPC network threads (RelayConfig.eventLoopThreads; default ${DEFAULT-VALUE} = grpc-java's two per core)")
+    public int relayEventLoopThreads = 0;
     @Option(names = "--telemetry", description = "relay telemetry for W1-W5: on (default, the relay's default), off"
         + " (RelayConfig.telemetryEnabled(false)), or both = on plus W6: the same relay with telemetry on vs off, ratio in this run")
     public String telemetry = "on";
@@ -122,9 +124,19 @@ public final class BenchMain implements Runnable {
     int window = 256 * 1024;
     @Option(names = "--telemetry", arity = "1")
     boolean telemetry = true;
+    @Option(names = "--event-loop-threads")
+    int eventLoopThreads = 0;
+    @Option(names = "--nats", description = "cluster mode (W7): NATS URL")
+    String nats;
+    @Option(names = "--node-id")
+    String nodeId;
+    @Option(names = "--signing-key", description = "shared ticket signing key (W7: both nodes must trust each other's tickets)")
+    java.nio.file.Path signingKey;
 
     @Override
     public Integer call() throws Exception {
+      Serve.cluster = nats == null ? null : new Serve.ClusterArgs(nats, nodeId, signingKey);
+      Serve.eventLoopThreads = eventLoopThreads;
       Serve.run("relay", port, window, telemetry);
       return 0;
     }

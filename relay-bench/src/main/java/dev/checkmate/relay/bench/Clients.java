@@ -72,6 +72,7 @@ final class Clients {
   static final class BenchStream implements ClientResponseObserver<ClientMessage, ServerMessage> {
     volatile ClientCallStreamObserver<ClientMessage> out;
     final CompletableFuture<Boolean> paired = new CompletableFuture<>();
+    final CompletableFuture<Boolean> joined = new CompletableFuture<>();
     final CompletableFuture<Status> closed = new CompletableFuture<>();
     volatile FrameHandler handler = FrameHandler.NONE;
     volatile Runnable onReady = () -> {};
@@ -103,6 +104,7 @@ final class Clients {
       switch (m.getKindCase()) {
         case DATA -> handler.onFrame(this, m.getData());
         case JOINED -> {
+          joined.complete(true);
           if (m.getJoined().getPeerPresent()) {
             paired.complete(true);
           }
@@ -216,6 +218,7 @@ final class Clients {
     final boolean relay;
     final Factory factory;
     final int port;
+    final int portB;
     final int window;
     final ManagedChannel control;
     final List<ManagedChannel> channels = new ArrayList<>();
@@ -224,9 +227,15 @@ final class Clients {
     private final List<ManagedChannel> poolB = new ArrayList<>();
 
     Fixture(boolean relay, Factory factory, int port, int window) {
+      this(relay, factory, port, port, window);
+    }
+
+    /** Participant B on another node ({@code portB}): the cross-node layout of W7. */
+    Fixture(boolean relay, Factory factory, int port, int portB, int window) {
       this.relay = relay;
       this.factory = factory;
       this.port = port;
+      this.portB = portB;
       this.window = window;
       this.control = factory.channel(port, window);
     }
@@ -236,13 +245,14 @@ final class Clients {
     }
 
     private ManagedChannel channelFor(List<ManagedChannel> pool, int connsPerSide, int i) {
+      int target = pool == poolB ? portB : port;
       if (connsPerSide <= 0) {
-        ManagedChannel ch = factory.channel(port, window);
+        ManagedChannel ch = factory.channel(target, window);
         channels.add(ch);
         return ch;
       }
       while (pool.size() < connsPerSide) {
-        ManagedChannel ch = factory.channel(port, window);
+        ManagedChannel ch = factory.channel(target, window);
         channels.add(ch);
         pool.add(ch);
       }
@@ -267,6 +277,9 @@ final class Clients {
             BenchStream a = BenchStream.open(channelFor(poolA, connsPerSide, idx), method(), false);
             BenchStream b = BenchStream.open(channelFor(poolB, connsPerSide, idx), method(), false);
             a.join(s.getProverTicket());
+            if (portB != port) {
+              a.joined.get(60, TimeUnit.SECONDS); // the prover's node becomes the session's home
+            }
             b.join(s.getVerifierTicket());
             added.add(new Pair(a, b));
           }

@@ -31,7 +31,23 @@ final class Serve {
   }
 
   /** {@code telemetry=false}: no OpenTelemetry at all (W6 compares both). */
+  /** W7: set by serve-relay when the node joins a cluster. */
+  record ClusterArgs(String natsUrl, String nodeId, java.nio.file.Path signingKey) {}
+
+  static volatile ClusterArgs cluster;
+  /** Set by serve-relay: RelayConfig.eventLoopThreads (0 = grpc-java's default). */
+  static volatile int eventLoopThreads;
+
   static RelayConfig relayConfig(int port, int window, boolean telemetry) {
+    RelayConfig.Builder b = relayBuilder(port, window, telemetry).eventLoopThreads(eventLoopThreads);
+    ClusterArgs c = cluster;
+    if (c != null) {
+      b.natsUrls(java.util.List.of(c.natsUrl())).nodeId(c.nodeId()).signingKey(c.signingKey());
+    }
+    return b.build();
+  }
+
+  private static RelayConfig.Builder relayBuilder(int port, int window, boolean telemetry) {
     return RelayConfig.builder()
         .telemetryEnabled(telemetry)
         .grpcPort(port)
@@ -42,8 +58,7 @@ final class Serve {
         .flowControlWindow(window)
         .idleTimeout(Duration.ofMinutes(30))
         .defaultSessionTtl(Duration.ofMinutes(50))
-        .drainTimeout(Duration.ZERO)
-        .build();
+        .drainTimeout(Duration.ZERO);
   }
 
   static void run(String kind, int port, int window) throws Exception {

@@ -68,7 +68,7 @@ final class Workloads {
     boolean relay = kind.equals("relay");
     String name = runId + "-" + (++processes) + "-" + kind + (relay && !telemetry ? "-notelemetry" : "");
     return ServerProcess.start(kind, window, serverFlags, o.logDir, name,
-        relay ? List.of("--telemetry=" + telemetry) : List.of());
+        relay ? List.of("--telemetry=" + telemetry, "--event-loop-threads=" + o.relayEventLoopThreads) : List.of());
   }
 
   void runAll() throws Exception {
@@ -88,6 +88,17 @@ final class Workloads {
       }
       if (on("w5")) {
         runW5(cf);
+      }
+      if (on("w7")) {
+        CrossNode w7 = new CrossNode(o, out, (args, name) -> {
+          List<String> serveArgs = new ArrayList<>(List.of("--telemetry=" + !"off".equals(o.telemetry),
+              "--event-loop-threads=" + o.relayEventLoopThreads));
+          serveArgs.addAll(args);
+          return ServerProcess.start("relay", o.window, serverFlags, o.logDir, runId + "-" + (++processes) + "-" + name, serveArgs);
+        });
+        w7.run(cf);
+        ratioRows.addAll(w7.ratioRows);
+        headline.putAll(w7.headline);
       }
       if (on("w6") || "both".equals(o.telemetry)) {
         TelemetryOverhead w6 = new TelemetryOverhead(o, out, telemetry -> start("relay", o.window, telemetry));
@@ -114,7 +125,8 @@ final class Workloads {
     out.println("driver JVM flags: " + ManagementFactory.getRuntimeMXBean().getInputArguments());
     out.println("server JVM flags: " + serverFlags + " -Xlog:gc:file=" + o.logDir + "/<run>-gc.log");
     out.println("grpc-java: " + io.grpc.ManagedChannel.class.getPackage().getImplementationVersion()
-        + " (netty-shaded); server flow-control window " + o.window + " B; load average at start: " + loadAvg());
+        + " (netty-shaded); server flow-control window " + o.window + " B; relay network threads: "
+        + (o.relayEventLoopThreads == 0 ? "grpc default (2 per core)" : o.relayEventLoopThreads) + "; load average at start: " + loadAvg());
     out.println("cpu vulnerabilities: " + vulnerabilities());
     out.println("relay telemetry (W1-W5): " + ("off".equals(o.telemetry) ? "off (RelayConfig.telemetryEnabled(false))"
         : "on (the relay's default; no exporter configured)") + ("both".equals(o.telemetry) ? "; W6 compares on vs off" : ""));

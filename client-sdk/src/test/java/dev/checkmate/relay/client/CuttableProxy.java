@@ -1,0 +1,110 @@
+package dev.checkmate.relay.client;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A TCP proxy on loopback between an SDK and a relay, for resume tests: {@link #cutAll()} kills
+ * every connection through it (both sockets closed, as when a network path or a node dies), and
+ * {@link #refuse(boolean)} makes new connections fail at once.
+ */
+final class CuttableProxy implements AutoCloseable {
+  private final ServerSocket server;
+  private final int targetPort;
+  private final List<Socket> sockets = new CopyOnWriteArrayList<>();
+  private final AtomicInteger accepted = new AtomicInteger();
+  private volatile boolean refusing;
+
+  CuttableProxy(int targetPort) throws IOException {
+    this.targetPort = targetPort;
+    this.server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+    Thread t = new Thread(this::acceptLoop, "proxy-accept-" + server.getLocalPort());
+    t.setDaemon(true);
+    t.start();
+  }
+
+  String target() {
+    return "127.0.0.1:" + server.getLocalPort();
+  }
+
+  int connections() {
+    return accepted.get();
+  }
+
+  /** Closes every connection through the proxy. */
+  void cutAll() {
+    for (Socket s : sockets) {
+      try {
+        s.close();
+      } catch (IOException ignored) {
+        // already closed
+      }
+    }
+    sockets.clear();
+  }
+
+  /** While refusing, new connections are closed as soon as they are accepted. */
+  void refuse(boolean refuse) {
+    this.refusing = refuse;
+  }
+
+  private void acceptLoop() {
+    while (!server.isClosed()) {
+      try {
+        Socket client = server.accept();
+        if (refusing) {
+          client.close();
+          continue;
+        }
+        accepted.incrementAndGet();
+        Socket upstream = new Socket();
+        upstream.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), targetPort), 2000);
+        client.setTcpNoDelay(true);
+        upstream.setTcpNoDelay(true);
+        sockets.add(client);
+        sockets.add(upstream);
+        pump(client, upstream);
+        pump(upstream, client);
+      } catch (IOException e) {
+        // closed, or the relay is down: the SDK sees the connection fail
+      }
+    }
+  }
+
+  private void pump(Socket from, Socket to) {
+    Thread t = new Thread(() -> {
+      byte[] buf = new byte[16384];
+      try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
+        int n;
+        while ((n = in.read(buf)) >= 0) {
+          out.write(buf, 0, n);
+        }
+      } catch (IOException ignored) {
+        // cut
+      } finally {
+        try {
+          from.close();
+          to.close();
+        } catch (IOException ignored) {
+          // closed
+        }
+      }
+    }, "proxy-pump");
+    t.setDaemon(true);
+    t.start();
+  }
+
+  @Override
+  public void close() throws IOException {
+    server.close();
+    cutAll();
+  }
+}

@@ -1,0 +1,304 @@
+package dev.checkmate.relay.client;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.google.protobuf.ByteString;
+import dev.checkmate.relay.proto.v1.Ack;
+import dev.checkmate.relay.proto.v1.ClientMessage;
+import dev.checkmate.relay.proto.v1.Frame;
+import dev.checkmate.relay.proto.v1.Joined;
+import dev.checkmate.relay.proto.v1.Limits;
+import dev.checkmate.relay.proto.v1.PeerLeft;
+import dev.checkmate.relay.proto.v1.RelayServiceGrpc;
+import dev.checkmate.relay.proto.v1.ServerMessage;
+import io.grpc.Grpc;
+import io.grpc.InsecureServerCredentials;
+import io.grpc.Server;
+import io.grpc.Status;
+import io.grpc.stub.StreamObserver;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * The SDK's resume on the wire, against a scripted relay: duplicate and out-of-order suppression
+ * by seq, cumulative batched acks, the bounded unacknowledged buffer back-pressuring send, and a
+ * rejoin that sends the current ack and then the unacknowledged frames with their original seq
+ * and bytes before anything new.
+ */
+@Timeout(30)
+class ResumeProtocolTest {
+  /** One Connect stream as the fake relay sees it. */
+  record Stream(StreamObserver<ServerMessage> toClient, BlockingQueue<ClientMessage> fromClient) {
+    ClientMessage next() throws InterruptedException {
+      ClientMessage m = fromClient.poll(5, TimeUnit.SECONDS);
+      assertThat(m).as("a message from the client").isNotNull();
+      return m;
+    }
+
+    /** The next message that is not a heartbeat. */
+    ClientMessage nextNonHeartbeat() throws InterruptedException {
+      while (true) {
+        ClientMessage m = next();
+        if (!m.hasHeartbeat()) {
+          return m;
+        }
+      }
+    }
+  }
+
+  private final BlockingQueue<Stream> streams = new LinkedBlockingQueue<>();
+  private volatile boolean peerPresent = true;
+  private Server server;
+  private RelayClient client;
+
+  @BeforeEach
+  void start() throws Exception {
+    RelayServiceGrpc.RelayServiceImplBase fake = new RelayServiceGrpc.RelayServiceImplBase() {
+      @Override
+      public StreamObserver<ClientMessage> connect(StreamObserver<ServerMessage> response) {
+        BlockingQueue<ClientMessage> in = new LinkedBlockingQueue<>();
+        return new StreamObserver<>() {
+          @Override
+          public void onNext(ClientMessage m) {
+            if (m.hasJoin()) {
+              response.onNext(ServerMessage.newBuilder().setJoined(Joined.newBuilder()
+                  .setSessionId("s1")
+                  .setRole(dev.checkmate.relay.proto.v1.Role.VERIFIER)
+                  .setPeerPresent(peerPresent)
+                  .setLimits(Limits.newBuilder().setMaxFrameBytes(1024).setJoinDeadlineSeconds(30))).build());
+              streams.add(new Stream(response, in));
+            } else {
+              in.add(m);
+            }
+          }
+
+          @Override
+          public void onError(Throwable t) {}
+
+          @Override
+          public void onCompleted() {}
+        };
+      }
+    };
+    server = Grpc.newServerBuilderForPort(0, InsecureServerCredentials.create()).addService(fake).build().start();
+    client = RelayClient.builder()
+        .target("127.0.0.1:" + server.getPort())
+        .usePlaintext()
+        .heartbeatInterval(Duration.ZERO)
+        .resumeBuffer(4, 1 << 20)
+        .resumeGrace(Duration.ofSeconds(10))
+        .build();
+  }
+
+  @AfterEach
+  void stop() {
+    client.close();
+    server.shutdownNow();
+  }
+
+  private static String ticket() {
+    Base64.Encoder b64 = Base64.getUrlEncoder().withoutPadding();
+    return b64.encodeToString("{\"alg\":\"EdDSA\"}".getBytes(StandardCharsets.UTF_8)) + "."
+        + b64.encodeToString("{\"sid\":\"s1\"}".getBytes(StandardCharsets.UTF_8)) + ".sig";
+  }
+
+  private static ServerMessage frame(long seq, String text) {
+    return ServerMessage.newBuilder().setData(Frame.newBuilder()
+        .setSeq(seq).setPayload(ByteString.copyFromUtf8(text))).build();
+  }
+
+  private static ServerMessage ack(long seq) {
+    return ServerMessage.newBuilder().setAck(Ack.newBuilder().setSeq(seq)).build();
+  }
+
+  private static String text(byte[] b) {
+    return b == null ? null : new String(b, StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void duplicatesAndFramesAheadOfARetransmissionAreDroppedBySeqAndAcksAreCumulative() throws Exception {
+    try (RelaySession s = client.join(ticket())) {
+      Stream relay = streams.take();
+      relay.toClient().onNext(frame(1, "one"));
+      relay.toClient().onNext(frame(2, "two"));
+      relay.toClient().onNext(frame(2, "two again"));
+      relay.toClient().onNext(frame(1, "one again"));
+      relay.toClient().onNext(frame(4, "four, ahead of three"));
+      relay.toClient().onNext(frame(3, "three"));
+      relay.toClient().onNext(frame(4, "four"));
+      List<String> got = new ArrayList<>();
+      for (int i = 0; i < 4; i++) {
+        got.add(text(s.receive(Duration.ofSeconds(5))));
+      }
+      assertThat(got).containsExactly("one", "two", "three", "four");
+      assertThat(s.receive(Duration.ofMillis(200))).isNull();
+      assertThat(s.isOpen()).isTrue();
+      GrpcRelaySession g = (GrpcRelaySession) s;
+      assertThat(g.duplicatesDropped.get()).isEqualTo(2);
+      assertThat(g.outOfOrderDropped.get()).isEqualTo(1);
+      // Batched: after the delay one cumulative ack covers everything in order so far.
+      long acked = 0;
+      for (ClientMessage m; acked < 4 && (m = relay.fromClient().poll(2, TimeUnit.SECONDS)) != null; ) {
+        if (m.hasAck()) {
+          assertThat(m.getAck().getSeq()).isGreaterThanOrEqualTo(acked);
+          acked = m.getAck().getSeq();
+        }
+      }
+      assertThat(acked).isEqualTo(4);
+      assertThat(g.acksSent.get()).as("batched, not one per frame").isLessThan(4);
+    }
+  }
+
+  @Test
+  void theUnacknowledgedBufferIsBoundedAndBackPressuresSend() throws Exception {
+    try (RelaySession s = client.join(ticket())) {
+      Stream relay = streams.take();
+      List<CompletableFuture<Void>> sends = new ArrayList<>();
+      for (int i = 1; i <= 6; i++) {
+        sends.add(s.send(("f" + i).getBytes(StandardCharsets.UTF_8)));
+      }
+      for (int i = 0; i < 4; i++) {
+        sends.get(i).get(5, TimeUnit.SECONDS);
+        assertThat(relay.nextNonHeartbeat().getData().getSeq()).isEqualTo(i + 1);
+      }
+      Thread.sleep(300);
+      assertThat(sends.get(4)).as("5th frame waits: 4 unacknowledged").isNotDone();
+      assertThat(relay.fromClient().poll(100, TimeUnit.MILLISECONDS)).isNull();
+      relay.toClient().onNext(ack(1));
+      sends.get(4).get(5, TimeUnit.SECONDS);
+      assertThat(relay.nextNonHeartbeat().getData().getSeq()).isEqualTo(5);
+      assertThat(sends.get(5)).isNotDone();
+      relay.toClient().onNext(ack(5));
+      sends.get(5).get(5, TimeUnit.SECONDS);
+      assertThat(relay.nextNonHeartbeat().getData().getSeq()).isEqualTo(6);
+    }
+  }
+
+  @Test
+  void afterALostStreamTheSdkRejoinsSendsItsAckThenTheUnacknowledgedFramesThenNewOnes() throws Exception {
+    BlockingQueue<String> events = new LinkedBlockingQueue<>();
+    RelaySession s = client.join(ticket(), new SessionListener() {
+      @Override
+      public void onFrame(RelaySession session, byte[] payload) {
+        events.add("frame " + text(payload));
+      }
+
+      @Override
+      public void onReconnecting(RelaySession session, RelayException cause) {
+        events.add("reconnecting " + cause.code());
+      }
+
+      @Override
+      public void onResumed(RelaySession session) {
+        events.add("resumed");
+      }
+
+      @Override
+      public void onPeerReconnecting(RelaySession session, String detail) {
+        events.add("peer reconnecting");
+      }
+
+      @Override
+      public void onEnded(RelaySession session, RelayException reason) {
+        events.add("ended " + reason);
+      }
+    });
+    try {
+      Stream first = streams.take();
+      first.toClient().onNext(frame(1, "a"));
+      first.toClient().onNext(ServerMessage.newBuilder().setPeerLeft(PeerLeft.newBuilder()
+          .setRole(dev.checkmate.relay.proto.v1.Role.PROVER).setReconnecting(true)).build());
+      assertThat(events.poll(5, TimeUnit.SECONDS)).isEqualTo("frame a");
+      assertThat(events.poll(5, TimeUnit.SECONDS)).isEqualTo("peer reconnecting");
+      List<ClientMessage> sent = new ArrayList<>();
+      for (int i = 1; i <= 3; i++) {
+        s.send(("m" + i).getBytes(StandardCharsets.UTF_8)).get(5, TimeUnit.SECONDS);
+      }
+      while (sent.size() < 3) {
+        ClientMessage m = first.nextNonHeartbeat();
+        if (m.hasData()) {
+          sent.add(m);
+        }
+      }
+      first.toClient().onNext(ack(1));
+      Thread.sleep(100); // the ack arrives before the loss
+      first.toClient().onError(Status.UNAVAILABLE.withDescription("node lost").asRuntimeException());
+      assertThat(events.poll(5, TimeUnit.SECONDS)).isEqualTo("reconnecting UNAVAILABLE");
+      CompletableFuture<Void> during = s.send("m4".getBytes(StandardCharsets.UTF_8));
+
+      Stream second = streams.poll(10, TimeUnit.SECONDS);
+      assertThat(second).as("the SDK rejoined").isNotNull();
+      assertThat(events.poll(5, TimeUnit.SECONDS)).isEqualTo("resumed");
+      ClientMessage m = second.nextNonHeartbeat();
+      assertThat(m.hasAck()).as("the current ack first: " + m).isTrue();
+      assertThat(m.getAck().getSeq()).isEqualTo(1);
+      // Frames 2 and 3 again, byte for byte, then the frame sent while away.
+      assertThat(second.nextNonHeartbeat()).isEqualTo(sent.get(1));
+      assertThat(second.nextNonHeartbeat()).isEqualTo(sent.get(2));
+      ClientMessage fresh = second.nextNonHeartbeat();
+      assertThat(fresh.getData().getSeq()).isEqualTo(4);
+      assertThat(fresh.getData().getPayload().toStringUtf8()).isEqualTo("m4");
+      during.get(5, TimeUnit.SECONDS);
+      // The peer's numbering continues across the loss: 1 again is a duplicate, 2 is new.
+      second.toClient().onNext(frame(1, "a again"));
+      second.toClient().onNext(frame(2, "b"));
+      assertThat(events.poll(5, TimeUnit.SECONDS)).isEqualTo("frame b");
+      assertThat(s.isOpen()).isTrue();
+    } finally {
+      s.close();
+    }
+  }
+
+  @Test
+  void aStreamReplacedByAnotherJoinIsNotResumed() throws Exception {
+    RelaySession s = client.join(ticket());
+    Stream relay = streams.take();
+    relay.toClient().onError(Status.ABORTED.withDescription("replaced by a newer connection").asRuntimeException());
+    try {
+      s.receive(Duration.ofSeconds(5));
+      throw new AssertionError("expected the end");
+    } catch (RelayException e) {
+      assertThat(e.code()).isEqualTo(Status.Code.ABORTED);
+    }
+    assertThat(streams.poll(500, TimeUnit.MILLISECONDS)).as("no rejoin").isNull();
+  }
+
+  @Test
+  void aRefusedRejoinEndsTheSessionWithTheRelaysError() throws Exception {
+    RelaySession s = client.join(ticket());
+    streams.take();
+    int port = server.getPort();
+    server.shutdownNow();
+    server.awaitTermination(5, TimeUnit.SECONDS);
+    // A new fake at the same port that refuses every Join as an ended session.
+    server = Grpc.newServerBuilderForPort(port, InsecureServerCredentials.create())
+        .addService(new RelayServiceGrpc.RelayServiceImplBase() {
+          @Override
+          public StreamObserver<ClientMessage> connect(StreamObserver<ServerMessage> response) {
+            response.onError(Status.FAILED_PRECONDITION.withDescription("the session has already ended").asRuntimeException());
+            return new StreamObserver<>() {
+              @Override public void onNext(ClientMessage value) {}
+              @Override public void onError(Throwable t) {}
+              @Override public void onCompleted() {}
+            };
+          }
+        }).build().start();
+    try {
+      s.receive(Duration.ofSeconds(10));
+      throw new AssertionError("expected the end");
+    } catch (SessionEndedException e) {
+      assertThat(e.code()).isEqualTo(Status.Code.FAILED_PRECONDITION);
+    }
+  }
+}
