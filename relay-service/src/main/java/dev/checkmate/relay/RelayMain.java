@@ -82,7 +82,7 @@ public final class RelayMain implements Callable<Integer> {
   int rendezvousBytes;
   @Option(names = "--flow-control-window", defaultValue = "${env:RELAY_FLOW_CONTROL_WINDOW:-262144}", description = "HTTP/2 flow-control window per stream, bytes (env RELAY_FLOW_CONTROL_WINDOW). Default: ${DEFAULT-VALUE}")
   int flowControlWindow;
-  @Option(names = "--event-loop-threads", defaultValue = "${env:RELAY_EVENT_LOOP_THREADS:-0}", description = "gRPC network threads; 0 = two per core (env RELAY_EVENT_LOOP_THREADS). Default: ${DEFAULT-VALUE}")
+  @Option(names = "--event-loop-threads", defaultValue = "${env:RELAY_EVENT_LOOP_THREADS:-0}", description = "gRPC network threads; 0 = one per two cores, at least one (env RELAY_EVENT_LOOP_THREADS). Default: ${DEFAULT-VALUE}")
   int eventLoopThreads;
   @Option(names = "--pre-stop-delay", defaultValue = "${env:RELAY_PRE_STOP_DELAY:-PT0S}", description = "On shutdown, report NOT_SERVING this long before refusing new streams (env RELAY_PRE_STOP_DELAY). Default: ${DEFAULT-VALUE}")
   Duration preStopDelay;

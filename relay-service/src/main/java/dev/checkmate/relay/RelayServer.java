@@ -85,8 +85,7 @@ public final class RelayServer implements AutoCloseable {
         .permitKeepAliveWithoutCalls(true)
         .keepAliveTime(60, TimeUnit.SECONDS)
         .keepAliveTimeout(20, TimeUnit.SECONDS);
-    this.networkThreads = config.eventLoopThreads() > 0
-        ? dev.checkmate.relay.transport.grpc.NetworkThreads.install(builder, config.eventLoopThreads()) : null;
+    this.networkThreads = dev.checkmate.relay.transport.grpc.NetworkThreads.install(builder, config.effectiveEventLoopThreads());
     // Per-address connection limit, enforced at accept (before TLS); trusted proxies are exempt.
     dev.checkmate.relay.security.TrustedProxies trustedProxies =
         dev.checkmate.relay.security.TrustedProxies.parse(config.trustedProxies());

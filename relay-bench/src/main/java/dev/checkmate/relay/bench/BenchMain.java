@@ -78,7 +78,7 @@ public final class BenchMain implements Runnable {
     public Path logDir = Path.of("bench-logs");
     @Option(names = "--out", description = "also write everything printed to this file")
     public Path out;
-    @Option(names = "--relay-event-loop-threads", description = "the relay's gRPC network threads (RelayConfig.eventLoopThreads; default ${DEFAULT-VALUE} = grpc-java's two per core)")
+    @Option(names = "--relay-event-loop-threads", description = "gRPC network threads of the relay and the echo baseline alike (RelayConfig.eventLoopThreads; default ${DEFAULT-VALUE} = the relay default, one per two cores)")
     public int relayEventLoopThreads = 0;
     @Option(names = "--telemetry", description = "relay telemetry for W1-W5: on (default, the relay's default), off"
         + " (RelayConfig.telemetryEnabled(false)), or both = on plus W6: the same relay with telemetry on vs off, ratio in this run")
@@ -148,9 +148,12 @@ public final class BenchMain implements Runnable {
     int port = 0;
     @Option(names = "--window")
     int window = 256 * 1024;
+    @Option(names = "--event-loop-threads")
+    int eventLoopThreads = 0;
 
     @Override
     public Integer call() throws Exception {
+      Serve.eventLoopThreads = eventLoopThreads;
       Serve.run("echo", port, window);
       return 0;
     }

@@ -53,7 +53,11 @@ final class EchoService {
 
   /** The same NettyServerBuilder settings as RelayServer (see relay-service RelayServer's constructor). */
   static Server start(EchoService service, int port, int flowControlWindow, int maxFrameBytes) throws IOException {
-    return NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", port))
+    NettyServerBuilder b = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", port));
+    // The same number of network threads as the relay gets (RelayConfig.effectiveEventLoopThreads).
+    dev.checkmate.relay.transport.grpc.NetworkThreads.install(b,
+        dev.checkmate.relay.RelayConfig.builder().eventLoopThreads(Serve.eventLoopThreads).build().effectiveEventLoopThreads());
+    return b
         .directExecutor()
         .flowControlWindow(flowControlWindow)
         .maxInboundMessageSize(maxFrameBytes + 4096)

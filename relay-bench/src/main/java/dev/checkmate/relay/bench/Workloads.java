@@ -68,7 +68,8 @@ final class Workloads {
     boolean relay = kind.equals("relay");
     String name = runId + "-" + (++processes) + "-" + kind + (relay && !telemetry ? "-notelemetry" : "");
     return ServerProcess.start(kind, window, serverFlags, o.logDir, name,
-        relay ? List.of("--telemetry=" + telemetry, "--event-loop-threads=" + o.relayEventLoopThreads) : List.of());
+        relay ? List.of("--telemetry=" + telemetry, "--event-loop-threads=" + o.relayEventLoopThreads)
+            : List.of("--event-loop-threads=" + o.relayEventLoopThreads));
   }
 
   void runAll() throws Exception {
@@ -126,7 +127,7 @@ final class Workloads {
     out.println("server JVM flags: " + serverFlags + " -Xlog:gc:file=" + o.logDir + "/<run>-gc.log");
     out.println("grpc-java: " + io.grpc.ManagedChannel.class.getPackage().getImplementationVersion()
         + " (netty-shaded); server flow-control window " + o.window + " B; relay network threads: "
-        + (o.relayEventLoopThreads == 0 ? "grpc default (2 per core)" : o.relayEventLoopThreads) + "; load average at start: " + loadAvg());
+        + (o.relayEventLoopThreads == 0 ? "relay default (1 per 2 cores), same for echo" : o.relayEventLoopThreads + ", same for echo") + "; load average at start: " + loadAvg());
     out.println("cpu vulnerabilities: " + vulnerabilities());
     out.println("relay telemetry (W1-W5): " + ("off".equals(o.telemetry) ? "off (RelayConfig.telemetryEnabled(false))"
         : "on (the relay's default; no exporter configured)") + ("both".equals(o.telemetry) ? "; W6 compares on vs off" : ""));
