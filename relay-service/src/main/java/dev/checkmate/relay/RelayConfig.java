@@ -37,6 +37,7 @@ public final class RelayConfig {
   private final int maxStreamsPerAddress;
   private final int flowControlWindow;
   private final int eventLoopThreads;
+  private final int maxJoinAttemptsPerSecond;
   private final Duration preStopDelay;
   private final Duration drainTimeout;
   private final Duration sweepInterval;
@@ -90,6 +91,7 @@ public final class RelayConfig {
     this.maxStreamsPerAddress = b.maxStreamsPerAddress;
     this.flowControlWindow = b.flowControlWindow;
     this.eventLoopThreads = b.eventLoopThreads;
+    this.maxJoinAttemptsPerSecond = b.maxJoinAttemptsPerSecond;
     this.preStopDelay = b.preStopDelay;
     this.drainTimeout = b.drainTimeout;
     this.sweepInterval = b.sweepInterval;
@@ -164,6 +166,9 @@ public final class RelayConfig {
    * of two threads per core).
    */
   public int eventLoopThreads() { return eventLoopThreads; }
+
+  /** Join attempts (ticket checks) per client address and second, burst twice that; 0 = unlimited. */
+  public int maxJoinAttemptsPerSecond() { return maxJoinAttemptsPerSecond; }
 
   /** The number of network threads actually used. */
   public int effectiveEventLoopThreads() {
@@ -255,6 +260,7 @@ public final class RelayConfig {
     private int maxStreamsPerAddress = 100;
     private int flowControlWindow = 256 * 1024;
     private int eventLoopThreads;
+    private int maxJoinAttemptsPerSecond = 100;
     private Duration preStopDelay = Duration.ZERO;
     private Duration drainTimeout = Duration.ofSeconds(30);
     private Duration sweepInterval = Duration.ofMillis(250);
@@ -313,6 +319,7 @@ public final class RelayConfig {
       maxStreamsPerAddress = c.maxStreamsPerAddress;
       flowControlWindow = c.flowControlWindow;
       eventLoopThreads = c.eventLoopThreads;
+      maxJoinAttemptsPerSecond = c.maxJoinAttemptsPerSecond;
       preStopDelay = c.preStopDelay;
       drainTimeout = c.drainTimeout;
       sweepInterval = c.sweepInterval;
@@ -366,6 +373,7 @@ public final class RelayConfig {
     public Builder maxStreamsPerAddress(int v) { maxStreamsPerAddress = v; return this; }
     public Builder flowControlWindow(int v) { flowControlWindow = v; return this; }
     public Builder eventLoopThreads(int v) { eventLoopThreads = v; return this; }
+    public Builder maxJoinAttemptsPerSecond(int v) { maxJoinAttemptsPerSecond = v; return this; }
     public Builder preStopDelay(Duration v) { preStopDelay = v; return this; }
     public Builder drainTimeout(Duration v) { drainTimeout = v; return this; }
     public Builder sweepInterval(Duration v) { sweepInterval = v; return this; }
@@ -413,6 +421,7 @@ public final class RelayConfig {
       require(maxStreamsPerAddress >= 1, "streams per address limit must be at least 1");
       require(flowControlWindow >= 16 * 1024, "flow-control window must be at least 16 KiB");
       require(eventLoopThreads >= 0 && eventLoopThreads <= 1024, "event loop threads must be 0 (default) .. 1024");
+      require(maxJoinAttemptsPerSecond >= 0, "join attempts per second must be 0 (unlimited) or more");
       require(!drainTimeout.isNegative() && !preStopDelay.isNegative(), "drain durations must not be negative");
       require(positive(sweepInterval), "sweep interval must be positive");
       require(issuerKeys.stream().allMatch(k -> k.length() >= 16), "issuer API keys must be at least 16 characters");

@@ -84,6 +84,8 @@ public final class RelayMain implements Callable<Integer> {
   int flowControlWindow;
   @Option(names = "--event-loop-threads", defaultValue = "${env:RELAY_EVENT_LOOP_THREADS:-0}", description = "gRPC network threads; 0 = one per two cores, at least one (env RELAY_EVENT_LOOP_THREADS). Default: ${DEFAULT-VALUE}")
   int eventLoopThreads;
+  @Option(names = "--max-join-attempts-per-second", defaultValue = "${env:RELAY_MAX_JOIN_ATTEMPTS_PER_SECOND:-100}", description = "Join attempts (ticket checks) per client address and second, burst twice that; 0 = unlimited (env RELAY_MAX_JOIN_ATTEMPTS_PER_SECOND). Default: ${DEFAULT-VALUE}")
+  int maxJoinAttemptsPerSecond;
   @Option(names = "--pre-stop-delay", defaultValue = "${env:RELAY_PRE_STOP_DELAY:-PT0S}", description = "On shutdown, report NOT_SERVING this long before refusing new streams (env RELAY_PRE_STOP_DELAY). Default: ${DEFAULT-VALUE}")
   Duration preStopDelay;
   @Option(names = "--drain-seconds", defaultValue = "${env:RELAY_DRAIN_SECONDS:-30}", description = "On shutdown, let open sessions finish for up to this long (env RELAY_DRAIN_SECONDS). Default: ${DEFAULT-VALUE}")
@@ -161,6 +163,7 @@ public final class RelayMain implements Callable<Integer> {
         .rendezvousMaxBytes(rendezvousBytes)
         .flowControlWindow(flowControlWindow)
         .eventLoopThreads(eventLoopThreads)
+        .maxJoinAttemptsPerSecond(maxJoinAttemptsPerSecond)
         .preStopDelay(preStopDelay)
         .drainTimeout(Duration.ofSeconds(drainSeconds))
         .metricsPort(metricsPort)

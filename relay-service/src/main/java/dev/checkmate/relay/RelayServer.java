@@ -61,7 +61,7 @@ public final class RelayServer implements AutoCloseable {
     Clock clock = Clock.systemUTC();
     this.keys = KeyRing.load(config.signingKey(), config.verifyKeys());
     this.hub = new SessionHub(config, clock);
-    this.limiter = new AddressLimiter(config.maxStreamsPerAddress());
+    this.limiter = new AddressLimiter(config.maxStreamsPerAddress(), config.maxJoinAttemptsPerSecond());
     ScheduledThreadPoolExecutor timers = new ScheduledThreadPoolExecutor(1, r -> {
       Thread t = new Thread(r, "relay-timers");
       t.setDaemon(true);

@@ -55,6 +55,7 @@ final class Serve {
         .maxFramesPerSecond(10_000_000)
         .maxBytesPerSecond(Long.MAX_VALUE / 4)
         .maxStreamsPerAddress(100_000)
+        .maxJoinAttemptsPerSecond(0) // every bench client comes from 127.0.0.1
         .flowControlWindow(window)
         .idleTimeout(Duration.ofMinutes(30))
         .defaultSessionTtl(Duration.ofMinutes(50))

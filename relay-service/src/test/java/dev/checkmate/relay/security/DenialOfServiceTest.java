@@ -28,6 +28,41 @@ import org.junit.jupiter.api.Timeout;
 class DenialOfServiceTest {
 
   @Test
+  void joinAttemptsPastThePerAddressRateAreRefusedBeforeTheTicketIsCheckedOtherAddressesAreServed() throws Exception {
+    try (TestRelay relay = TestRelay.start(RelayConfig.builder().maxJoinAttemptsPerSecond(5))) {
+      ManagedChannel flooder = Flood.channelFrom("127.0.0.2", relay.server.grpcPort());
+      try {
+        int refused = 0;
+        long forgedChecked = relay.server.hub().stats().rejections(dev.checkmate.relay.session.RelayError.BAD_TICKET);
+        for (int i = 0; i < 30; i++) {
+          try (TestPeer bogus = TestPeer.join(flooder, "forged.ticket.x")) {
+            Status st = bogus.awaitClose();
+            if (st.getCode() == Status.Code.RESOURCE_EXHAUSTED) {
+              assertThat(st.getDescription()).contains("too many join attempts");
+              refused++;
+            }
+          }
+        }
+        // A burst of 10 (twice the rate) plus refill is let through to the ticket check; the rest is not.
+        assertThat(refused).isGreaterThanOrEqualTo(10);
+        assertThat(relay.server.hub().stats().rejections(dev.checkmate.relay.session.RelayError.BAD_TICKET) - forgedChecked)
+            .isLessThanOrEqualTo(20);
+        // Another address still joins at once.
+        try (TestPeer fine = relay.join(relay.createSession().getProverTicket())) {
+          fine.next(JOINED);
+        }
+        // And the flooding address is served again after its bucket refills.
+        Thread.sleep(1200);
+        try (TestPeer again = TestPeer.join(flooder, relay.createSession().getVerifierTicket())) {
+          again.next(JOINED);
+        }
+      } finally {
+        flooder.shutdownNow();
+      }
+    }
+  }
+
+  @Test
   void connectionsOverThePerAddressLimitAreClosedAtAcceptOthersAreServed() throws Exception {
     try (TestRelay relay = TestRelay.start(RelayConfig.builder().maxConnectionsPerAddress(2))) {
       int port = relay.server.grpcPort();

@@ -92,6 +92,10 @@ final class ConnectCall implements StreamObserver<ClientMessage>, Participant {
       reject(RelayError.MALFORMED, "the first message on a Connect stream must be a Join carrying the ticket");
       return;
     }
+    if (!service.limiter().tryJoinAttempt(address)) {
+      reject(RelayError.RATE_LIMITED, "too many join attempts from this address; retry in a second");
+      return;
+    }
     try {
       String presented = message.getJoin().getTicket();
       seat = telemetry.join(() -> {

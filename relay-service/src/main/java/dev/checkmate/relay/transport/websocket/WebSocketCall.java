@@ -247,6 +247,10 @@ final class WebSocketCall extends ChannelInboundHandlerAdapter implements Partic
       reject(RelayError.MALFORMED, "the first message on a WebSocket must be a Join carrying the ticket");
       return;
     }
+    if (!frontend.limiter().tryJoinAttempt(address)) {
+      reject(RelayError.RATE_LIMITED, "too many join attempts from this address; retry in a second");
+      return;
+    }
     // Browsers cannot set headers on a WebSocket: the client's W3C trace context comes in the Join.
     try (io.opentelemetry.context.Scope ignored =
              dev.checkmate.relay.telemetry.RemoteTraceContext.fromJoin(message.getJoin()).makeCurrent()) {
