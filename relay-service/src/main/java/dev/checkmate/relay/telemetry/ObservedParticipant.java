@@ -158,28 +158,7 @@ final class ObservedParticipant implements Participant {
   }
 
   private void onEnded(String outcome) {
-    Span wait;
-    Span session;
-    synchronized (this) {
-      wait = waitSpan;
-      session = sessionSpan;
-      waitSpan = null;
-      sessionSpan = null;
-    }
-    if (wait != null) {
-      wait.setAttribute("relay.paired", false);
-      wait.setAttribute("relay.session.outcome", outcome);
-      wait.end();
-    }
-    if (session != null) {
-      session.setAttribute("relay.session.outcome", outcome);
-      session.setAttribute("relay.frames.delivered", framesDelivered);
-      session.setAttribute("relay.bytes.delivered", bytesDelivered);
-      if (outcome.equals("error") || outcome.equals("rejected")) {
-        session.setStatus(StatusCode.ERROR, outcome);
-      }
-      session.end();
-    }
+    finish("relay.session.outcome", outcome, outcome.equals("error") || outcome.equals("rejected"));
   }
 
   /** The stream went away (left, replaced or cancelled) while the session goes on. */
@@ -188,6 +167,11 @@ final class ObservedParticipant implements Participant {
   }
 
   private void finishOpen(String why) {
+    finish("relay.participant.end", why, false);
+  }
+
+  /** Ends the open wait and session spans once, tagged with why they ended. */
+  private void finish(String endKey, String endValue, boolean error) {
     Span wait;
     Span session;
     synchronized (this) {
@@ -198,13 +182,16 @@ final class ObservedParticipant implements Participant {
     }
     if (wait != null) {
       wait.setAttribute("relay.paired", false);
-      wait.setAttribute("relay.participant.end", why);
+      wait.setAttribute(endKey, endValue);
       wait.end();
     }
     if (session != null) {
-      session.setAttribute("relay.participant.end", why);
+      session.setAttribute(endKey, endValue);
       session.setAttribute("relay.frames.delivered", framesDelivered);
       session.setAttribute("relay.bytes.delivered", bytesDelivered);
+      if (error) {
+        session.setStatus(StatusCode.ERROR, endValue);
+      }
       session.end();
     }
   }
