@@ -232,6 +232,90 @@ class BrokenConfigTest {
             r -> ((ArrayNode) hcm(r, "edge_mtls").path("http_filters")).remove(0),
             "[relay]", "listener edge_mtls", "no envoy.filters.http.local_ratelimit filter"),
 
+        // ---- per-client rate limits ----------------------------------------------------------
+        tree("one bucket for every client: no per-client descriptor",
+            r -> remove(limiter(r, "edge_https"), "descriptors"),
+            "[relay]", "listener edge_https", "no per-client descriptor", "shared by every client"),
+        tree("one bucket for every client: no rate_limits action naming the client",
+            r -> remove(limiter(r, "edge_mtls"), "rate_limits"),
+            "[relay]", "listener edge_mtls", "no per-client rate limit", "masked_remote_address"),
+        tree("per-client descriptor fed by a constant key instead of the client address",
+            r -> {
+              ObjectNode action = (ObjectNode) limiter(r, "edge_https").path("rate_limits").path(0).path("actions").path(0);
+              action.remove("masked_remote_address");
+              action.putObject("generic_key").put("descriptor_value", "all").put("descriptor_key", "masked_remote_address");
+            },
+            "[relay]", "no per-client rate limit"),
+        tree("per-client descriptor with a fixed value (one address, not every client)",
+            r -> ((ObjectNode) limiter(r, "edge_https").path("descriptors").path(0).path("entries").path(0))
+                .put("value", "203.0.113.7/32"),
+            "[relay]", "limits that one address only", "leave the value empty"),
+        tree("clients keyed by the full IPv6 address (remote_address)",
+            r -> {
+              ObjectNode action = (ObjectNode) limiter(r, "edge_https").path("rate_limits").path(0).path("actions").path(0);
+              action.remove("masked_remote_address");
+              action.putObject("remote_address");
+            },
+            "[relay]", "keys clients by remote_address", "v6_prefix_mask_len 64"),
+        tree("IPv6 clients keyed by /128 (mask unset)",
+            r -> remove((ObjectNode) limiter(r, "edge_mtls").path("rate_limits").path(0).path("actions").path(0)
+                .path("masked_remote_address"), "v6_prefix_mask_len"),
+            "[relay]", "masks IPv6 to /128 (unset)", "/64"),
+        tree("IPv4 clients lumped into /24s",
+            r -> ((ObjectNode) limiter(r, "edge_https").path("rate_limits").path(0).path("actions").path(0)
+                .path("masked_remote_address")).put("v4_prefix_mask_len", 24),
+            "[relay]", "masks IPv4 to /24"),
+        tree("per-client bucket as large as the edge-wide ceiling",
+            r -> ((ObjectNode) limiter(r, "edge_https").path("descriptors").path(0).path("token_bucket"))
+                .put("max_tokens", 400).put("tokens_per_fill", 200),
+            "[relay]", "is not below the edge-wide ceiling", "one client could drain the ceiling"),
+        tree("no edge-wide ceiling for requests with a client bucket",
+            r -> limiter(r, "edge_mtls").put("always_consume_default_token_bucket", false),
+            "[relay]", "always_consume_default_token_bucket is false"),
+        tree("buckets per downstream connection",
+            r -> limiter(r, "edge_https").put("local_rate_limit_per_downstream_connection", true),
+            "[relay]", "local_rate_limit_per_downstream_connection"),
+        tree("Envoy's default of 20 tracked clients",
+            r -> remove(limiter(r, "edge_https"), "max_dynamic_descriptors"),
+            "[relay]", "max_dynamic_descriptors is 20 (unset)", "full bucket on every request"),
+        tree("per-client fill interval Envoy refuses",
+            r -> ((ObjectNode) limiter(r, "edge_mtls").path("descriptors").path(0).path("token_bucket"))
+                .put("fill_interval", "1.5s"),
+            "[relay]", "is not a multiple of the ceiling's 1s"),
+        tree("CreateSession route limiter without per-client buckets (one flooder starves every issuer)",
+            r -> remove((ObjectNode) route(r, "edge_https", "create_session").path("typed_per_filter_config")
+                .path(RelayEdgeRules.LOCAL_RL), "descriptors"),
+            "[relay]", "create_session", "no per-client descriptor"),
+        tree("gRPC-Web Send route limiter without per-client buckets",
+            r -> remove((ObjectNode) route(r, "edge_https", "grpc_web_send").path("typed_per_filter_config")
+                .path(RelayEdgeRules.LOCAL_RL), "rate_limits"),
+            "[relay]", "grpc_web_send", "no per-client rate limit"),
+
+        // ---- the client address the relays read (x-forwarded-for) ------------------------------
+        tree("client address taken from the client's own x-forwarded-for",
+            r -> hcm(r, "edge_https").put("use_remote_address", false),
+            "[relay]", "listener edge_https", "use_remote_address is not true"),
+        tree("x-forwarded-for entries from in front of the edge believed",
+            r -> hcm(r, "edge_mtls").put("xff_num_trusted_hops", 1),
+            "[relay]", "listener edge_mtls", "xff_num_trusted_hops is 1", "--trusted-proxy"),
+        tree("Envoy does not append the client address",
+            r -> hcm(r, "edge_https").put("skip_xff_append", true),
+            "[relay]", "skip_xff_append is true"),
+        tree("client address from a custom header",
+            r -> hcm(r, "edge_https").putArray("original_ip_detection_extensions").addObject()
+                .put("name", "envoy.http.original_ip_detection.custom_header")
+                .putObject("typed_config")
+                .put("@type", "type.googleapis.com/envoy.extensions.http.original_ip_detection.custom_header.v3.CustomHeaderConfig")
+                .put("header_name", "x-real-ip"),
+            "[relay]", "original_ip_detection_extensions"),
+        tree("route rewrites x-forwarded-for",
+            r -> route(r, "edge_https", "relay_ws").putArray("request_headers_to_add").addObject()
+                .putObject("header").put("key", "X-Forwarded-For").put("value", "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%"),
+            "[relay]", "relay_ws", "changes x-forwarded-for"),
+        tree("virtual host drops x-forwarded-for",
+            r -> virtualHost(r, "edge_mtls").putArray("request_headers_to_remove").add("x-forwarded-for"),
+            "[relay]", "vhost relay_native", "changes x-forwarded-for"),
+
         // ---- CORS ------------------------------------------------------------------------------
         tree("CORS not exposing grpc-message",
             r -> ((ObjectNode) virtualHost(r, "edge_https").path("typed_per_filter_config").path(RelayEdgeRules.CORS))
@@ -278,6 +362,29 @@ class BrokenConfigTest {
               lf.putObject("text_format_source").put("inline_string", "%START_TIME% %RESPONSE_CODE%\n");
             },
             "[relay]", "access logs must be JSON"),
+        tree("raw session id in the access log (header)",
+            r -> jsonLogFormat(r, "edge_https").put("session", "%REQ(X-SESSION-ID)%"),
+            "[relay]", "logs the raw session id", "%TRACE_ID%"),
+        tree("raw session id in the access log (WebSocket query parameter)",
+            r -> jsonLogFormat(r, "edge_https").put("session", "%QUERY_PARAM(session)%"),
+            "[relay]", "logs query parameter 'session'"),
+        tree("raw session id in the access log (CEL)",
+            r -> jsonLogFormat(r, "edge_mtls").put("s", "%CEL(request.headers['x-session-id'])%"),
+            "[relay]", "logs the raw session id"),
+        tree("raw session id as a span tag",
+            r -> hcm(r, "edge_https").withObjectProperty("tracing").putArray("custom_tags").addObject()
+                .put("tag", "relay.session_id").putObject("request_header").put("name", "x-session-id"),
+            "[relay]", "custom tag 'relay.session_id' copies the raw session id"),
+        tree("raw session id as a span tag on one route",
+            r -> route(r, "edge_mtls", "relay_streams").withObjectProperty("tracing").putArray("custom_tags").addObject()
+                .put("tag", "sid").putObject("request_header").put("name", "X-Session-Id"),
+            "[relay]", "relay_streams", "custom tag 'sid'"),
+        tree("span http.url keeps the WebSocket session id (max_path_tag_length unset)",
+            r -> remove(hcm(r, "edge_https").withObjectProperty("tracing"), "max_path_tag_length"),
+            "[relay]", "max_path_tag_length is unset (256)", "/ws?session=<id>"),
+        tree("span http.url keeps 13 characters of the path",
+            r -> hcm(r, "edge_mtls").withObjectProperty("tracing").put("max_path_tag_length", 13),
+            "[relay]", "max_path_tag_length is 13", "at most 12"),
         tree("tracing towards a missing collector cluster",
             r -> ((ObjectNode) hcm(r, "edge_https").path("tracing").path("provider").path("typed_config")
                 .path("grpc_service").path("envoy_grpc")).put("cluster_name", "otel"),
@@ -285,6 +392,11 @@ class BrokenConfigTest {
         tree("duplicate cluster name",
             r -> cluster(r, "otel_collector").put("name", "relay_ws"),
             "[relay]", "cluster relay_ws is defined twice"));
+  }
+
+  /** The typed_config of a listener's local rate limit filter. */
+  private static ObjectNode limiter(JsonNode root, String listener) {
+    return (ObjectNode) httpFilter(root, listener, RelayEdgeRules.LOCAL_RL).path("typed_config");
   }
 
   @ParameterizedTest(name = "{0}")

@@ -10,6 +10,7 @@ import io.envoyproxy.envoy.config.accesslog.v3.AccessLog;
 import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
 import io.envoyproxy.envoy.config.cluster.v3.CircuitBreakers;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.HeaderValueOption;
 import io.envoyproxy.envoy.config.core.v3.HealthCheck;
 import io.envoyproxy.envoy.config.core.v3.Http2ProtocolOptions;
 import io.envoyproxy.envoy.config.core.v3.RoutingPriority;
@@ -20,6 +21,7 @@ import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.route.v3.RateLimit;
 import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.config.route.v3.RouteAction;
 import io.envoyproxy.envoy.config.route.v3.RouteMatch;
@@ -30,6 +32,7 @@ import io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog;
 import io.envoyproxy.envoy.extensions.access_loggers.stream.v3.StderrAccessLog;
 import io.envoyproxy.envoy.extensions.access_loggers.stream.v3.StdoutAccessLog;
 import io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy;
+import io.envoyproxy.envoy.extensions.common.ratelimit.v3.LocalRateLimitDescriptor;
 import io.envoyproxy.envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager.ForwardClientCertDetails;
@@ -38,6 +41,8 @@ import io.envoyproxy.envoy.extensions.resource_monitors.downstream_connections.v
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsParameters.TlsProtocol;
 import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
+import io.envoyproxy.envoy.type.tracing.v3.CustomTag;
+import io.envoyproxy.envoy.type.v3.TokenBucket;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.ArrayList;
@@ -74,6 +79,21 @@ final class RelayEdgeRules {
   static final long MIN_STREAM_IDLE_SECONDS = 2 * HEARTBEAT_SECONDS;
   static final long DEFAULT_STREAM_IDLE_SECONDS = 300; // HttpConnectionManager.stream_idle_timeout default
   static final long MIN_STREAM_CAPACITY = 10_000;     // circuit breaker default is 1024
+  /** The header the relays read the client address from (they trust only Envoy's own entries). */
+  static final String XFF = "x-forwarded-for";
+  /** Descriptor key of the masked_remote_address rate-limit action: the per-client bucket key. */
+  static final String CLIENT_KEY = "masked_remote_address";
+  /** IPv6 clients are keyed by a prefix no longer than this (a host holds a whole /64). */
+  static final int MAX_V6_CLIENT_PREFIX = 64;
+  /** ...and no shorter than this (a /32 would lump a whole provider together). */
+  static final int MIN_V6_CLIENT_PREFIX = 48;
+  /** Per-client buckets tracked at once; Envoy's default of 20 evicts (and refills) them constantly. */
+  static final int MIN_DYNAMIC_DESCRIPTORS = 1000;
+  /**
+   * Longest path prefix a span's http.url tag may keep: exactly "/ws?session=", so the WebSocket
+   * join's session id (a query parameter) never reaches the tracing backend.
+   */
+  static final int MAX_PATH_TAG_LENGTH = (WS_PATH + "?" + SESSION_QUERY + "=").length();
 
   static final String HCM = "envoy.filters.network.http_connection_manager";
   static final String CORS = "envoy.filters.http.cors";
@@ -407,6 +427,7 @@ final class RelayEdgeRules {
       }
     }
     checkRateLimits(h);
+    checkClientAddress(h);
 
     // timeouts that would cut long streams
     if (hcm.hasRequestTimeout() && seconds(hcm.getRequestTimeout()) > 0) {
@@ -496,6 +517,169 @@ final class RelayEdgeRules {
     if (c.getFilterEnforced().getDefaultValue().getNumerator() == 0) {
       problem(where + ": filter_enforced is 0% (unset means shadow mode): nothing is rate limited");
     }
+    checkPerClientBuckets(where, c);
+  }
+
+  /**
+   * Every limiter keeps one bucket per client (masked_remote_address with a wildcard descriptor,
+   * Envoy 1.34's dynamic descriptors) below an edge-wide ceiling (the filter's token_bucket, which
+   * every request also consumes). Without it one bucket is shared by every client of the edge.
+   */
+  private void checkPerClientBuckets(String where, LocalRateLimit c) {
+    String shared = "; without it one bucket is shared by every client of the edge, and one address can use it all up";
+    boolean generates = false;
+    for (RateLimit rl : c.getRateLimitsList()) {
+      List<RateLimit.Action> actions = rl.getActionsList();
+      for (RateLimit.Action a : actions) {
+        if (a.hasRemoteAddress()) {
+          problem(where + ": rate_limits keys clients by remote_address (the full IPv6 address); use "
+              + CLIENT_KEY + " with v6_prefix_mask_len " + MAX_V6_CLIENT_PREFIX
+              + " (one IPv6 host holds a whole /64 and would get a fresh bucket per address)");
+        }
+      }
+      if (actions.size() == 1 && actions.get(0).hasMaskedRemoteAddress()) {
+        generates = true;
+        var m = actions.get(0).getMaskedRemoteAddress();
+        int v4 = m.hasV4PrefixMaskLen() ? m.getV4PrefixMaskLen().getValue() : 32;
+        int v6 = m.hasV6PrefixMaskLen() ? m.getV6PrefixMaskLen().getValue() : 128;
+        if (v4 != 32) {
+          problem(where + ": " + CLIENT_KEY + " masks IPv4 to /" + v4 + "; a client is one IPv4 address (/32), "
+              + "a shorter prefix lumps unrelated clients into one bucket");
+        }
+        if (v6 > MAX_V6_CLIENT_PREFIX || v6 < MIN_V6_CLIENT_PREFIX) {
+          problem(where + ": " + CLIENT_KEY + " masks IPv6 to /" + v6 + (m.hasV6PrefixMaskLen() ? "" : " (unset)")
+              + "; key IPv6 clients by /" + MAX_V6_CLIENT_PREFIX + " (one host holds a whole /64 and could rotate "
+              + "through it; a prefix shorter than /" + MIN_V6_CLIENT_PREFIX + " lumps a provider together)");
+        }
+      }
+    }
+    if (!generates) {
+      problem(where + ": no per-client rate limit: rate_limits has no entry whose only action is "
+          + CLIENT_KEY + " (the filter's own rate_limits; route-level rate_limits are not read when it is set)"
+          + shared);
+    }
+    LocalRateLimitDescriptor perClient = null;
+    for (LocalRateLimitDescriptor d : c.getDescriptorsList()) {
+      if (d.getEntriesCount() == 1 && d.getEntries(0).getKey().equals(CLIENT_KEY)) {
+        if (d.getEntries(0).getValue().isEmpty()) {
+          perClient = d;
+        } else {
+          problem(where + ": descriptor " + CLIENT_KEY + "=" + d.getEntries(0).getValue()
+              + " limits that one address only; leave the value empty so that every client gets its own bucket");
+        }
+      }
+    }
+    if (perClient == null) {
+      problem(where + ": no per-client descriptor (entries: [{key: " + CLIENT_KEY + "}] with no value and its "
+          + "own token_bucket)" + shared);
+    } else if (c.hasTokenBucket()) {
+      TokenBucket ceiling = c.getTokenBucket();
+      TokenBucket client = perClient.getTokenBucket();
+      double ceilingRate = rate(ceiling);
+      double clientRate = rate(client);
+      if (clientRate >= ceilingRate || client.getMaxTokens() >= ceiling.getMaxTokens()) {
+        problem(where + ": the per-client bucket (" + client.getMaxTokens() + " tokens, " + fmtRate(clientRate)
+            + ") is not below the edge-wide ceiling (" + ceiling.getMaxTokens() + " tokens, " + fmtRate(ceilingRate)
+            + "): one client could drain the ceiling and lock every other client out");
+      }
+      long ceilingMs = millis(ceiling.getFillInterval());
+      long clientMs = millis(client.getFillInterval());
+      if (ceilingMs > 0 && clientMs % ceilingMs != 0) {
+        problem(where + ": the per-client fill_interval " + fmt(client.getFillInterval())
+            + " is not a multiple of the ceiling's " + fmt(ceiling.getFillInterval()) + " (Envoy refuses the config)");
+      }
+    }
+    if (c.hasAlwaysConsumeDefaultTokenBucket() && !c.getAlwaysConsumeDefaultTokenBucket().getValue()) {
+      problem(where + ": always_consume_default_token_bucket is false: requests with a client bucket skip the "
+          + "edge-wide ceiling, so the edge has no overall limit (every client may go up to its own rate at once)");
+    }
+    if (c.getLocalRateLimitPerDownstreamConnection()) {
+      problem(where + ": local_rate_limit_per_downstream_connection gives each connection its own buckets: a "
+          + "client opens more connections to get more, and per-client (dynamic) buckets need the process-wide limiter");
+    }
+    int tracked = c.hasMaxDynamicDescriptors() ? c.getMaxDynamicDescriptors().getValue() : 20;
+    if (tracked < MIN_DYNAMIC_DESCRIPTORS) {
+      problem(where + ": max_dynamic_descriptors is " + tracked + (c.hasMaxDynamicDescriptors() ? "" : " (unset)")
+          + ": Envoy tracks only that many clients and evicts the least recently seen, whose bucket starts full "
+          + "again; an attacker with more addresses than that gets a full bucket on every request. Use at least "
+          + MIN_DYNAMIC_DESCRIPTORS);
+    }
+  }
+
+  private static double rate(TokenBucket t) {
+    long ms = millis(t.getFillInterval());
+    long perFill = t.hasTokensPerFill() ? t.getTokensPerFill().getValue() : 1;
+    return ms <= 0 ? Double.POSITIVE_INFINITY : perFill * 1000.0 / ms;
+  }
+
+  private static String fmtRate(double perSecond) {
+    return String.format(Locale.ROOT, "%.4g/s", perSecond);
+  }
+
+  private static long millis(Duration d) {
+    return d.getSeconds() * 1000 + d.getNanos() / 1_000_000;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // the client address: x-forwarded-for as the relays read it
+  // ------------------------------------------------------------------------------------------
+
+  /**
+   * The relays trust Envoy's addresses only (deploy/: --trusted-proxy) and take the rightmost
+   * x-forwarded-for entry that is not Envoy. That is the client only if Envoy appends the TCP peer
+   * it saw, believes nothing the client wrote, and nothing rewrites the header on the way.
+   */
+  private void checkClientAddress(Hcm h) {
+    HttpConnectionManager hcm = h.hcm();
+    String where = h.where();
+    if (!hcm.getUseRemoteAddress().getValue()) {
+      problem(where + ": use_remote_address is not true: Envoy would neither take the client address from the "
+          + "TCP peer nor append it to " + XFF + "; the relays (which trust Envoy's entries) and Envoy's per-client "
+          + "buckets would both use an address the client wrote");
+    }
+    if (hcm.getXffNumTrustedHops() != 0) {
+      problem(where + ": xff_num_trusted_hops is " + hcm.getXffNumTrustedHops() + ": Envoy would believe "
+          + XFF + " entries written in front of it, but nothing in front of the edge is trusted (the relays' "
+          + "--trusted-proxy lists Envoy only), so a client could choose its address. Raise it only for a trusted "
+          + "proxy in front of Envoy, and add that proxy to the relays' --trusted-proxy and to infra/checks too");
+    }
+    if (hcm.getSkipXffAppend()) {
+      problem(where + ": skip_xff_append is true: Envoy would not append the client's address to " + XFF
+          + ", so the relays would take the rightmost entry the client wrote itself");
+    }
+    if (hcm.getOriginalIpDetectionExtensionsCount() > 0) {
+      problem(where + ": original_ip_detection_extensions take the client address from request data instead of "
+          + "the TCP peer; the edge has nothing in front of it to believe");
+    }
+    if (hcm.getEarlyHeaderMutationExtensionsCount() > 0) {
+      problem(where + ": early_header_mutation_extensions run before " + XFF + " is processed and could rewrite "
+          + "it; the edge must not change the client address the relays read");
+    }
+    if (!hcm.hasRouteConfig()) {
+      return;
+    }
+    var rc = hcm.getRouteConfig();
+    checkXffMutation(where + " route_config", rc.getRequestHeadersToAddList(), rc.getRequestHeadersToRemoveList());
+    for (VirtualHost vh : rc.getVirtualHostsList()) {
+      checkXffMutation(where + " vhost " + vh.getName(), vh.getRequestHeadersToAddList(), vh.getRequestHeadersToRemoveList());
+      for (Route r : vh.getRoutesList()) {
+        String rw = where + " route " + routeName(vh, r);
+        checkXffMutation(rw, r.getRequestHeadersToAddList(), r.getRequestHeadersToRemoveList());
+        for (var w : r.getRoute().getWeightedClusters().getClustersList()) {
+          checkXffMutation(rw + " weighted cluster " + w.getName(), w.getRequestHeadersToAddList(),
+              w.getRequestHeadersToRemoveList());
+        }
+      }
+    }
+  }
+
+  private void checkXffMutation(String where, List<HeaderValueOption> add, List<String> remove) {
+    boolean touched = add.stream().anyMatch(o -> o.getHeader().getKey().equalsIgnoreCase(XFF))
+        || remove.stream().anyMatch(n -> n.equalsIgnoreCase(XFF));
+    if (touched) {
+      problem(where + ": request_headers_to_add/remove changes " + XFF + "; the relays take the client address "
+          + "from the entry Envoy appends, so nothing may rewrite or drop it");
+    }
   }
 
   // ------------------------------------------------------------------------------------------
@@ -523,6 +707,9 @@ final class RelayEdgeRules {
   }
 
   private void checkRoute(Hcm h, String rw, Route r) {
+    for (CustomTag t : r.getTracing().getCustomTagsList()) {
+      checkCustomTag(rw + " tracing", t);
+    }
     if (!r.hasRoute()) {
       return; // redirects and direct responses reach no cluster
     }
@@ -863,7 +1050,18 @@ final class RelayEdgeRules {
       problem(where + ": no tracing provider");
       return;
     }
-    var p = hcm.getTracing().getProvider();
+    var tracing = hcm.getTracing();
+    for (CustomTag t : tracing.getCustomTagsList()) {
+      checkCustomTag(where + " tracing", t);
+    }
+    if (!tracing.hasMaxPathTagLength() || tracing.getMaxPathTagLength().getValue() > MAX_PATH_TAG_LENGTH) {
+      problem(where + ": tracing.max_path_tag_length is "
+          + (tracing.hasMaxPathTagLength() ? tracing.getMaxPathTagLength().getValue() : "unset (256)")
+          + ": a span's http.url tag would keep the WebSocket join's raw session id (" + WS_PATH + "?"
+          + SESSION_QUERY + "=<id>); set it to at most " + MAX_PATH_TAG_LENGTH + ". The relay's spans carry the id "
+          + "hashed, a hash Envoy cannot compute, so Envoy must not carry it at all");
+    }
+    var p = tracing.getProvider();
     if (!p.getTypedConfig().is(OpenTelemetryConfig.class)) {
       problem(where + ": tracing provider is " + p.getTypedConfig().getTypeUrl() + ", expected OpenTelemetryConfig");
       return;
@@ -876,6 +1074,17 @@ final class RelayEdgeRules {
         problem(where + ": OpenTelemetry collector cluster " + c + " is not HTTP/2 (OTLP/gRPC needs it)");
       }
     });
+  }
+
+  /** A span tag must not copy the raw session id (the relay's spans carry it hashed). */
+  private void checkCustomTag(String where, CustomTag t) {
+    boolean raw = (t.hasRequestHeader() && t.getRequestHeader().getName().equalsIgnoreCase(SESSION_HEADER))
+        || t.toString().toLowerCase(Locale.ROOT).contains(SESSION_HEADER);
+    if (raw) {
+      problem(where + ": custom tag '" + t.getTag() + "' copies the raw session id (" + SESSION_HEADER + ") into "
+          + "spans. The relay's spans carry it hashed (relay.session.id_hash), a hash Envoy cannot compute: drop the "
+          + "tag (the relay's child span in the same trace has the hash)");
+    }
   }
 
   private void checkAccessLogs(String where, HttpConnectionManager hcm) {
@@ -941,11 +1150,13 @@ final class RelayEdgeRules {
         boolean secret = SECRET_HEADERS.contains(h) || (h.contains("auth") && !h.equals(":authority"))
             || h.contains("token") || h.contains("ticket") || h.contains("secret") || h.contains("password")
             || h.contains("cookie") || h.contains("api-key");
+        if (h.equals(SESSION_HEADER)) {
+          continue; // reported below, once per format string
+        }
         if (secret) {
           problem(lw + ": logs " + m.group() + "; never log credentials (authorization, cookies, tickets)");
         } else if (QUERY_BEARING_HEADERS.contains(h) && !m.group(1).equals("REQ_WITHOUT_QUERY")) {
-          problem(lw + ": logs " + m.group() + ", which includes the query string; log %PATH(NQ)% and the "
-              + "session id explicitly instead");
+          problem(lw + ": logs " + m.group() + ", which includes the query string; log %PATH(NQ)% instead");
         }
       }
     }
@@ -958,9 +1169,12 @@ final class RelayEdgeRules {
     }
     m = QUERY_OPERATOR.matcher(s);
     while (m.find()) {
-      if (!m.group(1).equals(SESSION_QUERY)) {
-        problem(lw + ": logs query parameter '" + m.group(1) + "'; only '" + SESSION_QUERY + "' may be logged");
-      }
+      problem(lw + ": logs query parameter '" + m.group(1) + "' (" + m.group() + "); no query parameter may be "
+          + "logged: the WebSocket's '" + SESSION_QUERY + "' is the raw session id");
+    }
+    if (s.toLowerCase(Locale.ROOT).contains(SESSION_HEADER)) {
+      problem(lw + ": logs the raw session id (" + SESSION_HEADER + ") in '" + s + "'. The relay logs and traces it "
+          + "hashed, a hash Envoy cannot compute: leave it out and join records to the relay's through %TRACE_ID%");
     }
   }
 
