@@ -112,6 +112,8 @@ step "bootstrap: content, size, no secrets" python3 "$here/checks/deploy_checks.
 step "k8s manifests" python3 "$here/checks/deploy_checks.py" k8s "$root" "$work/render.json"
 step "k8s envoy config render" render_envoy_k8s
 step "compose file" python3 "$here/checks/deploy_checks.py" compose "$root"
+step "relays behind Envoy trust only Envoy (xff)" python3 "$here/checks/deploy_checks.py" trusted-proxy "$root"
+step "trusted-proxy check refuses broken copies" python3 "$here/checks/deploy_checks.py" trusted-proxy-selftest "$root"
 step "dev certs + keys generate and verify" dev_certs
 step "Dockerfile + Jib sanity" python3 "$here/checks/deploy_checks.py" dockerfile "$root"
 step "shellcheck of deploy scripts" shell_scripts

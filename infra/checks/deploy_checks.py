@@ -6,7 +6,11 @@
   deploy_checks.py dockerfile ROOT
   deploy_checks.py bootstrap SCRIPT
   deploy_checks.py pools     SIZING_JSON ALLOWLIST_JSON
+  deploy_checks.py trusted-proxy          ROOT   (relays behind Envoy believe x-forwarded-for from Envoy only)
+  deploy_checks.py trusted-proxy-selftest ROOT   (broken copies of the manifests must fail that check)
 """
+import copy
+import ipaddress
 import json
 import os
 import re
@@ -313,6 +317,316 @@ def check_dockerfile(root):
     finish("dockerfile", "multi-stage, non-root, HEALTHCHECK, STOPSIGNAL, JVM flags, Jib in sync")
 
 
+# ---------------------------------------------------------------- relays behind Envoy: trusted proxy
+# Every relay that Envoy forwards client traffic to must set RELAY_TRUSTED_PROXIES to Envoy's own
+# addresses, as the relay sees them, and to nothing a client or another workload connects from.
+# Without it every client shares Envoy's per-address budget; with too wide a list anything inside
+# it can pick its client address by writing x-forwarded-for (the relay takes the rightmost entry
+# that is not a trusted proxy, and Envoy appends the client's address as the rightmost entry).
+TRUST_ENV = "RELAY_TRUSTED_PROXIES"
+K3S_CLUSTER_CIDR = ipaddress.ip_network("10.42.0.0/16")   # k3s default --cluster-cidr
+K3S_NODE_PREFIX = 24                                      # k3s default --node-cidr-mask-size-ipv4
+BOOTSTRAP_TEMPLATE = "infra/terraform/modules/bootstrap/bootstrap.sh.tftpl"
+
+
+def parse_trust(value, where, out):
+    """The relay's --trusted-proxy list (comma-separated IPs/CIDRs), or None after reporting."""
+    nets = []
+    for raw in str(value).split(","):
+        entry = raw.strip()
+        if not entry:
+            continue
+        try:
+            nets.append(ipaddress.ip_network(entry, strict=True))
+        except ValueError as e:
+            out.append(f"{where}: {TRUST_ENV} entry {entry!r} is not an IP or CIDR ({e}); the relay refuses to start")
+            return None
+    return nets
+
+
+def envoy_client_hosts(envoy_cfg):
+    """Hosts Envoy forwards client requests to: endpoints of every cluster a listener route targets."""
+    sr = envoy_cfg.get("static_resources", {})
+    targets = set()
+    for listener in sr.get("listeners", []):
+        for chain in listener.get("filter_chains", []):
+            for f in chain.get("filters", []):
+                for vh in (f.get("typed_config") or {}).get("route_config", {}).get("virtual_hosts", []):
+                    for r in vh.get("routes", []):
+                        if (r.get("route") or {}).get("cluster"):
+                            targets.add(r["route"]["cluster"])
+    hosts = set()
+    for cl in sr.get("clusters", []):
+        if cl.get("name") not in targets:
+            continue
+        for loc in (cl.get("load_assignment") or {}).get("endpoints", []):
+            for e in loc.get("lb_endpoints", []):
+                host = e.get("endpoint", {}).get("address", {}).get("socket_address", {}).get("address", "")
+                try:
+                    if ipaddress.ip_address(host).is_loopback:
+                        continue  # Envoy's own admin interface
+                except ValueError:
+                    pass
+                hosts.add(host)
+    return hosts
+
+
+def compose_env(svc):
+    env = svc.get("environment") or {}
+    if isinstance(env, list):
+        env = dict(e.split("=", 1) if "=" in e else (e, None) for e in env)
+    return env
+
+
+def compose_trust_problems(doc, client_hosts):
+    out = []
+    services = doc.get("services", {})
+    envoys = [n for n, s in services.items()
+              if any("envoy/envoy.yaml" in (v if isinstance(v, str) else v.get("source", "")) for v in s.get("volumes", []))]
+    if not envoys:
+        return ["compose: no service runs envoy/envoy.yaml"]
+    relays = []
+    for name, svc in services.items():
+        nets = svc.get("networks") or {}
+        aliases = set()
+        if isinstance(nets, dict):
+            for n in nets.values():
+                aliases |= set((n or {}).get("aliases", []))
+        if (aliases | {name, svc.get("hostname")}) & client_hosts:
+            relays.append(name)
+    if not relays:
+        out.append(f"compose: no service answers to Envoy's upstream hosts {sorted(client_hosts)}")
+    networks = doc.get("networks", {})
+    for envoy in envoys:
+        enets = services[envoy].get("networks") or {}
+        fixed = {}
+        if isinstance(enets, dict):
+            for net, cfg in enets.items():
+                if (cfg or {}).get("ipv4_address"):
+                    fixed[net] = ipaddress.ip_address(cfg["ipv4_address"])
+        if not fixed:
+            out.append(f"compose: {envoy} has no fixed ipv4_address; the relays can only trust a fixed address, "
+                       "and trusting the whole network would trust its gateway (clients on the Docker host)")
+            continue
+        for net, addr in fixed.items():
+            cfgs = ((networks.get(net) or {}).get("ipam") or {}).get("config", [])
+            if not any(addr in ipaddress.ip_network(c["subnet"]) for c in cfgs if c.get("subnet")):
+                out.append(f"compose: network {net} declares no ipam subnet holding {envoy}'s address {addr}")
+            for c in cfgs:
+                rng = c.get("ip_range")
+                if c.get("subnet") and addr in ipaddress.ip_network(c["subnet"]) and (not rng or addr in ipaddress.ip_network(rng)):
+                    out.append(f"compose: network {net}: {envoy}'s address {addr} is not outside the subnet's ip_range "
+                               f"({rng or 'unset: the whole subnet'}); another service started first could take it")
+        envoy_addrs = set(fixed.values())
+        gateways = [str(next(ipaddress.ip_network(c["subnet"]).hosts())) for net in fixed
+                    for c in ((networks.get(net) or {}).get("ipam") or {}).get("config", []) if c.get("subnet")]
+        for relay in relays:
+            where = f"compose: {relay}"
+            value = compose_env(services[relay]).get(TRUST_ENV)
+            if not value:
+                out.append(f"{where} gets its clients through {envoy} but does not set {TRUST_ENV}: every client would "
+                           "share one per-address budget (streams, join attempts), Envoy's")
+                continue
+            nets = parse_trust(value, where, out)
+            if nets is None:
+                continue
+            for n in nets:
+                if n.num_addresses != 1 or n.network_address not in envoy_addrs:
+                    out.append(f"{where} trusts {n}, which is not exactly {envoy}'s address "
+                               f"({', '.join(map(str, sorted(envoy_addrs)))}): whatever else it covers (such as the "
+                               f"network gateway {', '.join(gateways) or '?'}, the source of clients on the Docker host) "
+                               "could choose its client address by writing x-forwarded-for")
+            for a in envoy_addrs:
+                if not any(a in n for n in nets):
+                    out.append(f"{where} does not trust {envoy}'s address {a}: every client would share Envoy's budget")
+    return out
+
+
+def k8s_env_value(container, objs, name):
+    for e in container.get("env", []):
+        if e.get("name") != name:
+            continue
+        if "value" in e:
+            return e["value"], None
+        ref = (e.get("valueFrom") or {}).get("configMapKeyRef")
+        if ref:
+            cm = objs.get(("ConfigMap", ref.get("name")))
+            if not cm:
+                return None, f"refers to ConfigMap {ref.get('name')}, which no manifest defines"
+            value = (cm[1].get("data") or {}).get(ref.get("key"))
+            if value is None:
+                return None, f"refers to key {ref.get('key')} that ConfigMap {ref.get('name')} lacks"
+            return value, None
+        return None, "is set from something the check cannot read (use a value or a configMapKeyRef)"
+    return None, None
+
+
+def expected_k8s_trust():
+    """Envoy (hostNetwork) reaches relay pods from each node's .0 (flannel-wg) and .1 (cni0)."""
+    return {ipaddress.ip_network(f"{s.network_address}/31")
+            for s in K3S_CLUSTER_CIDR.subnets(new_prefix=K3S_NODE_PREFIX)}
+
+
+def k8s_trust_problems(objs, bootstrap_text):
+    out = []
+    doc = lambda key: (objs.get(key) or (None, None))[1]
+    envoy = doc(("DaemonSet", "envoy"))
+    if not envoy:
+        return ["k8s: Envoy DaemonSet missing"]
+    if not envoy["spec"]["template"]["spec"].get("hostNetwork"):
+        out.append("k8s: the Envoy DaemonSet no longer uses hostNetwork: the relays would see Envoy at its pod "
+                   "address, not at the nodes' .0/.1 that relay-trusted-proxies.yaml lists; rework that list and this check")
+    if "flannel-backend: wireguard-native" not in bootstrap_text:
+        out.append(f"k8s: {BOOTSTRAP_TEMPLATE} no longer sets flannel-backend: wireguard-native; the addresses a "
+                   "node uses towards pods (and so the relays' trusted proxies) depend on the backend")
+    for key in ("cluster-cidr", "node-cidr-mask-size"):
+        if key in bootstrap_text:
+            out.append(f"k8s: {BOOTSTRAP_TEMPLATE} sets {key}; the relays' trusted proxies assume k3s's defaults "
+                       f"({K3S_CLUSTER_CIDR}, /{K3S_NODE_PREFIX} per node): update relay-trusted-proxies.yaml and this check")
+    expected = expected_k8s_trust()
+    relays = 0
+    for (kind, name), (f, d) in sorted(objs.items()):
+        if kind not in ("StatefulSet", "Deployment", "DaemonSet"):
+            continue
+        for ctr in d["spec"]["template"]["spec"]["containers"]:
+            if not any(e.get("name") == "RELAY_BIND" for e in ctr.get("env", [])):
+                continue  # not a relay
+            relays += 1
+            where = f"k8s: {f}: {name}/{ctr['name']}"
+            value, err = k8s_env_value(ctr, objs, TRUST_ENV)
+            if err:
+                out.append(f"{where}: {TRUST_ENV} {err}")
+                continue
+            if not value:
+                out.append(f"{where} gets its clients through Envoy but does not set {TRUST_ENV}: every client of a "
+                           "node's Envoy would share one per-address budget (streams, join attempts)")
+                continue
+            nets = parse_trust(value, where, out)
+            if nets is None:
+                continue
+            node = 2 ** (32 - K3S_NODE_PREFIX)
+            for n in nets:
+                if not n.overlaps(K3S_CLUSTER_CIDR):
+                    out.append(f"{where} trusts {n}, outside the pod network {K3S_CLUSTER_CIDR}: Envoy never connects "
+                               "from there, and whatever does could choose its client address with x-forwarded-for")
+                elif n.num_addresses > 2 or any((int(a) - int(K3S_CLUSTER_CIDR.network_address)) % node > 1
+                                                for a in (n.network_address, n.broadcast_address)):
+                    out.append(f"{where} trusts {n}, which holds pod addresses (pods get .2 and up of each node's "
+                               f"/{K3S_NODE_PREFIX}): any pod could choose its client address with x-forwarded-for")
+            missing = sorted((e for e in expected if not any(n.version == 4 and e.subnet_of(n) for n in nets)),
+                             key=lambda e: int(e.network_address))
+            if missing:
+                shown = ", ".join(str(m) for m in missing[:4]) + (f" and {len(missing) - 4} more" if len(missing) > 4 else "")
+                out.append(f"{where} does not trust Envoy's node addresses {shown}: clients of the Envoys on those "
+                           "nodes would share one per-address budget")
+    if not relays:
+        out.append("k8s: no relay workload (a container with RELAY_BIND) found")
+    return out
+
+
+def load_trust_inputs(root):
+    envoy_cfg = yaml.safe_load(open(os.path.join(root, "envoy/envoy.yaml"), encoding="utf-8"))
+    compose = yaml.safe_load(open(os.path.join(root, "deploy/compose/compose.yaml"), encoding="utf-8"))
+    kdir = os.path.join(root, "deploy/k8s")
+    objs = {}
+    for f in sorted(x for x in os.listdir(kdir) if x.endswith(".yaml")):
+        with open(os.path.join(kdir, f), encoding="utf-8") as fh:
+            for d in yaml.safe_load_all(fh):
+                if d and d.get("kind") != "Kustomization":
+                    objs[(d["kind"], d["metadata"]["name"])] = (f, d)
+    bootstrap = open(os.path.join(root, BOOTSTRAP_TEMPLATE), encoding="utf-8").read()
+    return envoy_cfg, compose, objs, bootstrap
+
+
+def trust_problems(envoy_cfg, compose, objs, bootstrap):
+    hosts = envoy_client_hosts(envoy_cfg)
+    if not hosts:
+        return ["envoy.yaml: no listener route forwards to a non-loopback host"]
+    return compose_trust_problems(compose, hosts) + k8s_trust_problems(objs, bootstrap)
+
+
+def check_trusted_proxy(root):
+    inputs = load_trust_inputs(root)
+    for p in trust_problems(*inputs):
+        bad(p)
+    hosts = sorted(envoy_client_hosts(inputs[0]))
+    finish("trusted-proxy", f"relays behind Envoy ({', '.join(hosts)}) trust exactly Envoy's addresses in compose and k8s")
+
+
+def check_trusted_proxy_selftest(root):
+    """Each broken copy must be refused with a message naming the problem; the originals must pass."""
+    envoy_cfg, compose, objs, bootstrap = load_trust_inputs(root)
+
+    def relay_env(o):
+        return next(c for c in o[("StatefulSet", "relay")][1]["spec"]["template"]["spec"]["containers"]
+                    if c["name"] == "relay")["env"]
+
+    def set_k8s_trust(o, value):
+        env = relay_env(o)
+        env[:] = [e for e in env if e["name"] != TRUST_ENV] + [{"name": TRUST_ENV, "value": value}]
+
+    def drop(seq, name):
+        seq[:] = [e for e in seq if e["name"] != name]
+
+    mutants = [
+        ("compose relay without the trusted proxy",
+         lambda c, o, b: c["services"]["relay-0"]["environment"].pop(TRUST_ENV), "relay-0 gets its clients through envoy but does not set"),
+        ("compose relay trusting the whole network (gateway included)",
+         lambda c, o, b: c["services"]["relay-1"]["environment"].update({TRUST_ENV: "10.201.77.0/24"}), "network gateway 10.201.77.1"),
+        ("compose Envoy without a fixed address",
+         lambda c, o, b: c["services"]["envoy"].update({"networks": ["relay"]}), "envoy has no fixed ipv4_address"),
+        ("compose Envoy's address inside the dynamic range",
+         lambda c, o, b: c["networks"]["relay"]["ipam"]["config"][0].pop("ip_range"), "another service started first could take it"),
+        ("compose relay trusting a typo",
+         lambda c, o, b: c["services"]["relay-0"]["environment"].update({TRUST_ENV: "10.201.77.300"}), "is not an IP or CIDR"),
+        ("k8s relay without the trusted proxy",
+         lambda c, o, b: drop(relay_env(o), TRUST_ENV), "does not set RELAY_TRUSTED_PROXIES"),
+        ("k8s relay trusting the whole pod network",
+         lambda c, o, b: set_k8s_trust(o, "10.42.0.0/16"), "which holds pod addresses"),
+        ("k8s relay trusting one pod",
+         lambda c, o, b: set_k8s_trust(o, ",".join(str(n) for n in expected_k8s_trust()) + ",10.42.3.7"), "10.42.3.7/32, which holds pod addresses"),
+        ("k8s relay trusting the first nodes only",
+         lambda c, o, b: set_k8s_trust(o, "10.42.0.0/31,10.42.1.0/31"), "does not trust Envoy's node addresses 10.42.2.0/31"),
+        ("k8s relay trusting an address outside the pod network",
+         lambda c, o, b: set_k8s_trust(o, ",".join(str(n) for n in expected_k8s_trust()) + ",192.0.2.10"), "outside the pod network"),
+        ("k8s trusted-proxy ConfigMap missing",
+         lambda c, o, b: o.pop(("ConfigMap", "relay-trusted-proxies")), "which no manifest defines"),
+        ("k8s Envoy off the host network",
+         lambda c, o, b: o[("DaemonSet", "envoy")][1]["spec"]["template"]["spec"].pop("hostNetwork"), "no longer uses hostNetwork"),
+    ]
+    text_mutants = [
+        ("bootstrap with another cluster CIDR", lambda b: b.replace("flannel-backend: wireguard-native", "cluster-cidr: 10.52.0.0/16\nflannel-backend: wireguard-native"), "sets cluster-cidr"),
+        ("bootstrap with another flannel backend", lambda b: b.replace("flannel-backend: wireguard-native", "flannel-backend: host-gw"), "no longer sets flannel-backend"),
+    ]
+    base = trust_problems(envoy_cfg, compose, objs, bootstrap)
+    for p in base:
+        bad(f"selftest: the unmodified manifests fail: {p}")
+    rejected = 0
+    for name, mutate, expected in mutants:
+        c, o = copy.deepcopy(compose), copy.deepcopy(objs)
+        mutate(c, o, bootstrap)
+        found = trust_problems(envoy_cfg, c, o, bootstrap)
+        hit = [p for p in found if expected in p]
+        if not hit:
+            bad(f"selftest: {name}: not refused with '{expected}' (problems: {found})")
+        else:
+            rejected += 1
+            print(f"  refused: {name}: {hit[0]}")
+    for name, mutate, expected in text_mutants:
+        b = mutate(bootstrap)
+        if b == bootstrap:
+            bad(f"selftest: {name}: the mutation changed nothing")
+            continue
+        found = trust_problems(envoy_cfg, compose, objs, b)
+        hit = [p for p in found if expected in p]
+        if not hit:
+            bad(f"selftest: {name}: not refused with '{expected}' (problems: {found})")
+        else:
+            rejected += 1
+            print(f"  refused: {name}: {hit[0]}")
+    finish("trusted-proxy-selftest", f"{rejected} broken copies refused, originals accepted")
+
+
 # ---------------------------------------------------------------- bootstrap script
 SECRET_PATTERNS = [
     (r"-----BEGIN [A-Z ]*PRIVATE KEY-----", "a PEM private key"),
@@ -379,4 +693,5 @@ def check_pools(sizing_path, allow_path):
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
     {"compose": check_compose, "k8s": check_k8s, "dockerfile": check_dockerfile,
-     "bootstrap": check_bootstrap, "pools": check_pools}[cmd](*args)
+     "bootstrap": check_bootstrap, "pools": check_pools, "trusted-proxy": check_trusted_proxy,
+     "trusted-proxy-selftest": check_trusted_proxy_selftest}[cmd](*args)
