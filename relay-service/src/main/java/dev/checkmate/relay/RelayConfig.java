@@ -41,6 +41,8 @@ public final class RelayConfig {
   private final Duration preStopDelay;
   private final Duration drainTimeout;
   private final Duration sweepInterval;
+  private final Duration watchdogNotServingAfter;
+  private final Duration watchdogExitAfter;
   private final Duration clockSkew;
   private final int webSocketPort;
   private final List<String> allowedOrigins;
@@ -95,6 +97,8 @@ public final class RelayConfig {
     this.preStopDelay = b.preStopDelay;
     this.drainTimeout = b.drainTimeout;
     this.sweepInterval = b.sweepInterval;
+    this.watchdogNotServingAfter = b.watchdogNotServingAfter;
+    this.watchdogExitAfter = b.watchdogExitAfter;
     this.clockSkew = b.clockSkew;
     this.webSocketPort = b.webSocketPort;
     this.allowedOrigins = List.copyOf(b.allowedOrigins);
@@ -177,6 +181,10 @@ public final class RelayConfig {
   public Duration preStopDelay() { return preStopDelay; }
   public Duration drainTimeout() { return drainTimeout; }
   public Duration sweepInterval() { return sweepInterval; }
+  /** An event loop, the timer thread or the sweep that makes no progress this long turns health NOT_SERVING. */
+  public Duration watchdogNotServingAfter() { return watchdogNotServingAfter; }
+  /** ... and this long ends the relay process (exit code 70); zero = never (health only). */
+  public Duration watchdogExitAfter() { return watchdogExitAfter; }
   public Duration clockSkew() { return clockSkew; }
   /** HTTP/1.1 port for WebSocket, dev gRPC-Web and /healthz; 0 = any free port, -1 = disabled. */
   public int webSocketPort() { return webSocketPort; }
@@ -264,6 +272,8 @@ public final class RelayConfig {
     private Duration preStopDelay = Duration.ZERO;
     private Duration drainTimeout = Duration.ofSeconds(30);
     private Duration sweepInterval = Duration.ofMillis(250);
+    private Duration watchdogNotServingAfter = Duration.ofSeconds(2);
+    private Duration watchdogExitAfter = Duration.ofSeconds(10);
     private Duration clockSkew = Duration.ofSeconds(30);
     // Off unless asked for, so embedding code and tests never collide on a fixed port; the CLI and
     // the container default to 8080.
@@ -323,6 +333,8 @@ public final class RelayConfig {
       preStopDelay = c.preStopDelay;
       drainTimeout = c.drainTimeout;
       sweepInterval = c.sweepInterval;
+      watchdogNotServingAfter = c.watchdogNotServingAfter;
+      watchdogExitAfter = c.watchdogExitAfter;
       clockSkew = c.clockSkew;
       webSocketPort = c.webSocketPort;
       allowedOrigins = c.allowedOrigins;
@@ -377,6 +389,8 @@ public final class RelayConfig {
     public Builder preStopDelay(Duration v) { preStopDelay = v; return this; }
     public Builder drainTimeout(Duration v) { drainTimeout = v; return this; }
     public Builder sweepInterval(Duration v) { sweepInterval = v; return this; }
+    public Builder watchdogNotServingAfter(Duration v) { watchdogNotServingAfter = v; return this; }
+    public Builder watchdogExitAfter(Duration v) { watchdogExitAfter = v; return this; }
     public Builder clockSkew(Duration v) { clockSkew = v; return this; }
     public Builder webSocketPort(int v) { webSocketPort = v; return this; }
     public Builder allowedOrigins(List<String> v) { allowedOrigins = v; return this; }
@@ -424,6 +438,9 @@ public final class RelayConfig {
       require(maxJoinAttemptsPerSecond >= 0, "join attempts per second must be 0 (unlimited) or more");
       require(!drainTimeout.isNegative() && !preStopDelay.isNegative(), "drain durations must not be negative");
       require(positive(sweepInterval), "sweep interval must be positive");
+      require(positive(watchdogNotServingAfter), "watchdog not-serving-after must be positive");
+      require(watchdogExitAfter != null && (watchdogExitAfter.isZero() || watchdogExitAfter.compareTo(watchdogNotServingAfter) >= 0),
+          "watchdog exit-after must be zero (never) or at least the not-serving-after threshold");
       require(issuerKeys.stream().allMatch(k -> k.length() >= 16), "issuer API keys must be at least 16 characters");
       require(webSocketPort >= -1 && webSocketPort <= 65535, "websocket port must be 0..65535 or -1 (disabled), got " + webSocketPort);
       require(allowedOrigins.stream().allMatch(o -> o.equals("*") || o.matches("https?://[^/\\s]+")),

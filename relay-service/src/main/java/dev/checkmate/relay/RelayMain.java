@@ -1,5 +1,6 @@
 package dev.checkmate.relay;
 
+import dev.checkmate.relay.lifecycle.FailFast;
 import dev.checkmate.relay.ticket.KeyRing;
 import io.grpc.ManagedChannel;
 import io.grpc.health.v1.HealthCheckRequest;
@@ -90,6 +91,10 @@ public final class RelayMain implements Callable<Integer> {
   Duration preStopDelay;
   @Option(names = "--drain-seconds", defaultValue = "${env:RELAY_DRAIN_SECONDS:-30}", description = "On shutdown, let open sessions finish for up to this long (env RELAY_DRAIN_SECONDS). Default: ${DEFAULT-VALUE}")
   int drainSeconds;
+  @Option(names = "--watchdog-not-serving-after", defaultValue = "${env:RELAY_WATCHDOG_NOT_SERVING_AFTER:-PT2S}", description = "Health turns NOT_SERVING when an event loop, the timer thread or the session sweep makes no progress this long (env RELAY_WATCHDOG_NOT_SERVING_AFTER). Default: ${DEFAULT-VALUE}")
+  Duration watchdogNotServingAfter;
+  @Option(names = "--watchdog-exit-after", defaultValue = "${env:RELAY_WATCHDOG_EXIT_AFTER:-PT10S}", description = "... and the process exits with code 70 after this long; PT0S = never (env RELAY_WATCHDOG_EXIT_AFTER). Default: ${DEFAULT-VALUE}")
+  Duration watchdogExitAfter;
   @Option(names = "--metrics-port", defaultValue = "${env:RELAY_METRICS_PORT:-9464}", description = "Prometheus /metrics port on the bind address; 0 = any, -1 = off (env RELAY_METRICS_PORT). Default: ${DEFAULT-VALUE}")
   int metricsPort;
   @Option(names = "--telemetry", negatable = true, defaultValue = "${env:RELAY_TELEMETRY:-true}", fallbackValue = "true", description = "Metrics, traces and audit hooks; --no-telemetry turns OpenTelemetry off entirely, e.g. to measure its overhead (env RELAY_TELEMETRY). OTLP export follows the OTEL_* variables. Default: ${DEFAULT-VALUE}")
@@ -164,6 +169,8 @@ public final class RelayMain implements Callable<Integer> {
         .flowControlWindow(flowControlWindow)
         .eventLoopThreads(eventLoopThreads)
         .maxJoinAttemptsPerSecond(maxJoinAttemptsPerSecond)
+        .watchdogNotServingAfter(watchdogNotServingAfter)
+        .watchdogExitAfter(watchdogExitAfter)
         .preStopDelay(preStopDelay)
         .drainTimeout(Duration.ofSeconds(drainSeconds))
         .metricsPort(metricsPort)
@@ -183,6 +190,11 @@ public final class RelayMain implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    return run(relay -> { });
+  }
+
+  /** Runs the relay process until it stops; {@code started} sees the server once it serves (tests). */
+  Integer run(java.util.function.Consumer<RelayServer> started) throws Exception {
     if (!"text".equals(logFormat) && !"json".equals(logFormat)) {
       System.err.println("relay: invalid configuration: --log-format must be text or json, got " + logFormat);
       return 2;
@@ -196,6 +208,8 @@ public final class RelayMain implements Callable<Integer> {
       System.err.println("relay: invalid configuration: " + e.getMessage());
       return 2;
     }
+    // From here on an OOM or a stalled relay thread ends the process (lifecycle package).
+    FailFast.install();
     RelayServer relay;
     try {
       relay = RelayServer.start(config);
@@ -207,6 +221,7 @@ public final class RelayMain implements Callable<Integer> {
     System.out.println("CheckMate Relay listening on " + config.bindAddress() + ":" + relay.grpcPort()
         + (config.tlsEnabled() ? " (TLS 1.3)" : " (plaintext)")
         + (relay.webSocketPort() >= 0 ? ", WebSocket/HTTP on port " + relay.webSocketPort() : "") + (relay.metricsPort() >= 0 ? ", metrics on port " + relay.metricsPort() : "") + "; Ctrl-C to stop");
+    started.accept(relay);
     relay.awaitTermination();
     return 0;
   }

@@ -1,6 +1,9 @@
 package dev.checkmate.relay;
 
 import dev.checkmate.relay.cluster.ClusterLink;
+import dev.checkmate.relay.lifecycle.FailFast;
+import dev.checkmate.relay.lifecycle.TimerThread;
+import dev.checkmate.relay.lifecycle.Watchdog;
 import dev.checkmate.relay.proto.v1.EndReason;
 import dev.checkmate.relay.proto.v1.RelayServiceGrpc;
 import dev.checkmate.relay.session.SessionHub;
@@ -26,7 +29,6 @@ import java.time.Clock;
 import java.util.List;
 import java.util.function.Supplier;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -51,8 +53,14 @@ public final class RelayServer implements AutoCloseable {
   private final dev.checkmate.relay.security.ConnectionGate connectionGate; // null without a connection limit
   private final HttpFrontend http; // null when the HTTP port is disabled
   private volatile ClusterLink cluster; // null without NATS (single node)
-  /** SERVING vs draining, for the HTTP port's /healthz; the gRPC health service mirrors it. */
+  /** SERVING vs draining or stalled, for the HTTP port's /healthz; the gRPC health service mirrors it. */
   private volatile boolean serving;
+  private boolean started; // guarded by health
+  private boolean stalled; // guarded by health
+  private final Watchdog watchdog;
+  private final Watchdog.Heartbeat sweepHeartbeat;
+  /** What the watchdog probes, by name (package-private: process tests inject stalls into them). */
+  final java.util.Map<String, java.util.concurrent.Executor> watched = new java.util.LinkedHashMap<>();
   private boolean closed;
   private final RelayTelemetry telemetry; // null when telemetry is off (RelayConfig.telemetryEnabled)
 
@@ -62,13 +70,7 @@ public final class RelayServer implements AutoCloseable {
     this.keys = KeyRing.load(config.signingKey(), config.verifyKeys());
     this.hub = new SessionHub(config, clock);
     this.limiter = new AddressLimiter(config.maxStreamsPerAddress(), config.maxJoinAttemptsPerSecond());
-    ScheduledThreadPoolExecutor timers = new ScheduledThreadPoolExecutor(1, r -> {
-      Thread t = new Thread(r, "relay-timers");
-      t.setDaemon(true);
-      return t;
-    });
-    timers.setRemoveOnCancelPolicy(true);
-    this.scheduler = timers;
+    this.scheduler = TimerThread.start("relay-timers");
 
     TicketIssuer issuer = keys.signingKey().map(k -> new TicketIssuer(k, config.audience(), clock)).orElse(null);
     TicketVerifier verifier = new TicketVerifier(keys, config.audience(), config.clockSkew(), clock);
@@ -122,6 +124,23 @@ public final class RelayServer implements AutoCloseable {
     this.http = config.webSocketEnabled()
         ? new HttpFrontend(config, hub, verifier, limiter, service.splitStreams(), () -> serving)
         : null;
+    this.watchdog = new Watchdog(config.watchdogNotServingAfter(), config.watchdogExitAfter(), this::setStalled,
+        message -> FailFast.fatal(FailFast.WATCHDOG, message));
+    watched.put("timers", scheduler);
+    watchLoops("grpc-accept", connectionGate != null ? connectionGate.acceptLoops() : networkThreads.acceptLoops());
+    watchLoops("grpc", connectionGate != null ? connectionGate.networkLoops() : networkThreads.networkLoops());
+    if (http != null) {
+      watchLoops("http", http.eventLoops());
+    }
+    watched.forEach(watchdog::watch);
+    this.sweepHeartbeat = watchdog.heartbeat("session sweep", config.sweepInterval());
+  }
+
+  private void watchLoops(String prefix, Iterable<? extends java.util.concurrent.Executor> loops) {
+    int i = 0;
+    for (java.util.concurrent.Executor loop : loops) {
+      watched.put(prefix + "-" + i++, loop);
+    }
   }
 
   /** The largest message the transport reads at all: 4 × the frame limit, at least frame + 64 KiB. */
@@ -170,6 +189,7 @@ public final class RelayServer implements AutoCloseable {
     long sweepMs = config.sweepInterval().toMillis();
     relay.scheduler.scheduleWithFixedDelay(relay::sweepSafely, sweepMs, sweepMs, TimeUnit.MILLISECONDS);
     relay.setServing(true);
+    relay.watchdog.start();
     log.info("relay listening on {}:{} ({}), {} verification key(s){}", config.bindAddress(), relay.grpcPort(),
         config.tlsEnabled() ? "TLS 1.3" : "plaintext", relay.keys.verificationKeyIds().size(),
         relay.keys.signingKey().isPresent() ? ", issuing tickets" : ", verify-only");
@@ -182,16 +202,33 @@ public final class RelayServer implements AutoCloseable {
     } catch (RuntimeException e) {
       log.error("session sweep failed", e);
     }
+    sweepHeartbeat.beat();
   }
 
-  /** gRPC health and the HTTP port's /healthz change together, here and only here. */
+  /**
+   * gRPC health and the HTTP port's /healthz change together, here and only here: SERVING once
+   * started unless the watchdog sees a stall; NOT_SERVING for good once closing.
+   */
   private void setServing(boolean on) {
-    serving = on;
-    if (on) {
-      health.setStatus("", ServingStatus.SERVING);
-      health.setStatus(SERVICE_NAME, ServingStatus.SERVING);
-    } else {
-      health.enterTerminalState();
+    synchronized (health) {
+      started = on;
+      serving = on && !stalled;
+      if (!on) {
+        health.enterTerminalState();
+        return;
+      }
+      ServingStatus status = serving ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
+      health.setStatus("", status);
+      health.setStatus(SERVICE_NAME, status);
+    }
+  }
+
+  private void setStalled(boolean on) {
+    synchronized (health) {
+      stalled = on;
+      if (started) {
+        setServing(true);
+      }
     }
   }
 
@@ -241,6 +278,7 @@ public final class RelayServer implements AutoCloseable {
       return;
     }
     closed = true;
+    watchdog.close();
     setServing(false);
     sleep(config.preStopDelay().toMillis());
     server.shutdown();

@@ -61,6 +61,10 @@ public final class ConnectionGate implements AutoCloseable {
     return new ConnectionGate(boss, workers);
   }
 
+  /** The accepting and the network event loops (they replace NetworkThreads' when the gate is on), for the watchdog. */
+  public Iterable<? extends java.util.concurrent.Executor> acceptLoops() { return boss; }
+  public Iterable<? extends java.util.concurrent.Executor> networkLoops() { return workers; }
+
   @Override
   public void close() {
     boss.shutdownGracefully(0, 1, TimeUnit.SECONDS);

@@ -40,6 +40,10 @@ public final class NetworkThreads implements AutoCloseable {
     return t;
   }
 
+  /** The accepting and the network event loops, for the watchdog. */
+  public Iterable<? extends java.util.concurrent.Executor> acceptLoops() { return boss; }
+  public Iterable<? extends java.util.concurrent.Executor> networkLoops() { return workers; }
+
   @Override
   public void close() {
     boss.shutdownGracefully(0, 1, TimeUnit.SECONDS);

@@ -124,6 +124,11 @@ public final class HttpFrontend implements AutoCloseable {
         tls != null ? "TLS 1.3" : "plaintext", staticFiles != null ? ", dev static files from " + config.devStaticDir().get() : "");
   }
 
+  /** The HTTP port's event loops, for the watchdog. */
+  public Iterable<? extends java.util.concurrent.Executor> eventLoops() {
+    return group;
+  }
+
   public int port() {
     return ((InetSocketAddress) server.localAddress()).getPort();
   }
