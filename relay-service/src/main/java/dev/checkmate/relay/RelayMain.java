@@ -1,6 +1,7 @@
 package dev.checkmate.relay;
 
 import dev.checkmate.relay.lifecycle.FailFast;
+import dev.checkmate.relay.lifecycle.Relauncher;
 import dev.checkmate.relay.ticket.KeyRing;
 import io.grpc.ManagedChannel;
 import io.grpc.health.v1.HealthCheckRequest;
@@ -123,7 +124,21 @@ public final class RelayMain implements Callable<Integer> {
   Path devStaticDir;
 
   public static void main(String[] args) {
+    if (startsServer(args)) {
+      // Returns in a JVM that exits on OutOfMemoryError (relaunching one if needed).
+      Relauncher.ensureExitOnOutOfMemoryError(RelayMain.class, args);
+    }
     System.exit(commandLine().execute(args));
+  }
+
+  /** True unless the arguments ask for a subcommand, help, the version, or do not parse. */
+  static boolean startsServer(String[] args) {
+    try {
+      CommandLine.ParseResult parsed = commandLine().parseArgs(args);
+      return !parsed.hasSubcommand() && !parsed.isUsageHelpRequested() && !parsed.isVersionHelpRequested();
+    } catch (CommandLine.ParameterException e) {
+      return false;
+    }
   }
 
   static CommandLine commandLine() {

@@ -39,7 +39,8 @@ final class RelayProcess implements AutoCloseable {
   static RelayProcess start(Path dir, String nodeId, List<String> natsUrls) throws Exception {
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    cmd.addAll(List.of("-Xmx256m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"));
+    // The container's -XX:+ExitOnOutOfMemoryError: one JVM per node, no launcher (lifecycle.Relauncher).
+    cmd.addAll(List.of("-Xmx256m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-XX:+ExitOnOutOfMemoryError"));
     cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "dev.checkmate.relay.RelayMain"));
     cmd.addAll(List.of("--bind", "127.0.0.1", "--grpc-port", "0", "--ws-port", "-1", "--metrics-port", "-1",
         "--no-telemetry", "--drain-seconds", "0",
