@@ -60,11 +60,6 @@ public final class FailFast {
     });
   }
 
-  /** Whether fatal conditions end this JVM (the relay's own process). */
-  public static boolean installed() {
-    return installed;
-  }
-
   /** Handles an error caught on a relay thread: a VM error is fatal, others are only logged. */
   public static void onError(Thread thread, Throwable e) {
     if (isVmError(e)) {
