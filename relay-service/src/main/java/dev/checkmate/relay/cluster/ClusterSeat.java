@@ -145,7 +145,8 @@ final class ClusterSeat implements Seat, Participant {
         // that the peer is here.
         if (message.getJoined().getPeerPresent()) {
           Role peer = ticket.role() == Role.PROVER ? Role.VERIFIER : Role.PROVER;
-          client.send(ServerMessage.newBuilder().setPeerJoined(PeerJoined.newBuilder().setRole(peer)).build());
+          client.send(ServerMessage.newBuilder().setPeerJoined(PeerJoined.newBuilder().setRole(peer)
+              .setBridged(message.getJoined().getBridged())).build());
         }
         return;
       }

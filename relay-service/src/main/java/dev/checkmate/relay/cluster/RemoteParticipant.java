@@ -139,7 +139,7 @@ final class RemoteParticipant extends Binding implements Participant {
 
   @Override
   public String transport() {
-    return "cluster";
+    return BRIDGED_TRANSPORT;
   }
 
   // --- from the bridge ---

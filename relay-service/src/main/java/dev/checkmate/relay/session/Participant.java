@@ -11,6 +11,12 @@ import io.grpc.Status;
  * <p>Threading: every method may be called from any thread and must never block.
  */
 public interface Participant {
+  /**
+   * The {@link #transport()} of a participant that joined on another node and is seated here over
+   * the cluster (the home's view of a bridge): the session tells both peers they are bridged.
+   */
+  String BRIDGED_TRANSPORT = "cluster";
+
   /** Queues a message to this participant. Never blocks; after {@link #close} it is a no-op. */
   void send(ServerMessage message);
 
@@ -28,6 +34,6 @@ public interface Participant {
   /** Ends the stream with a status (a WebSocket transport maps it to a close code). Idempotent. */
   void close(Status status);
 
-  /** Bounded metric label: "grpc", "websocket", "grpc_web". */
+  /** Bounded metric label: "grpc", "websocket", "grpc_web" ({@link #BRIDGED_TRANSPORT} across nodes). */
   String transport();
 }

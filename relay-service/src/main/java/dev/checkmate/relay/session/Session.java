@@ -86,10 +86,11 @@ final class Session {
       }
       Slot theirs = other(mine);
       LocalSeat peer = theirs.current;
-      participant.send(joined(ticket.role(), peer != null));
+      boolean bridged = peer != null && (bridged(participant) || bridged(peer.participant));
+      participant.send(joined(ticket.role(), peer != null, bridged));
       if (peer != null) {
         peer.participant.send(ServerMessage.newBuilder()
-            .setPeerJoined(PeerJoined.newBuilder().setRole(mine.role)).build());
+            .setPeerJoined(PeerJoined.newBuilder().setRole(mine.role).setBridged(bridged)).build());
         // Frames that waited for this participant go first, in order, before any new frame.
         flush(theirs, seat);
         flush(mine, peer);
@@ -316,11 +317,17 @@ final class Session {
     return prover.pendingBytes + verifier.pendingBytes;
   }
 
-  private ServerMessage joined(Role role, boolean peerPresent) {
+  /** True for a participant that joined on another node and reaches this (home) node over the cluster. */
+  private static boolean bridged(Participant p) {
+    return Participant.BRIDGED_TRANSPORT.equals(p.transport());
+  }
+
+  private ServerMessage joined(Role role, boolean peerPresent, boolean bridged) {
     return ServerMessage.newBuilder().setJoined(Joined.newBuilder()
         .setSessionId(id)
         .setRole(role)
         .setPeerPresent(peerPresent)
+        .setBridged(bridged)
         .setExpiresAt(Timestamp.newBuilder().setSeconds(Math.floorDiv(expiresAtMillis, 1000))
             .setNanos((int) Math.floorMod(expiresAtMillis, 1000) * 1_000_000))
         .setLimits(hub.limits()))
