@@ -2,6 +2,7 @@ package dev.checkmate.relay;
 
 import dev.checkmate.relay.lifecycle.FailFast;
 import dev.checkmate.relay.lifecycle.Relauncher;
+import dev.checkmate.relay.probe.ProbeCommand;
 import dev.checkmate.relay.ticket.KeyRing;
 import io.grpc.ManagedChannel;
 import io.grpc.health.v1.HealthCheckRequest;
@@ -31,7 +32,7 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "relay", mixinStandardHelpOptions = true, version = "checkmate-relay 0.1.0",
     description = "CheckMate Relay: pairs a prover and a verifier by session id and forwards their end-to-end-encrypted frames.",
-    subcommands = {RelayMain.Keygen.class, RelayMain.Health.class},
+    subcommands = {RelayMain.Keygen.class, RelayMain.Health.class, ProbeCommand.class},
     sortOptions = false)
 public final class RelayMain implements Callable<Integer> {
   @Option(names = "--bind", defaultValue = "${env:RELAY_BIND:-127.0.0.1}", description = "Address to listen on (env RELAY_BIND). Default: ${DEFAULT-VALUE}")

@@ -6,9 +6,12 @@ import static dev.checkmate.relay.cluster.ClusterTest.skipTo;
 import static dev.checkmate.relay.proto.v1.ServerMessage.KindCase.JOINED;
 import static dev.checkmate.relay.proto.v1.ServerMessage.KindCase.PEER_JOINED;
 import static dev.checkmate.relay.proto.v1.ServerMessage.KindCase.PEER_LEFT;
+import static dev.checkmate.relay.probe.Probing.PAIRINGS;
+import static dev.checkmate.relay.probe.Probing.probeLoopback;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.checkmate.relay.proto.v1.CreateSessionResponse;
+import dev.checkmate.relay.probe.Probing;
 import dev.checkmate.relay.proto.v1.Joined;
 import dev.checkmate.relay.testing.TestPeer;
 import dev.checkmate.relay.testing.TestRelay;
@@ -21,9 +24,13 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Joined.bridged / PeerJoined.bridged: the session's home tells both participants whether they are
- * served by different nodes, and only then (two in-process relays, one real nats-server).
+ * served by different nodes, and only then (two in-process relays, one real nats-server); and the
+ * probe that reads it. Routed well, every pairing of transports lands on one node; misrouted (gRPC to
+ * one node, the browser transports to the other, as a hash-key mismatch between Envoy's two clusters
+ * would do), the sessions still work across NATS but the probe flags every pairing that crossed
+ * nodes and exits non-zero.
  */
-@Timeout(60)
+@Timeout(120)
 class BridgedFlagTest {
   @TempDir
   static Path dir;
@@ -38,8 +45,8 @@ class BridgedFlagTest {
   static void start() throws Exception {
     ClusterFixture.requireNats();
     nats = NatsServer.builder(dir, "n1").start();
-    a = node(dir, "node-a", nats);
-    b = node(dir, "node-b", nats);
+    a = node(dir, "node-a", nats, c -> c.webSocketPort(0));
+    b = node(dir, "node-b", nats, c -> c.webSocketPort(0));
   }
 
   @Test
@@ -84,5 +91,30 @@ class BridgedFlagTest {
         assertThat(skipTo(prover, PEER_JOINED).getPeerJoined().getBridged()).isFalse();
       }
     }
+  }
+
+  @Test
+  void theProbePassesWhenEveryTransportOfASessionReachesOneNode() {
+    Probing.Run r = probeLoopback(b, b);
+    assertThat(r.exit()).as(r.toString()).isZero();
+    for (String p : PAIRINGS) {
+      assertThat(r.status("Session " + p)).as(r.toString()).isEqualTo("PASS");
+      assertThat(r.status("Same node " + p)).as(r.toString()).isEqualTo("PASS");
+    }
+  }
+
+  @Test
+  void theProbeFlagsPeersForcedOntoDifferentNodesAndSaysWhatToFix() {
+    Probing.Run r = probeLoopback(a, b);
+    assertThat(r.exit()).as(r.toString()).isEqualTo(1);
+    for (String p : PAIRINGS) {
+      assertThat(r.status("Session " + p)).as("frames still flow across nodes: " + r).isEqualTo("PASS");
+    }
+    // gRPC on node a, WebSocket and gRPC-Web on node b.
+    assertThat(r.line("Same node gRPC -> WebSocket")).startsWith("FAIL").contains("different relay nodes");
+    assertThat(r.fix("Same node gRPC -> WebSocket")).contains("hash_key", "x-session-id", "session");
+    assertThat(r.status("Same node WebSocket -> gRPC-Web")).isEqualTo("PASS");
+    assertThat(r.status("Same node gRPC-Web -> gRPC")).isEqualTo("FAIL");
+    assertThat(r.out()).contains("FAILED: ");
   }
 }
