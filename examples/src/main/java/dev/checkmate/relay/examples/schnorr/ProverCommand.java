@@ -33,51 +33,45 @@ final class ProverCommand implements Callable<Integer> {
       description = "The prover ticket printed by the verifier.")
   String ticket;
 
-  @Option(
-      names = "--secret",
-      paramLabel = "HEX",
-      description = "The secret key x in hex (default: the demo key).")
-  String secretHex;
-
-  @Option(
-      names = "--lie",
-      description = "Use a wrong secret, to watch the verifier reject the proof.")
-  boolean lie;
+  @Mixin ProverOptions secret;
 
   @Override
   public Integer call() throws InterruptedException {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
-    BigInteger secret;
+    BigInteger x;
     try {
-      secret = secretHex == null
-          ? Schnorr.demoKeyPair().secret()
-          : Schnorr.KeyPair.fromSecret(new BigInteger(secretHex, 16)).secret();
+      x = secret.secret(out);
     } catch (IllegalArgumentException e) {
       err.println("error: --secret: " + e.getMessage());
       return 2;
     }
-    if (lie) {
-      // Any other exponent: the response can then only pass with probability 2^-256.
-      secret = secret.add(BigInteger.ONE).mod(SchnorrGroup.Q);
-      out.println("Lying: proving with a wrong secret.");
+    try (RelayClient client = relay.clientBuilder().build()) {
+      return prove(client, ticket, x, relay, out, err);
     }
-    Schnorr.Prover prover = new Schnorr.Prover(secret, new SecureRandom());
+  }
 
-    try (RelayClient client = relay.clientBuilder().build();
-        RelaySession session = client.join(ticket)) {
+  /**
+   * The prover's side of one proof over a session joined with {@code ticket}; the exit status: 0
+   * verified, 1 rejected, {@link Friendly#RELAY_ERROR} for relay errors.
+   */
+  static int prove(RelayClient client, String ticket, BigInteger secret, RelayOptions relay, PrintWriter out, PrintWriter err)
+      throws InterruptedException {
+    Schnorr.Prover prover = new Schnorr.Prover(secret, new SecureRandom());
+    try (RelaySession session = client.join(ticket)) {
       out.println("Joined session " + session.sessionId() + " as prover"
           + (session.peerPresent() ? "; the verifier is here." : "; waiting for the verifier."));
       out.flush();
 
       session.sendBlocking(Messages.number(Messages.COMMITMENT, prover.commit()));
       out.println("Sent commitment t = g^r.");
-      BigInteger challenge = Messages.readNumber(Messages.CHALLENGE, receive(session));
+      BigInteger challenge = Messages.readNumber(Messages.CHALLENGE, receive(session, relay));
       out.println("Received challenge c.");
       session.sendBlocking(Messages.number(Messages.RESPONSE, prover.respond(challenge)));
       out.println("Sent response s = r + c*x mod q.");
-      boolean verified = Messages.readResult(receive(session));
+      boolean verified = Messages.readResult(receive(session, relay));
       out.println("The verifier says: " + (verified ? "proof verified" : "proof rejected"));
+      out.flush();
       return verified ? 0 : 1;
     } catch (RelayException e) {
       err.println("error: " + Friendly.describe(e, relay.relay));
@@ -88,7 +82,7 @@ final class ProverCommand implements Callable<Integer> {
     }
   }
 
-  private byte[] receive(RelaySession session) throws InterruptedException {
+  private static byte[] receive(RelaySession session, RelayOptions relay) throws InterruptedException {
     byte[] frame = session.receive(relay.timeout());
     if (frame == null) {
       throw new StepTimeoutException(

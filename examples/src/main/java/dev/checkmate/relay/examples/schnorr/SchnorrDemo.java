@@ -8,14 +8,15 @@ import picocli.CommandLine.Spec;
 
 /**
  * An interactive Schnorr identification proof between two processes that meet only through a
- * CheckMate relay. Run {@code verifier} first; it prints the {@code prover} command to run.
+ * CheckMate relay. Run {@code verifier} first; it prints the {@code prover} command to run. Or run
+ * {@code browser}: the browser is the verifier, the Java prover runs in the same command.
  */
 @Command(
     name = "schnorr-demo",
     mixinStandardHelpOptions = true,
     version = "schnorr-demo 0.1.0",
     description = "Interactive Schnorr identification over a CheckMate relay.",
-    subcommands = {VerifierCommand.class, ProverCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {VerifierCommand.class, ProverCommand.class, BrowserCommand.class, CommandLine.HelpCommand.class})
 public final class SchnorrDemo implements Callable<Integer> {
   @Spec CommandSpec spec;
 

@@ -8,7 +8,6 @@ import java.io.PrintWriter;
 import java.math.BigInteger;
 import java.nio.file.Path;
 import java.security.SecureRandom;
-import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -35,19 +34,7 @@ final class VerifierCommand implements Callable<Integer> {
       description = "The prover's public key y = g^x mod p (default: the demo key).")
   String publicKeyHex;
 
-  @Option(
-      names = "--issuer-key",
-      paramLabel = "KEY",
-      defaultValue = "${env:RELAY_ISSUER_KEY}",
-      description = "Issuer API key for CreateSession (default: $RELAY_ISSUER_KEY; not needed on loopback).")
-  String issuerKey;
-
-  @Option(
-      names = "--ttl",
-      paramLabel = "SECONDS",
-      defaultValue = "600",
-      description = "Session lifetime (default: ${DEFAULT-VALUE}).")
-  long ttlSeconds;
+  @Mixin SessionOptions created;
 
   @Override
   public Integer call() throws InterruptedException {
@@ -63,8 +50,8 @@ final class VerifierCommand implements Callable<Integer> {
       return 2;
     }
 
-    try (RelayClient client = relay.clientBuilder().issuerKey(issuerKey).build()) {
-      SessionInvite invite = client.createSession(Duration.ofSeconds(ttlSeconds));
+    try (RelayClient client = relay.clientBuilder().issuerKey(created.issuerKey).build()) {
+      SessionInvite invite = client.createSession(created.ttl());
       out.println("Session " + invite.sessionId() + " created (expires " + invite.expiresAt() + ").");
       out.println("Start the prover in another terminal:");
       out.println();
