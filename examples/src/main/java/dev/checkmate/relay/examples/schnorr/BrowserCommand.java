@@ -98,11 +98,8 @@ final class BrowserCommand implements Callable<Integer> {
       err.println("(Maven runs npm ci and the page bundler; Node.js 18+ and npm must be installed), from the repository root.");
       return 2;
     }
-    BigInteger x;
-    try {
-      x = secret.secret(out);
-    } catch (IllegalArgumentException e) {
-      err.println("error: --secret: " + e.getMessage());
+    BigInteger x = secret.secret(out, err);
+    if (x == null) {
       return 2;
     }
     URI webUri;

@@ -39,11 +39,8 @@ final class ProverCommand implements Callable<Integer> {
   public Integer call() throws InterruptedException {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
-    BigInteger x;
-    try {
-      x = secret.secret(out);
-    } catch (IllegalArgumentException e) {
-      err.println("error: --secret: " + e.getMessage());
+    BigInteger x = secret.secret(out, err);
+    if (x == null) {
       return 2;
     }
     try (RelayClient client = relay.clientBuilder().build()) {

@@ -17,11 +17,17 @@ final class ProverOptions {
       description = "Use a wrong secret, to watch the verifier reject the proof.")
   boolean lie;
 
-  /** The secret to prove with; says so on {@code out} when lying. */
-  BigInteger secret(PrintWriter out) {
-    BigInteger x = secretHex == null
-        ? Schnorr.demoKeyPair().secret()
-        : Schnorr.KeyPair.fromSecret(new BigInteger(secretHex, 16)).secret();
+  /** The secret to prove with (says so on {@code out} when lying), or null after a usage error on {@code err}. */
+  BigInteger secret(PrintWriter out, PrintWriter err) {
+    BigInteger x;
+    try {
+      x = secretHex == null
+          ? Schnorr.demoKeyPair().secret()
+          : Schnorr.KeyPair.fromSecret(new BigInteger(secretHex, 16)).secret();
+    } catch (IllegalArgumentException e) {
+      err.println("error: --secret: " + e.getMessage());
+      return null;
+    }
     if (lie) {
       // Any other exponent: the response can then only pass with probability 2^-256.
       out.println("Lying: proving with a wrong secret.");

@@ -6,8 +6,6 @@ import dev.checkmate.relay.RelayConfig;
 import dev.checkmate.relay.proto.v1.ServerMessage;
 import dev.checkmate.relay.testing.TestRelay;
 import dev.checkmate.relay.testing.WsPeer;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.math.BigInteger;
 import java.net.URI;
 import java.net.URLDecoder;
@@ -19,7 +17,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -28,7 +25,6 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /**
  * {@code schnorr-demo.jar browser} against a real relay on loopback. The test is the browser: it
@@ -61,43 +57,13 @@ class BrowserCommandTest {
     relay.close();
   }
 
-  private static final class Run {
-    final StringWriter out = new StringWriter();
-    final StringWriter err = new StringWriter();
-    final CompletableFuture<Integer> exit;
-
-    Run(String... args) {
-      CommandLine cmd = SchnorrDemo.commandLine();
-      cmd.setOut(new PrintWriter(out, true));
-      cmd.setErr(new PrintWriter(err, true));
-      exit = CompletableFuture.supplyAsync(() -> cmd.execute(args));
-    }
-
-    int exitCode() throws Exception {
-      return exit.get(30, TimeUnit.SECONDS);
-    }
-
-    Matcher url() throws Exception {
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-      while (System.nanoTime() < deadline) {
-        Matcher m = URL.matcher(out.toString());
-        if (m.find()) {
-          return m;
-        }
-        assertThat(exit).as("ended early: %s %s", out, err).isNotDone();
-        Thread.sleep(20);
-      }
-      throw new AssertionError("no page URL printed: " + out + err);
-    }
-  }
-
-  private Run browser(int timeoutSeconds, String... more) {
+  private DemoRun browser(int timeoutSeconds, String... more) {
     String[] base = {"browser", "--relay", "127.0.0.1:" + relay.server.grpcPort(),
         "--web", "http://127.0.0.1:" + relay.server.webSocketPort(), "--page-dir", pages.toString(), "--timeout", "" + timeoutSeconds};
     String[] args = new String[base.length + more.length];
     System.arraycopy(base, 0, args, 0, base.length);
     System.arraycopy(more, 0, args, base.length, more.length);
-    return new Run(args);
+    return new DemoRun(args);
   }
 
   private static HttpResponse<String> get(String url) throws Exception {
@@ -133,8 +99,8 @@ class BrowserCommandTest {
 
   @Test
   void thePageLoadsThenTheProverJoinsAndTheBrowserVerifiesIt() throws Exception {
-    Run run = browser(20);
-    Matcher url = run.url();
+    DemoRun run = browser(20);
+    Matcher url = run.await(URL);
     assertThat(URLDecoder.decode(url.group(2), StandardCharsets.UTF_8)).isEqualTo("http://127.0.0.1:" + relay.server.webSocketPort());
     Thread.sleep(300);
     assertThat(relay.server.hub().sessionCount()).as("the prover waits for the page before it joins").isZero();
@@ -151,8 +117,8 @@ class BrowserCommandTest {
 
   @Test
   void aLyingProverIsRejectedByThePage() throws Exception {
-    Run run = browser(20, "--lie");
-    Matcher url = run.url();
+    DemoRun run = browser(20, "--lie");
+    Matcher url = run.await(URL);
     get(url.group(1) + "demo.js");
     assertThat(verifyLikeThePage(URLDecoder.decode(url.group(3), StandardCharsets.UTF_8))).isFalse();
     assertThat(run.exitCode()).isEqualTo(1);
@@ -161,8 +127,8 @@ class BrowserCommandTest {
 
   @Test
   void thePageServerServesOnlyThePageFolder() throws Exception {
-    Run run = browser(3);
-    String base = run.url().group(1).replace("/demo/", "");
+    DemoRun run = browser(3);
+    String base = run.await(URL).group(1).replace("/demo/", "");
     assertThat(get(base + "/demo/..%2F..%2Fsecret.txt").statusCode()).isEqualTo(404);
     assertThat(get(base + "/nothing-here.js").statusCode()).isEqualTo(404);
     assertThat(HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(base + "/demo/index.html"))
@@ -173,7 +139,7 @@ class BrowserCommandTest {
 
   @Test
   void withoutTheBuiltPageOrTheRelaysHttpPortItSaysWhatToRun() throws Exception {
-    Run unbuilt = new Run("browser", "--page-dir", dir.resolve("nowhere").toString());
+    DemoRun unbuilt = new DemoRun("browser", "--page-dir", dir.resolve("nowhere").toString());
     assertThat(unbuilt.exitCode()).isEqualTo(2);
     assertThat(unbuilt.err.toString()).contains("mvn -B -q -pl client-web package -DskipTests");
 
@@ -181,7 +147,7 @@ class BrowserCommandTest {
     try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
       port = s.getLocalPort();
     }
-    Run noRelay = new Run("browser", "--page-dir", pages.toString(), "--web", "http://127.0.0.1:" + port);
+    DemoRun noRelay = new DemoRun("browser", "--page-dir", pages.toString(), "--web", "http://127.0.0.1:" + port);
     assertThat(noRelay.exitCode()).isEqualTo(Friendly.RELAY_ERROR);
     assertThat(noRelay.err.toString()).contains("java -jar relay-service/target/relay.jar");
   }
