@@ -91,6 +91,23 @@ render_envoy_k8s() {
     python3 -c 'import yaml,sys; cm=yaml.safe_load(open(sys.argv[1])); yaml.safe_load(cm["data"]["envoy.yaml"]); print("envoy-config ConfigMap renders")' "$work/envoy-cm.yaml"
 }
 
+capacity_tests() { # the calculator's unit tests, including: docs/capacity.md shows what it computes
+  (cd "$here/capacity" && python3 -m unittest -q test_capacity) && echo "calculator tests pass; docs/capacity.md is current"
+}
+
+capacity_agreement() { # modules/sizing and the calculator answer the same for the same inputs
+  local data="$work/tfdata.capacity" sc
+  TF_DATA_DIR="$data" terraform -chdir="$tf/fixtures/capacity" init -backend=false -input=false -no-color >/dev/null || return 1
+  for sc in baseline cross-node-30 w8-target kvm8; do
+    python3 "$here/capacity/capacity.py" --scenario "$sc" --terraform-vars >"$work/capacity-$sc.tfvars.json" &&
+      TF_DATA_DIR="$data" terraform -chdir="$tf/fixtures/capacity" apply -auto-approve -input=false -no-color \
+        -state="$work/capacity-$sc.tfstate" -var-file="$work/capacity-$sc.tfvars.json" >/dev/null &&
+      TF_DATA_DIR="$data" terraform -chdir="$tf/fixtures/capacity" output -state="$work/capacity-$sc.tfstate" -json \
+        >"$work/capacity-$sc.out.json" &&
+      python3 "$here/capacity/capacity.py" --scenario "$sc" --compare-terraform "$work/capacity-$sc.out.json" || return 1
+  done
+}
+
 shell_scripts() {
   shellcheck -S style "$here/check.sh" "$root/deploy/compose/gen-dev-certs.sh" "$root/deploy/k8s/apply.sh" &&
     echo "check.sh, gen-dev-certs.sh, apply.sh clean"
@@ -116,6 +133,8 @@ step "relays behind Envoy trust only Envoy (xff)" python3 "$here/checks/deploy_c
 step "trusted-proxy check refuses broken copies" python3 "$here/checks/deploy_checks.py" trusted-proxy-selftest "$root"
 step "dev certs + keys generate and verify" dev_certs
 step "Dockerfile + Jib sanity" python3 "$here/checks/deploy_checks.py" dockerfile "$root"
+step "capacity calculator: tests, docs tables" capacity_tests
+step "capacity calculator = modules/sizing" capacity_agreement
 step "shellcheck of deploy scripts" shell_scripts
 
 echo

@@ -38,11 +38,42 @@ output "connections_per_pod" {
 }
 
 output "sessions_per_node" {
-  value = local.node_sessions
+  description = "Concurrent sessions one node holds in memory (all its pods), after headroom."
+  value       = local.node_sessions
+}
+
+output "sessions_per_node_by_edge" {
+  description = "Concurrent sessions one node's edge accepts connections for (two per session), after headroom."
+  value       = local.node_sessions_by_edge
+}
+
+output "heap_bytes_per_session" {
+  description = "Heap per idle paired session used (measured figure unless overridden)."
+  value       = local.heap_bytes
+}
+
+output "cpu_us_per_session" {
+  description = "Relay CPU microseconds per session of this model (frames, cross-node share) derived from the measured session."
+  value       = local.cpu_us_per_session
+}
+
+output "node_session_rate" {
+  description = "Sessions per second one node sets up and relays with relay_cpu_share of its vCPUs."
+  value       = local.node_session_rate
+}
+
+output "binding_limit" {
+  description = "Region key => what sets its node count: cpu, memory, connections, or none (min_nodes)."
+  value       = local.binding
+}
+
+output "provisional_figures" {
+  description = "Figures of infra/capacity/figures.json that are not measured by a benchmark yet (see its replace_with)."
+  value       = local.provisional
 }
 
 output "nodes_per_region" {
-  description = "Region key => nodes needed for its peak (at least min_nodes, plus spare_nodes)."
+  description = "Region key => nodes needed for its peak sessions and session rate (at least min_nodes, plus spare_nodes)."
   value       = local.nodes
 }
 

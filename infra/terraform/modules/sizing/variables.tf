@@ -54,23 +54,23 @@ variable "heap_percent" {
 }
 
 variable "heap_per_session_kib" {
-  description = "Heap per idle paired session. Target 16 KiB; replace with the measured figure (infra/README.md, Benchmarks)."
+  description = "Heap per idle paired session; null = the measured figure in infra/capacity/figures.json (heap_bytes_per_idle_session, one connection per participant). About 7.15 for gRPC clients multiplexed behind Envoy (heap_bytes_per_idle_session_shared)."
   type        = number
-  default     = 16
+  default     = null
 
   validation {
-    condition     = var.heap_per_session_kib >= 1 && var.heap_per_session_kib <= 1024
+    condition     = var.heap_per_session_kib == null ? true : var.heap_per_session_kib >= 1 && var.heap_per_session_kib <= 1024
     error_message = "heap_per_session_kib must be between 1 and 1024."
   }
 }
 
 variable "direct_per_session_kib" {
-  description = "Netty direct (off-heap) memory per session; about 2 KiB per connection, two connections per session."
+  description = "Netty direct (off-heap) memory per session; null = the assumption in infra/capacity/figures.json (about 2 KiB per connection, two connections per session)."
   type        = number
-  default     = 4
+  default     = null
 
   validation {
-    condition     = var.direct_per_session_kib >= 0 && var.direct_per_session_kib <= 1024
+    condition     = var.direct_per_session_kib == null ? true : var.direct_per_session_kib >= 0 && var.direct_per_session_kib <= 1024
     error_message = "direct_per_session_kib must be between 0 and 1024."
   }
 }
@@ -87,7 +87,7 @@ variable "headroom" {
 }
 
 variable "peak_sessions" {
-  description = "Region key => expected peak concurrent sessions in that region."
+  description = "Region key => expected peak concurrent sessions in that region (sessions per second x session length)."
   type        = map(number)
   default     = {}
 
@@ -123,4 +123,72 @@ variable "monthly_price_usd" {
   description = "Plan key => monthly price in USD as shown in hPanel for your billing period (prices change; none is assumed)."
   type        = map(number)
   default     = {}
+}
+
+variable "peak_session_rate" {
+  description = "Region key => expected peak sessions set up per second in that region (regions may appear here, in peak_sessions, or both)."
+  type        = map(number)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for v in values(var.peak_session_rate) : v >= 0])
+    error_message = "peak_session_rate must not be negative."
+  }
+}
+
+variable "frames_per_session" {
+  description = "Frames a session relays in both directions together (a round trip is two)."
+  type        = number
+  default     = 8
+
+  validation {
+    condition     = var.frames_per_session >= 0
+    error_message = "frames_per_session must not be negative."
+  }
+}
+
+variable "cross_node_share" {
+  description = "Share of sessions whose participants land on different nodes (their frames cost two relays)."
+  type        = number
+  default     = 0.05
+
+  validation {
+    condition     = var.cross_node_share >= 0 && var.cross_node_share <= 1
+    error_message = "cross_node_share must be between 0 and 1."
+  }
+}
+
+variable "relay_cpu_share" {
+  description = "Share of a node's vCPUs the relays may use at peak; the rest is for Envoy (TLS), NATS, the OS and bursts."
+  type        = number
+  default     = 0.5
+
+  validation {
+    condition     = var.relay_cpu_share > 0 && var.relay_cpu_share <= 1
+    error_message = "relay_cpu_share must be in (0, 1]."
+  }
+}
+
+variable "cpu_us_per_session" {
+  description = "Relay CPU microseconds per measured session shape; null = infra/capacity/figures.json (cpu_us_per_session)."
+  type        = number
+  default     = null
+}
+
+variable "cpu_us_per_frame" {
+  description = "Relay CPU microseconds per relayed frame; null = infra/capacity/figures.json (cpu_us_per_frame)."
+  type        = number
+  default     = null
+}
+
+variable "cross_node_cpu_factor" {
+  description = "Relay CPU of a cross-node frame in node-local frames; null = infra/capacity/figures.json (an assumption)."
+  type        = number
+  default     = null
+}
+
+variable "edge_max_connections_per_node" {
+  description = "Downstream connections the node's Envoy accepts; null = infra/capacity/figures.json (envoy/envoy.yaml's overload manager)."
+  type        = number
+  default     = null
 }

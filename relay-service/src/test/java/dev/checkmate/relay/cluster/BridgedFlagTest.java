@@ -1,6 +1,5 @@
 package dev.checkmate.relay.cluster;
 
-import static dev.checkmate.relay.cluster.ClusterFixture.node;
 import static dev.checkmate.relay.cluster.ClusterTest.joinAfter;
 import static dev.checkmate.relay.cluster.ClusterTest.skipTo;
 import static dev.checkmate.relay.proto.v1.ServerMessage.KindCase.JOINED;
@@ -35,18 +34,15 @@ class BridgedFlagTest {
   @TempDir
   static Path dir;
   @AutoClose
-  static NatsServer nats;
-  @AutoClose
+  static TwoNodes cluster;
   static TestRelay a;
-  @AutoClose
   static TestRelay b;
 
   @BeforeAll
   static void start() throws Exception {
-    ClusterFixture.requireNats();
-    nats = NatsServer.builder(dir, "n1").start();
-    a = node(dir, "node-a", nats, c -> c.webSocketPort(0));
-    b = node(dir, "node-b", nats, c -> c.webSocketPort(0));
+    cluster = TwoNodes.start(dir, c -> c.webSocketPort(0));
+    a = cluster.a;
+    b = cluster.b;
   }
 
   @Test
