@@ -22,7 +22,7 @@ import picocli.CommandLine.Spec;
       "Each line says what was found and, if anything is wrong, what to fix.",
       "Exit status: 0 nothing failed (warnings allowed), 1 a check failed, 2 usage error.",
       "Examples:",
-      "  java -jar relay.jar probe --target https://edge.example.com --issuer-key \"$RELAY_ISSUER_KEY\"",
+      "  RELAY_ISSUER_KEY=... java -jar relay.jar probe --target https://edge.example.com",
       "  java -jar relay.jar probe --target http://127.0.0.1:9090 --web http://127.0.0.1:8080"})
 public final class ProbeCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
@@ -34,7 +34,7 @@ public final class ProbeCommand implements Callable<Integer> {
       description = "The endpoint browsers use for WebSocket (/ws) and gRPC-Web, if not --target (a relay's own --ws-port, e.g. http://127.0.0.1:8080)")
   String web;
   @Option(names = "--issuer-key", defaultValue = "${env:RELAY_ISSUER_KEY}", paramLabel = "KEY",
-      description = "Issuer API key for CreateSession (env RELAY_ISSUER_KEY); not needed for a relay on loopback")
+      description = "Issuer API key for CreateSession (env RELAY_ISSUER_KEY, which keeps it out of the process list); not needed for a relay on loopback")
   String issuerKey;
   @Option(names = "--tickets", paramLabel = "PROVER,VERIFIER",
       description = "Instead of CreateSession: the prover and verifier tickets of one session, once per pairing (repeatable, used in order)")
