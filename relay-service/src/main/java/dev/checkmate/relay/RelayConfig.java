@@ -68,6 +68,14 @@ public final class RelayConfig {
   private final List<String> issuerIdentities;
   private final List<String> trustedProxies;
   private final int maxConnectionsPerAddress;
+  private final int maxConnections;
+  private final Duration httpRequestTimeout;
+  private final Duration httpIdleTimeout;
+  private final Duration grpcHandshakeTimeout;
+  private final Duration grpcMaxConnectionIdle;
+  private final int maxConcurrentCallsPerConnection;
+  private final Duration writeStallTimeout;
+  private final int maxKeepAlivesPerSecond;
 
   private RelayConfig(Builder b) {
     this.bindAddress = b.bindAddress;
@@ -124,6 +132,14 @@ public final class RelayConfig {
     this.issuerIdentities = List.copyOf(b.issuerIdentities);
     this.trustedProxies = List.copyOf(b.trustedProxies);
     this.maxConnectionsPerAddress = b.maxConnectionsPerAddress;
+    this.maxConnections = b.maxConnections;
+    this.httpRequestTimeout = b.httpRequestTimeout;
+    this.httpIdleTimeout = b.httpIdleTimeout;
+    this.grpcHandshakeTimeout = b.grpcHandshakeTimeout;
+    this.grpcMaxConnectionIdle = b.grpcMaxConnectionIdle;
+    this.maxConcurrentCallsPerConnection = b.maxConcurrentCallsPerConnection;
+    this.writeStallTimeout = b.writeStallTimeout;
+    this.maxKeepAlivesPerSecond = b.maxKeepAlivesPerSecond;
   }
 
   private static String randomNodeId() {
@@ -232,8 +248,30 @@ public final class RelayConfig {
   public List<String> issuerIdentities() { return issuerIdentities; }
   /** IPs / CIDR blocks of proxies whose x-forwarded-for is believed (see security.TrustedProxies). */
   public List<String> trustedProxies() { return trustedProxies; }
-  /** Open TCP connections per client address on the gRPC port; 0 = unlimited. Trusted proxies are exempt. */
+  /** Open TCP connections per client address on both ports, refused at accept; 0 = unlimited. Trusted proxies are exempt. */
   public int maxConnectionsPerAddress() { return maxConnectionsPerAddress; }
+  /** Total client connections on both ports; 0 = derived from the descriptor limit (security.DescriptorBudget). */
+  public int maxConnections() { return maxConnections; }
+  /** HTTP port: a whole request (line, headers, body) must arrive within this, from its first byte or from accept. */
+  public Duration httpRequestTimeout() { return httpRequestTimeout; }
+  /** HTTP port: a kept-alive connection waiting for its next request is closed after this. */
+  public Duration httpIdleTimeout() { return httpIdleTimeout; }
+  /** gRPC port: TLS and the HTTP/2 preface must complete within this after accept. */
+  public Duration grpcHandshakeTimeout() { return grpcHandshakeTimeout; }
+  /** gRPC port: a connection with no open stream is closed (GOAWAY) after this. */
+  public Duration grpcMaxConnectionIdle() { return grpcMaxConnectionIdle; }
+  /** gRPC port: concurrent streams per HTTP/2 connection (SETTINGS_MAX_CONCURRENT_STREAMS). */
+  public int maxConcurrentCallsPerConnection() { return maxConcurrentCallsPerConnection; }
+  /** A participant that leaves what the relay wrote to it unread for this long is closed (NOT_READING). */
+  public Duration writeStallTimeout() { return writeStallTimeout; }
+  /** Heartbeats and WebSocket pings per stream and second (burst ten times that). */
+  public int maxKeepAlivesPerSecond() { return maxKeepAlivesPerSecond; }
+  /**
+   * Bytes the relay may write to a stream that is not reading before closing it (NOT_READING):
+   * one frame plus 64 KiB for control messages. With the transport's 32 KiB ready threshold this
+   * bounds the relay's outbound memory per participant stream.
+   */
+  public long maxUnreadBytes() { return maxFrameBytes + 64L * 1024; }
 
   /** True when the bind address only accepts connections from this machine. */
   public boolean loopbackOnly() {
@@ -301,7 +339,15 @@ public final class RelayConfig {
     private Path tlsClientCa;
     private List<String> issuerIdentities = List.of();
     private List<String> trustedProxies = List.of();
-    private int maxConnectionsPerAddress;
+    private int maxConnectionsPerAddress = 200;
+    private int maxConnections = 0;
+    private Duration httpRequestTimeout = Duration.ofSeconds(10);
+    private Duration httpIdleTimeout = Duration.ofSeconds(60);
+    private Duration grpcHandshakeTimeout = Duration.ofSeconds(10);
+    private Duration grpcMaxConnectionIdle = Duration.ofSeconds(60);
+    private int maxConcurrentCallsPerConnection = 1000;
+    private Duration writeStallTimeout = Duration.ofSeconds(60);
+    private int maxKeepAlivesPerSecond = 2;
 
     private Builder() {}
 
@@ -360,6 +406,14 @@ public final class RelayConfig {
       issuerIdentities = c.issuerIdentities;
       trustedProxies = c.trustedProxies;
       maxConnectionsPerAddress = c.maxConnectionsPerAddress;
+      maxConnections = c.maxConnections;
+      httpRequestTimeout = c.httpRequestTimeout;
+      httpIdleTimeout = c.httpIdleTimeout;
+      grpcHandshakeTimeout = c.grpcHandshakeTimeout;
+      grpcMaxConnectionIdle = c.grpcMaxConnectionIdle;
+      maxConcurrentCallsPerConnection = c.maxConcurrentCallsPerConnection;
+      writeStallTimeout = c.writeStallTimeout;
+      maxKeepAlivesPerSecond = c.maxKeepAlivesPerSecond;
     }
 
     public Builder bindAddress(String v) { bindAddress = Objects.requireNonNull(v); return this; }
@@ -416,6 +470,14 @@ public final class RelayConfig {
     public Builder issuerIdentities(List<String> v) { issuerIdentities = List.copyOf(v); return this; }
     public Builder trustedProxies(List<String> v) { trustedProxies = List.copyOf(v); return this; }
     public Builder maxConnectionsPerAddress(int v) { maxConnectionsPerAddress = v; return this; }
+    public Builder maxConnections(int v) { maxConnections = v; return this; }
+    public Builder httpRequestTimeout(Duration v) { httpRequestTimeout = Objects.requireNonNull(v); return this; }
+    public Builder httpIdleTimeout(Duration v) { httpIdleTimeout = Objects.requireNonNull(v); return this; }
+    public Builder grpcHandshakeTimeout(Duration v) { grpcHandshakeTimeout = Objects.requireNonNull(v); return this; }
+    public Builder grpcMaxConnectionIdle(Duration v) { grpcMaxConnectionIdle = Objects.requireNonNull(v); return this; }
+    public Builder maxConcurrentCallsPerConnection(int v) { maxConcurrentCallsPerConnection = v; return this; }
+    public Builder writeStallTimeout(Duration v) { writeStallTimeout = Objects.requireNonNull(v); return this; }
+    public Builder maxKeepAlivesPerSecond(int v) { maxKeepAlivesPerSecond = v; return this; }
 
     /** Validates and freezes the configuration; a bad value fails here, at startup, with a clear message. */
     public RelayConfig build() {
@@ -461,6 +523,12 @@ public final class RelayConfig {
           "--issuer-identity needs mutual TLS (--tls-client-ca): identities come from client certificates");
       require(issuerIdentities.stream().allMatch(i -> !i.isBlank() && i.length() <= 256), "issuer identities must be 1-256 characters");
       require(maxConnectionsPerAddress >= 0, "connections per address limit must be 0 (unlimited) or more");
+      require(maxConnections >= 0, "total connection limit must be 0 (derived from the descriptor limit) or more");
+      require(positive(httpRequestTimeout) && positive(httpIdleTimeout), "HTTP request and idle timeouts must be positive");
+      require(positive(grpcHandshakeTimeout) && positive(grpcMaxConnectionIdle), "gRPC handshake and idle timeouts must be positive");
+      require(maxConcurrentCallsPerConnection >= 1, "concurrent calls per connection must be at least 1");
+      require(positive(writeStallTimeout), "write-stall timeout must be positive");
+      require(maxKeepAlivesPerSecond >= 1, "keep-alives per second must be at least 1");
       dev.checkmate.relay.security.TrustedProxies.parse(trustedProxies); // throws on a bad entry
       return new RelayConfig(this);
     }

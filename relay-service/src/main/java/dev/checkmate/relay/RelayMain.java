@@ -75,8 +75,24 @@ public final class RelayMain implements Callable<Integer> {
   long maxBytesPerSecond;
   @Option(names = "--max-streams-per-address", defaultValue = "${env:RELAY_MAX_STREAMS_PER_ADDRESS:-100}", description = "Open streams per client address (env RELAY_MAX_STREAMS_PER_ADDRESS). Default: ${DEFAULT-VALUE}")
   int maxStreamsPerAddress;
-  @Option(names = "--max-connections-per-address", defaultValue = "${env:RELAY_MAX_CONNECTIONS_PER_ADDRESS:-0}", description = "Open TCP connections per client address on the gRPC port, refused at accept; 0 = unlimited; trusted proxies exempt (env RELAY_MAX_CONNECTIONS_PER_ADDRESS). Default: ${DEFAULT-VALUE}")
+  @Option(names = "--max-connections-per-address", defaultValue = "${env:RELAY_MAX_CONNECTIONS_PER_ADDRESS:-200}", description = "Open TCP connections per client address (IPv6: per /64) on both ports together, refused at accept; 0 = unlimited; trusted proxies exempt (env RELAY_MAX_CONNECTIONS_PER_ADDRESS). Default: ${DEFAULT-VALUE}")
   int maxConnectionsPerAddress;
+  @Option(names = "--max-connections", defaultValue = "${env:RELAY_MAX_CONNECTIONS:-0}", description = "Total client connections on both ports; 0 = the process's file descriptor limit minus a reserve, logged at startup (env RELAY_MAX_CONNECTIONS). Default: ${DEFAULT-VALUE}")
+  int maxConnections;
+  @Option(names = "--http-request-timeout", defaultValue = "${env:RELAY_HTTP_REQUEST_TIMEOUT:-PT10S}", description = "HTTP port: a whole request must arrive within this from its first byte (or from accept) (env RELAY_HTTP_REQUEST_TIMEOUT). Default: ${DEFAULT-VALUE}")
+  Duration httpRequestTimeout;
+  @Option(names = "--http-idle-timeout", defaultValue = "${env:RELAY_HTTP_IDLE_TIMEOUT:-PT60S}", description = "HTTP port: close a kept-alive connection idle this long between requests (env RELAY_HTTP_IDLE_TIMEOUT). Default: ${DEFAULT-VALUE}")
+  Duration httpIdleTimeout;
+  @Option(names = "--grpc-handshake-timeout", defaultValue = "${env:RELAY_GRPC_HANDSHAKE_TIMEOUT:-PT10S}", description = "gRPC port: TLS and the HTTP/2 preface must complete within this after accept (env RELAY_GRPC_HANDSHAKE_TIMEOUT). Default: ${DEFAULT-VALUE}")
+  Duration grpcHandshakeTimeout;
+  @Option(names = "--grpc-max-connection-idle", defaultValue = "${env:RELAY_GRPC_MAX_CONNECTION_IDLE:-PT60S}", description = "gRPC port: close (GOAWAY) a connection without open streams after this (env RELAY_GRPC_MAX_CONNECTION_IDLE). Default: ${DEFAULT-VALUE}")
+  Duration grpcMaxConnectionIdle;
+  @Option(names = "--max-concurrent-calls-per-connection", defaultValue = "${env:RELAY_MAX_CONCURRENT_CALLS_PER_CONNECTION:-1000}", description = "gRPC port: concurrent streams per HTTP/2 connection (env RELAY_MAX_CONCURRENT_CALLS_PER_CONNECTION). Default: ${DEFAULT-VALUE}")
+  int maxConcurrentCallsPerConnection;
+  @Option(names = "--write-stall-timeout", defaultValue = "${env:RELAY_WRITE_STALL_TIMEOUT:-PT60S}", description = "Close a participant that leaves what the relay sends it unread this long (env RELAY_WRITE_STALL_TIMEOUT). Default: ${DEFAULT-VALUE}")
+  Duration writeStallTimeout;
+  @Option(names = "--max-keepalives-per-second", defaultValue = "${env:RELAY_MAX_KEEPALIVES_PER_SECOND:-2}", description = "Heartbeats and WebSocket pings per stream and second, burst ten times that (env RELAY_MAX_KEEPALIVES_PER_SECOND). Default: ${DEFAULT-VALUE}")
+  int maxKeepAlivesPerSecond;
   @Option(names = "--trusted-proxy", split = ",", defaultValue = "${env:RELAY_TRUSTED_PROXIES}", description = "IP or CIDR of a proxy (e.g. Envoy) whose x-forwarded-for is believed for per-client limits, repeatable (env RELAY_TRUSTED_PROXIES, comma-separated)")
   List<String> trustedProxies;
   @Option(names = "--rendezvous-frames", defaultValue = "${env:RELAY_RENDEZVOUS_FRAMES:-64}", description = "Frames held per sender until the peer joins (env RELAY_RENDEZVOUS_FRAMES). Default: ${DEFAULT-VALUE}")
@@ -177,6 +193,14 @@ public final class RelayMain implements Callable<Integer> {
         .maxBytesPerSecond(maxBytesPerSecond)
         .maxStreamsPerAddress(maxStreamsPerAddress)
         .maxConnectionsPerAddress(maxConnectionsPerAddress)
+        .maxConnections(maxConnections)
+        .httpRequestTimeout(httpRequestTimeout)
+        .httpIdleTimeout(httpIdleTimeout)
+        .grpcHandshakeTimeout(grpcHandshakeTimeout)
+        .grpcMaxConnectionIdle(grpcMaxConnectionIdle)
+        .maxConcurrentCallsPerConnection(maxConcurrentCallsPerConnection)
+        .writeStallTimeout(writeStallTimeout)
+        .maxKeepAlivesPerSecond(maxKeepAlivesPerSecond)
         .trustedProxies(trustedProxies == null ? List.of() : trustedProxies.stream().map(String::strip).filter(x -> !x.isEmpty()).toList())
         .tlsClientCa(tlsClientCa)
         .issuerIdentities(issuerIdentities == null ? List.of() : issuerIdentities.stream().map(String::strip).filter(x -> !x.isEmpty()).toList())

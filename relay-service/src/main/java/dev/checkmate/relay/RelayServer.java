@@ -12,8 +12,14 @@ import dev.checkmate.relay.ticket.IssuerPolicy;
 import dev.checkmate.relay.ticket.KeyRing;
 import dev.checkmate.relay.ticket.TicketIssuer;
 import dev.checkmate.relay.ticket.TicketVerifier;
-import dev.checkmate.relay.transport.grpc.AddressLimiter;
+import dev.checkmate.relay.security.AddressLimits;
+import dev.checkmate.relay.security.ConnectionLimiter;
+import dev.checkmate.relay.security.DescriptorBudget;
+import dev.checkmate.relay.session.RelayError;
+import dev.checkmate.relay.transport.Admission;
+import dev.checkmate.relay.transport.ParticipantStream;
 import dev.checkmate.relay.transport.grpc.RelayGrpcService;
+import dev.checkmate.relay.transport.grpcweb.SplitStreams;
 import dev.checkmate.relay.transport.websocket.HttpFrontend;
 import io.grpc.Server;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
@@ -47,10 +53,10 @@ public final class RelayServer implements AutoCloseable {
   private final HealthStatusManager health = new HealthStatusManager();
   private final ScheduledExecutorService scheduler;
   private final Server server;
-  private final AddressLimiter limiter;
+  private final AddressLimits limiter;
   private final dev.checkmate.relay.transport.grpc.NetworkThreads networkThreads;
-  private final dev.checkmate.relay.security.ConnectionLimiter connections;
-  private final dev.checkmate.relay.security.ConnectionGate connectionGate; // null without a connection limit
+  private final ConnectionLimiter connections;
+  private final DescriptorBudget descriptors;
   private final HttpFrontend http; // null when the HTTP port is disabled
   private volatile ClusterLink cluster; // null without NATS (single node)
   /** SERVING vs draining or stalled, for the HTTP port's /healthz; the gRPC health service mirrors it. */
@@ -69,7 +75,7 @@ public final class RelayServer implements AutoCloseable {
     Clock clock = Clock.systemUTC();
     this.keys = KeyRing.load(config.signingKey(), config.verifyKeys());
     this.hub = new SessionHub(config, clock);
-    this.limiter = new AddressLimiter(config.maxStreamsPerAddress(), config.maxJoinAttemptsPerSecond());
+    this.limiter = new AddressLimits(config.maxStreamsPerAddress(), config.maxJoinAttemptsPerSecond());
     this.scheduler = TimerThread.start("relay-timers");
 
     TicketIssuer issuer = keys.signingKey().map(k -> new TicketIssuer(k, config.audience(), clock)).orElse(null);
@@ -86,14 +92,21 @@ public final class RelayServer implements AutoCloseable {
         .permitKeepAliveTime(10, TimeUnit.SECONDS)
         .permitKeepAliveWithoutCalls(true)
         .keepAliveTime(60, TimeUnit.SECONDS)
-        .keepAliveTimeout(20, TimeUnit.SECONDS);
-    this.networkThreads = dev.checkmate.relay.transport.grpc.NetworkThreads.install(builder, config.effectiveEventLoopThreads());
-    // Per-address connection limit, enforced at accept (before TLS); trusted proxies are exempt.
+        .keepAliveTimeout(20, TimeUnit.SECONDS)
+        // Every connection state has a deadline: TLS + HTTP/2 preface, then no stream for long.
+        .handshakeTimeout(config.grpcHandshakeTimeout().toMillis(), TimeUnit.MILLISECONDS)
+        .maxConnectionIdle(config.grpcMaxConnectionIdle().toMillis(), TimeUnit.MILLISECONDS)
+        .maxConcurrentCallsPerConnection(config.maxConcurrentCallsPerConnection());
+    // Connection caps at accept, shared by both ports: per client address (trusted proxies exempt)
+    // and in total, below the process's descriptor limit.
     dev.checkmate.relay.security.TrustedProxies trustedProxies =
         dev.checkmate.relay.security.TrustedProxies.parse(config.trustedProxies());
-    this.connections = new dev.checkmate.relay.security.ConnectionLimiter(config.maxConnectionsPerAddress(), trustedProxies);
-    this.connectionGate = connections.enabled()
-        ? dev.checkmate.relay.security.ConnectionGate.install(builder, connections) : null;
+    this.descriptors = DescriptorBudget.of(DescriptorBudget.processDescriptorLimit(), config.maxConnections());
+    this.connections = new ConnectionLimiter(config.maxConnectionsPerAddress(), descriptors.connectionCap(), trustedProxies);
+    log.info("connections: {}; per client address {}", descriptors.describe(),
+        config.maxConnectionsPerAddress() > 0 ? config.maxConnectionsPerAddress() : "unlimited");
+    this.networkThreads = dev.checkmate.relay.transport.grpc.NetworkThreads.install(builder, config.effectiveEventLoopThreads(),
+        dev.checkmate.relay.security.ConnectionGate.handler(connections, () -> hub.stats().rejected(RelayError.TOO_MANY_CONNECTIONS)));
     if (config.tlsEnabled()) {
       builder.sslContext(serverTls(config));
     } else if (!config.loopbackOnly()) {
@@ -107,8 +120,13 @@ public final class RelayServer implements AutoCloseable {
     // Without configured public endpoints, advertise where this node actually listens.
     Supplier<List<String>> endpoints = () -> config.publicEndpoints().isEmpty()
         ? List.of(config.bindAddress() + ":" + grpcPort()) : config.publicEndpoints();
-    RelayGrpcService service = new RelayGrpcService(config, hub, issuer, verifier, new IssuerPolicy(config.issuerKeys(), config.issuerIdentities()),
-        limiter, scheduler, clock, endpoints);
+    // One admission path for every transport (and TerminateSession): see transport.Admission.
+    Admission admission = new Admission(hub, verifier, limiter, scheduler);
+    ParticipantStream.Limits streamLimits = new ParticipantStream.Limits(config.helloTimeout(), config.maxUnreadBytes(),
+        config.maxKeepAlivesPerSecond(), 10 * config.maxKeepAlivesPerSecond());
+    SplitStreams splitStreams = new SplitStreams(config, admission, streamLimits);
+    RelayGrpcService service = new RelayGrpcService(config, hub, issuer, new IssuerPolicy(config.issuerKeys(), config.issuerIdentities()),
+        admission, streamLimits, splitStreams, clock, endpoints);
     // Metrics endpoint, gRPC server spans/metrics and the hub's telemetry hooks (issue 6).
     this.telemetry = config.telemetryEnabled() ? RelayTelemetry.start(config, hub) : null;
     if (telemetry != null) {
@@ -122,13 +140,13 @@ public final class RelayServer implements AutoCloseable {
         .addService(ProtoReflectionServiceV1.newInstance())
         .build();
     this.http = config.webSocketEnabled()
-        ? new HttpFrontend(config, hub, verifier, limiter, service.splitStreams(), () -> serving)
+        ? new HttpFrontend(config, admission, streamLimits, connections, splitStreams, () -> serving)
         : null;
     this.watchdog = new Watchdog(config.watchdogNotServingAfter(), config.watchdogExitAfter(), this::setStalled,
         message -> FailFast.fatal(FailFast.WATCHDOG, message));
     watched.put("timers", scheduler);
-    watchLoops("grpc-accept", connectionGate != null ? connectionGate.acceptLoops() : networkThreads.acceptLoops());
-    watchLoops("grpc", connectionGate != null ? connectionGate.networkLoops() : networkThreads.networkLoops());
+    watchLoops("grpc-accept", networkThreads.acceptLoops());
+    watchLoops("grpc", networkThreads.networkLoops());
     if (http != null) {
       watchLoops("http", http.eventLoops());
     }
@@ -254,12 +272,17 @@ public final class RelayServer implements AutoCloseable {
     return keys;
   }
 
-  /** Per-address TCP connection counts on the gRPC port (--max-connections-per-address). */
-  public dev.checkmate.relay.security.ConnectionLimiter connectionLimiter() {
+  /** TCP connection counts on both client ports (--max-connections-per-address, --max-connections). */
+  public ConnectionLimiter connectionLimiter() {
     return connections;
   }
 
-  public AddressLimiter addressLimiter() {
+  /** The descriptor limit and the total connection cap derived from it. */
+  public DescriptorBudget descriptorBudget() {
+    return descriptors;
+  }
+
+  public AddressLimits addressLimiter() {
     return limiter;
   }
 
@@ -313,9 +336,6 @@ public final class RelayServer implements AutoCloseable {
     }
     scheduler.shutdownNow();
     closeTelemetry();
-    if (connectionGate != null) {
-      connectionGate.close();
-    }
     log.info("relay stopped");
   }
 

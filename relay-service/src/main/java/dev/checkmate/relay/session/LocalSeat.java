@@ -2,6 +2,7 @@ package dev.checkmate.relay.session;
 
 import dev.checkmate.relay.proto.v1.Frame;
 import dev.checkmate.relay.proto.v1.Role;
+import dev.checkmate.relay.security.RateLimit;
 import dev.checkmate.relay.ticket.Ticket;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -22,8 +23,8 @@ final class LocalSeat implements Seat {
   final Participant participant;
   final Ticket ticket;
   private final SessionHub hub;
-  private final TokenBucket frameBudget;
-  private final TokenBucket byteBudget;
+  private final RateLimit frameBudget;
+  private final RateLimit byteBudget;
   private final int maxFrameBytes;
   /** Frames read from this participant; only its transport thread touches it (hop-latency sampling). */
   private int framesRead;
@@ -40,8 +41,9 @@ final class LocalSeat implements Seat {
     this.participant = participant;
     this.ticket = ticket;
     this.maxFrameBytes = hub.config().maxFrameBytes();
-    this.frameBudget = new TokenBucket(hub.config().maxFramesPerSecond(), nowNanos);
-    this.byteBudget = new TokenBucket(hub.config().maxBytesPerSecond(), nowNanos);
+    // The role's budgets, kept across reconnects with the same ticket (no refill by reconnecting).
+    this.frameBudget = slot.frameBudget(hub.config());
+    this.byteBudget = slot.byteBudget(hub.config());
   }
 
   @Override
@@ -64,12 +66,12 @@ final class LocalSeat implements Seat {
       return;
     }
     long now = System.nanoTime();
-    if (!frameBudget.tryTake(1, now)) {
+    if (!frameBudget.tryTake(1)) {
       session.violation(this, RelayError.RATE_LIMITED,
           "more than " + hub.config().maxFramesPerSecond() + " frames per second; slow down or batch frames");
       return;
     }
-    if (!byteBudget.tryTake(size, now)) {
+    if (!byteBudget.tryTake(size)) {
       session.violation(this, RelayError.RATE_LIMITED,
           "more than " + hub.config().maxBytesPerSecond() + " payload bytes per second; slow down");
       return;
@@ -93,7 +95,7 @@ final class LocalSeat implements Seat {
   /** Resume: forwards the participant's cumulative ack to the peer (dropped while the peer is away). */
   @Override
   public void onAck(long seq) {
-    if (!frameBudget.tryTake(1, System.nanoTime())) {
+    if (!frameBudget.tryTake(1)) {
       session.violation(this, RelayError.RATE_LIMITED,
           "more than " + hub.config().maxFramesPerSecond() + " frames and acks per second; acknowledge less often");
       return;
@@ -123,11 +125,18 @@ final class LocalSeat implements Seat {
     }
   }
 
-  /** This participant's stream can take more: let the peer's reads resume. */
+  /**
+   * This participant's stream can take more: frames its peer's slot holds for it go out, and the
+   * peer's reads resume once nothing is held back.
+   */
   @Override
   public void onWritable() {
     LocalSeat peer = forwardTarget;
-    if (peer != null && peer.waiting.compareAndSet(true, false)) {
+    if (peer == null || peer.forwardTarget != this) {
+      // Slow path (the session's lock): the peer's slot may hold frames for this participant.
+      peer = session.writable(this);
+    }
+    if (peer != null && peer.forwardTarget == this && peer.waiting.compareAndSet(true, false)) {
       peer.participant.requestNext();
     }
   }

@@ -34,6 +34,15 @@ public interface Participant {
   /** Ends the stream with a status (a WebSocket transport maps it to a close code). Idempotent. */
   void close(Status status);
 
+  /**
+   * Since when (System.nanoTime) the client has left what the relay wrote to it unread, i.e. the
+   * stream's outbound side has not been ready; 0 while it is. The hub closes a participant that
+   * stays unreadable for the write-stall timeout.
+   */
+  default long notReadingSinceNanos() {
+    return 0L;
+  }
+
   /** Bounded metric label: "grpc", "websocket", "grpc_web" ({@link #BRIDGED_TRANSPORT} across nodes). */
   String transport();
 }

@@ -18,7 +18,15 @@ public enum RelayError {
   SESSION_ENDED(Status.Code.FAILED_PRECONDITION, 4410, "session_ended"),
   FRAME_TOO_LARGE(Status.Code.RESOURCE_EXHAUSTED, 4413, "frame_too_large"),
   RATE_LIMITED(Status.Code.RESOURCE_EXHAUSTED, 4429, "rate_limited"),
+  /** Ticket checks (joins, Receive, TerminateSession, unknown send tokens) per client address and second. */
+  JOIN_RATE_LIMITED(Status.Code.RESOURCE_EXHAUSTED, 4429, "join_rate_limited"),
+  /** Heartbeats or WebSocket pings faster than a keep-alive needs. */
+  KEEPALIVE_RATE_LIMITED(Status.Code.RESOURCE_EXHAUSTED, 4429, "keepalive_rate_limited"),
+  /** The client left what the relay wrote to it unread past the bound (or for the write-stall timeout). */
+  NOT_READING(Status.Code.RESOURCE_EXHAUSTED, 4429, "not_reading"),
   TOO_MANY_STREAMS(Status.Code.RESOURCE_EXHAUSTED, 4429, "too_many_streams"),
+  /** A TCP connection refused at accept: per-address or total connection cap (nothing is sent). */
+  TOO_MANY_CONNECTIONS(Status.Code.RESOURCE_EXHAUSTED, 4429, "too_many_connections"),
   HELLO_TIMEOUT(Status.Code.DEADLINE_EXCEEDED, 4408, "hello_timeout"),
   /** Cluster mode: the session's home node cannot be reached (NATS link down or node lost). */
   CLUSTER_UNAVAILABLE(Status.Code.UNAVAILABLE, 1012, "cluster_unavailable");
@@ -46,7 +54,8 @@ public enum RelayError {
     return metricLabel;
   }
 
+  /** The status for this refusal; its cause names the error, so a WebSocket keeps the exact close code. */
   public Status toStatus(String description) {
-    return Status.fromCode(grpcCode).withDescription(description);
+    return Status.fromCode(grpcCode).withDescription(description).withCause(new RelayException(this, description));
   }
 }

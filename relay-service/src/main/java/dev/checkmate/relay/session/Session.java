@@ -1,5 +1,6 @@
 package dev.checkmate.relay.session;
 
+import dev.checkmate.relay.RelayConfig;
 import dev.checkmate.relay.proto.v1.EndReason;
 import dev.checkmate.relay.proto.v1.Frame;
 import dev.checkmate.relay.proto.v1.Joined;
@@ -8,6 +9,7 @@ import dev.checkmate.relay.proto.v1.PeerLeft;
 import dev.checkmate.relay.proto.v1.Role;
 import dev.checkmate.relay.proto.v1.ServerMessage;
 import dev.checkmate.relay.proto.v1.SessionEnded;
+import dev.checkmate.relay.security.RateLimit;
 import dev.checkmate.relay.ticket.Ticket;
 import com.google.protobuf.Timestamp;
 import io.grpc.Status;
@@ -20,15 +22,35 @@ import java.util.List;
  * ending take the session's lock (short, never blocking); forwarding between paired seats does not.
  */
 final class Session {
-  /** A role's place: the live seat, if any, and the frames it sent while the peer was away. */
+  /**
+   * A role's place: the live seat, if any; the frames it sent that its peer has not taken yet
+   * (while the peer was away, or not reading); and its rate budgets, which belong to the role's
+   * ticket, not to one stream, so a reconnect does not refill them.
+   */
   static final class Slot {
     final Role role;
     LocalSeat current;
     final ArrayDeque<Frame> pending = new ArrayDeque<>(0);
     long pendingBytes;
+    private RateLimit frameBudget;
+    private RateLimit byteBudget;
 
     Slot(Role role) {
       this.role = role;
+    }
+
+    synchronized RateLimit frameBudget(RelayConfig config) {
+      if (frameBudget == null) {
+        frameBudget = RateLimit.handedOver(config.maxFramesPerSecond(), config.maxFramesPerSecond());
+      }
+      return frameBudget;
+    }
+
+    synchronized RateLimit byteBudget(RelayConfig config) {
+      if (byteBudget == null) {
+        byteBudget = RateLimit.handedOver(config.maxBytesPerSecond(), config.maxBytesPerSecond());
+      }
+      return byteBudget;
     }
   }
 
@@ -91,11 +113,10 @@ final class Session {
       if (peer != null) {
         peer.participant.send(ServerMessage.newBuilder()
             .setPeerJoined(PeerJoined.newBuilder().setRole(mine.role).setBridged(bridged)).build());
-        // Frames that waited for this participant go first, in order, before any new frame.
-        flush(theirs, seat);
-        flush(mine, peer);
-        seat.forwardTarget = peer;
-        peer.forwardTarget = seat;
+        // Frames that waited go first, in order, before any new frame — and only as fast as the
+        // receiver takes them: what it cannot take yet stays in the sender's bounded buffer.
+        seat.forwardTarget = drain(mine, peer) ? peer : null;
+        peer.forwardTarget = drain(theirs, seat) ? seat : null;
         resumePeer = peer;
         deadlineNanos = 0;
         lastActivityNanos = now;
@@ -129,14 +150,49 @@ final class Session {
     return seat;
   }
 
-  private void flush(Slot from, LocalSeat to) {
+  /**
+   * Hands a sender's held frames to the receiver, in order, while the receiver can take them.
+   * Returns true when none are left (the sender may then forward directly). Caller holds the lock.
+   */
+  private boolean drain(Slot from, LocalSeat to) {
     Frame f;
-    while ((f = from.pending.poll()) != null) {
+    while ((f = from.pending.peek()) != null) {
+      if (!to.participant.isReady()) {
+        return false;
+      }
+      from.pending.poll();
+      from.pendingBytes -= f.getPayload().size();
       to.participant.sendData(f);
       hub.stats().framesRelayed.increment();
       hub.stats().bytesRelayed.add(f.getPayload().size());
     }
     from.pendingBytes = 0;
+    return true;
+  }
+
+  /**
+   * A receiver became writable: frames its peer's slot holds for it go out (as many as it takes),
+   * and the sender forwards directly again once they are all out. Returns the sender's seat if it
+   * may read again (it was parked and its frames are flowing), else null.
+   */
+  LocalSeat writable(LocalSeat receiver) {
+    synchronized (this) {
+      if (ended || receiver.slot.current != receiver) {
+        return null;
+      }
+      Slot from = other(receiver.slot);
+      LocalSeat sender = from.current;
+      if (from.pending.isEmpty()) {
+        return sender;
+      }
+      if (!drain(from, receiver)) {
+        return null;
+      }
+      if (sender != null) {
+        sender.forwardTarget = receiver;
+      }
+      return sender;
+    }
   }
 
   private boolean hasRendezvousRoom(Slot s) {
@@ -144,7 +200,10 @@ final class Session {
         && s.pendingBytes + hub.config().maxFrameBytes() <= hub.config().rendezvousMaxBytes();
   }
 
-  /** A frame from a seat with no forward target: hold it for the peer, or forward if paired meanwhile. */
+  /**
+   * A frame from a seat with no forward target: hold it for the peer (absent, or not taking its
+   * held frames yet), or forward it if that changed meanwhile.
+   */
   void bufferOrForward(LocalSeat seat, Frame frame) {
     LocalSeat target;
     boolean readNext;
@@ -156,11 +215,20 @@ final class Session {
       if (target == null) {
         seat.slot.pending.add(frame);
         seat.slot.pendingBytes += frame.getPayload().size();
-        readNext = hasRendezvousRoom(seat.slot);
-        if (!readNext) {
-          // Parked until the peer joins: the sender is back-pressured, nothing is dropped.
-          seat.waiting.set(true);
-          hub.stats().stalls.increment();
+        LocalSeat receiver = other(seat.slot).current;
+        if (receiver != null && drain(seat.slot, receiver)) {
+          // The peer took everything held: forward directly from now on.
+          seat.forwardTarget = receiver;
+          target = receiver;
+          readNext = false;
+        } else {
+          // Held for an absent peer up to the rendezvous bound; for a present peer that is not
+          // reading, the sender waits for the peer's next on-ready. Nothing is dropped.
+          readNext = receiver == null && hasRendezvousRoom(seat.slot);
+          if (!readNext) {
+            seat.waiting.set(true);
+            hub.stats().stalls.increment();
+          }
         }
       } else {
         target.participant.sendData(frame);
@@ -173,6 +241,16 @@ final class Session {
       seat.readNextWhenPeerReady(target);
     } else if (readNext) {
       seat.participant.requestNext();
+    }
+  }
+
+  /** The sweeper found participants that stopped reading: they leave (the peer may wait for them). */
+  private void closeStalled(List<LocalSeat> stalled) {
+    for (LocalSeat seat : stalled) {
+      hub.stats().rejected(RelayError.NOT_READING);
+      left(seat, "stopped reading");
+      seat.participant.close(RelayError.NOT_READING.toStatus("the client read nothing the relay sent it for "
+          + hub.config().writeStallTimeout().toSeconds() + " s; read the stream, or it is closed"));
     }
   }
 
@@ -220,9 +298,21 @@ final class Session {
   void checkTimers(long nowNanos, long nowMillis) {
     EndReason reason = null;
     String message = null;
+    List<LocalSeat> stalled = null;
     synchronized (this) {
       if (ended) {
         return;
+      }
+      long stall = hub.config().writeStallTimeout().toNanos();
+      for (Slot s : new Slot[] {prover, verifier}) {
+        LocalSeat seat = s.current;
+        long since = seat == null ? 0 : seat.participant.notReadingSinceNanos();
+        if (since != 0 && nowNanos - since >= stall) {
+          if (stalled == null) {
+            stalled = new ArrayList<>(2);
+          }
+          stalled.add(seat);
+        }
       }
       if (nowMillis >= expiresAtMillis) {
         reason = EndReason.LIFETIME_EXCEEDED;
@@ -237,6 +327,8 @@ final class Session {
     }
     if (reason != null) {
       end(reason, message, Role.ROLE_UNSPECIFIED, null, null);
+    } else if (stalled != null) {
+      closeStalled(stalled);
     }
   }
 

@@ -73,6 +73,11 @@ final class ObservedParticipant implements Participant {
   }
 
   @Override
+  public long notReadingSinceNanos() {
+    return delegate.notReadingSinceNanos();
+  }
+
+  @Override
   public void sendData(Frame frame) {
     delivered(frame);
     delegate.sendData(frame);

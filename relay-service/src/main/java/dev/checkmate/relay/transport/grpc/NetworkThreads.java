@@ -33,10 +33,23 @@ public final class NetworkThreads implements AutoCloseable {
     }
   }
 
-  /** Installs {@code threads} worker event loops on the builder; the caller closes them after the server. */
-  public static NetworkThreads install(NettyServerBuilder builder, int threads) {
+  /**
+   * Installs {@code threads} worker event loops on the builder, and {@code acceptGate} (if not
+   * null) in the listening channel's pipeline ahead of the acceptor, so it sees every accepted
+   * connection before TLS or HTTP/2. The caller closes the loops after the server.
+   */
+  public static NetworkThreads install(NettyServerBuilder builder, int threads,
+      io.grpc.netty.shaded.io.netty.channel.ChannelHandler acceptGate) {
     NetworkThreads t = new NetworkThreads(threads);
-    builder.bossEventLoopGroup(t.boss).workerEventLoopGroup(t.workers).channelType(t.channelType);
+    builder.bossEventLoopGroup(t.boss).workerEventLoopGroup(t.workers);
+    boolean epoll = t.channelType == EpollServerSocketChannel.class;
+    builder.channelFactory(() -> {
+      ServerChannel ch = epoll ? new EpollServerSocketChannel() : new NioServerSocketChannel();
+      if (acceptGate != null) {
+        ch.pipeline().addLast("relay-connection-gate", acceptGate);
+      }
+      return ch;
+    });
     return t;
   }
 

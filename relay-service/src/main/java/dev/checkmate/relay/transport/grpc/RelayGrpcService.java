@@ -19,7 +19,8 @@ import dev.checkmate.relay.session.SessionHub;
 import dev.checkmate.relay.ticket.IssuerPolicy;
 import dev.checkmate.relay.ticket.Ticket;
 import dev.checkmate.relay.ticket.TicketIssuer;
-import dev.checkmate.relay.ticket.TicketVerifier;
+import dev.checkmate.relay.transport.Admission;
+import dev.checkmate.relay.transport.ParticipantStream;
 import dev.checkmate.relay.transport.grpcweb.SplitStreams;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
@@ -28,7 +29,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.function.Supplier;
 
 /** The gRPC face of the relay: session creation, the Connect stream, and terminate. */
@@ -36,36 +36,49 @@ public final class RelayGrpcService extends RelayServiceGrpc.RelayServiceImplBas
   private final RelayConfig config;
   private final SessionHub hub;
   private final TicketIssuer issuer; // null on verify-only nodes
-  private final TicketVerifier verifier;
   private final IssuerPolicy issuerPolicy;
-  private final AddressLimiter limiter;
-  private final ScheduledExecutorService scheduler;
+  private final Admission admission;
+  private final ParticipantStream.Limits streamLimits;
   private final Clock clock;
   private final Supplier<List<String>> endpoints;
   private final SplitStreams splitStreams;
 
-  public RelayGrpcService(RelayConfig config, SessionHub hub, TicketIssuer issuer, TicketVerifier verifier,
-      IssuerPolicy issuerPolicy, AddressLimiter limiter, ScheduledExecutorService scheduler, Clock clock,
+  public RelayGrpcService(RelayConfig config, SessionHub hub, TicketIssuer issuer, IssuerPolicy issuerPolicy,
+      Admission admission, ParticipantStream.Limits streamLimits, SplitStreams splitStreams, Clock clock,
       Supplier<List<String>> endpoints) {
     this.config = config;
     this.hub = hub;
     this.issuer = issuer;
-    this.verifier = verifier;
     this.issuerPolicy = issuerPolicy;
-    this.limiter = limiter;
-    this.scheduler = scheduler;
+    this.admission = admission;
+    this.streamLimits = streamLimits;
+    this.splitStreams = splitStreams;
     this.clock = clock;
     this.endpoints = endpoints;
-    this.splitStreams = new SplitStreams(config, hub, verifier, limiter, scheduler);
   }
 
-  /** Wraps this service with the interceptor that exposes caller address and credentials. */
+  /**
+   * This service as the server should run it: requests that do not parse become INVALID_ARGUMENT
+   * ({@link SafeMarshaller}), and the interceptor exposes caller address and credentials.
+   */
   public io.grpc.ServerServiceDefinition intercepted() {
-    return io.grpc.ServerInterceptors.intercept(this, new CallerInterceptor());
+    return io.grpc.ServerInterceptors.intercept(SafeMarshaller.wrap(bindService()), new CallerInterceptor());
+  }
+
+  private static <T> boolean refuseMalformed(Object request, StreamObserver<T> responses, String what) {
+    if (!SafeMarshaller.isMalformed(request)) {
+      return false;
+    }
+    responses.onError(RelayError.MALFORMED.toStatus("the request is not a valid " + what).asRuntimeException());
+    return true;
   }
 
   @Override
   public void createSession(CreateSessionRequest request, StreamObserver<CreateSessionResponse> responses) {
+    if (refuseMalformed(request, responses, "CreateSessionRequest")) {
+      hub.stats().rejected(RelayError.MALFORMED);
+      return;
+    }
     try {
       issuerPolicy.authorize(CallerInterceptor.REMOTE_ADDRESS.get(), CallerInterceptor.BEARER.get());
       if (issuer == null) {
@@ -96,7 +109,7 @@ public final class RelayGrpcService extends RelayServiceGrpc.RelayServiceImplBas
 
   @Override
   public StreamObserver<ClientMessage> connect(StreamObserver<ServerMessage> responses) {
-    ConnectCall call = new ConnectCall(this, (ServerCallStreamObserver<ServerMessage>) responses,
+    ConnectCall call = new ConnectCall(admission, streamLimits, (ServerCallStreamObserver<ServerMessage>) responses,
         CallerInterceptor.REMOTE_ADDRESS.get());
     call.start();
     return call;
@@ -104,13 +117,18 @@ public final class RelayGrpcService extends RelayServiceGrpc.RelayServiceImplBas
 
   @Override
   public void terminateSession(TerminateSessionRequest request, StreamObserver<TerminateSessionResponse> responses) {
+    if (refuseMalformed(request, responses, "TerminateSessionRequest")) {
+      hub.stats().rejected(RelayError.MALFORMED);
+      return;
+    }
     try {
-      Ticket ticket = verifier.verify(request.getTicket());
+      // The same admission as a join: the address's join-attempt budget before the signature.
+      Ticket ticket = admission.verify(CallerInterceptor.REMOTE_ADDRESS.get(), request.getTicket(),
+          dev.checkmate.relay.security.CallerSecurity.ROUTED_SESSION_ID.get(), null);
       boolean terminated = hub.terminate(ticket, request.getReason());
       responses.onNext(TerminateSessionResponse.newBuilder().setTerminated(terminated).build());
       responses.onCompleted();
     } catch (RelayException e) {
-      hub.stats().rejected(e.error());
       responses.onError(e.error().toStatus(e.getMessage()).asRuntimeException());
     }
   }
@@ -118,6 +136,10 @@ public final class RelayGrpcService extends RelayServiceGrpc.RelayServiceImplBas
   /** gRPC-Web fallback, server half: the same service code serves the relay's HTTP port. */
   @Override
   public void receive(ReceiveRequest request, StreamObserver<ServerMessage> responses) {
+    if (refuseMalformed(request, responses, "ReceiveRequest")) {
+      hub.stats().rejected(RelayError.MALFORMED);
+      return;
+    }
     ServerCallStreamObserver<ServerMessage> out = (ServerCallStreamObserver<ServerMessage>) responses;
     // x-session-id (resolved by CallerSecurity) must match the ticket, as on the HTTP port.
     SplitStreams.ReceiveHandle handle = splitStreams.receive(request,
@@ -149,7 +171,11 @@ public final class RelayGrpcService extends RelayServiceGrpc.RelayServiceImplBas
   /** gRPC-Web fallback, client half: one or more frames for a live Receive stream. */
   @Override
   public void send(SendRequest request, StreamObserver<SendResponse> responses) {
-    splitStreams.send(request).whenComplete((response, error) -> {
+    if (refuseMalformed(request, responses, "SendRequest")) {
+      hub.stats().rejected(RelayError.MALFORMED);
+      return;
+    }
+    splitStreams.send(request, CallerInterceptor.REMOTE_ADDRESS.get()).whenComplete((response, error) -> {
       if (error != null) {
         responses.onError(io.grpc.Status.fromThrowable(error).asRuntimeException());
       } else {
@@ -160,9 +186,4 @@ public final class RelayGrpcService extends RelayServiceGrpc.RelayServiceImplBas
   }
 
   public SplitStreams splitStreams() { return splitStreams; }
-  RelayConfig config() { return config; }
-  SessionHub hub() { return hub; }
-  TicketVerifier verifier() { return verifier; }
-  AddressLimiter limiter() { return limiter; }
-  ScheduledExecutorService scheduler() { return scheduler; }
 }

@@ -99,7 +99,7 @@ public final class GrpcWebHttp {
     if (path.equals(RECEIVE_PATH)) {
       receive(ctx, req, origin, address, body);
     } else {
-      send(ctx, req, origin, body);
+      send(ctx, req, origin, address, body);
     }
   }
 
@@ -108,7 +108,7 @@ public final class GrpcWebHttp {
     try {
       request = ReceiveRequest.parseFrom(body);
     } catch (InvalidProtocolBufferException e) {
-      unary(ctx, req, origin, null, Status.INVALID_ARGUMENT.withDescription("body is not a ReceiveRequest"));
+      unary(ctx, req, origin, null, Status.INVALID_ARGUMENT.withDescription("the request is not a valid ReceiveRequest"));
       return;
     }
     if (!serving.getAsBoolean()) {
@@ -133,16 +133,16 @@ public final class GrpcWebHttp {
     stream.attach(handle);
   }
 
-  private void send(ChannelHandlerContext ctx, FullHttpRequest req, String origin, byte[] body) {
+  private void send(ChannelHandlerContext ctx, FullHttpRequest req, String origin, InetAddress address, byte[] body) {
     SendRequest request;
     try {
       request = SendRequest.parseFrom(body);
     } catch (InvalidProtocolBufferException e) {
-      unary(ctx, req, origin, null, Status.INVALID_ARGUMENT.withDescription("body is not a SendRequest"));
+      unary(ctx, req, origin, null, Status.INVALID_ARGUMENT.withDescription("the request is not a valid SendRequest"));
       return;
     }
     boolean keepAlive = HttpUtil.isKeepAlive(req);
-    streams.send(request).whenComplete((response, error) -> ctx.channel().eventLoop().execute(() -> {
+    streams.send(request, address).whenComplete((response, error) -> ctx.channel().eventLoop().execute(() -> {
       Status status = error == null ? Status.OK : Status.fromThrowable(error);
       FullHttpResponse res = response(origin, response, status);
       HttpUtil.setContentLength(res, res.content().readableBytes());

@@ -1,17 +1,16 @@
 package dev.checkmate.relay.transport.grpcweb;
 
 import dev.checkmate.relay.proto.v1.Frame;
-import dev.checkmate.relay.proto.v1.Heartbeat;
+import dev.checkmate.relay.proto.v1.ReceiveRequest;
 import dev.checkmate.relay.proto.v1.SendRequest;
 import dev.checkmate.relay.proto.v1.SendResponse;
 import dev.checkmate.relay.proto.v1.ServerMessage;
 import dev.checkmate.relay.proto.v1.Terminate;
 import dev.checkmate.relay.session.Participant;
 import dev.checkmate.relay.session.RelayError;
-import dev.checkmate.relay.session.RelayException;
 import dev.checkmate.relay.session.Seat;
-import dev.checkmate.relay.session.SessionHub;
 import dev.checkmate.relay.ticket.Ticket;
+import dev.checkmate.relay.transport.ParticipantStream;
 import io.grpc.Status;
 import java.net.InetAddress;
 import java.util.ArrayDeque;
@@ -20,7 +19,6 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * One participant of the gRPC-Web fallback: a Receive stream (outbound) plus the Sends that carry
@@ -36,21 +34,14 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * <p>Threading: any thread. State is guarded by this object's lock, which is never held while
  * calling into the hub (the session takes its own lock and then calls {@link #send}).
  */
-final class ReceiveCall implements Participant, SplitStreams.ReceiveHandle {
-  private static final ServerMessage HEARTBEAT = ServerMessage.newBuilder().setHeartbeat(Heartbeat.getDefaultInstance()).build();
-
+final class ReceiveCall extends ParticipantStream implements SplitStreams.ReceiveHandle {
   private final SplitStreams streams;
   private final SplitStreams.Downstream down;
-  private final InetAddress address;
   private final String token;
-  private final AtomicBoolean permitHeld = new AtomicBoolean();
-  private volatile Seat seat;
-  private volatile SessionHub.HubListener.Connection telemetry = SessionHub.HubListener.Connection.NONE;
   private volatile String sessionId = "";
-  private ScheduledFuture<?> heartbeat;
+  private volatile ScheduledFuture<?> heartbeat;
 
   // Guarded by this.
-  private boolean closed;
   private boolean pumping;
   private int demand;
   private long lastAccepted;
@@ -59,57 +50,46 @@ final class ReceiveCall implements Participant, SplitStreams.ReceiveHandle {
   private CompletableFuture<SendResponse> pendingSend;
   private ScheduledFuture<?> sendTimer;
 
-  ReceiveCall(SplitStreams streams, SplitStreams.Downstream down, InetAddress address, String token) {
+  ReceiveCall(SplitStreams streams, Limits limits, SplitStreams.Downstream down, InetAddress address, String token) {
+    super(streams.admission(), limits, "grpc_web", address);
     this.streams = streams;
     this.down = down;
-    this.address = address;
     this.token = token;
   }
 
-  void start(String ticketText, String routedSessionId) {
-    telemetry = streams.hub().listener().connectionOpened(transport(), address);
-    if (!streams.limiter().tryAcquire(address)) {
-      reject(RelayError.TOO_MANY_STREAMS, "too many open streams from this address (limit "
-          + streams.limiter().limit() + "); close idle sessions or spread clients");
+  void start(ReceiveRequest request, String routedSessionId) {
+    if (!open(false)) {
       return;
     }
-    permitHeld.set(true);
-    try {
-      if (ticketText.isEmpty()) {
-        throw new RelayException(RelayError.MALFORMED, "ReceiveRequest.ticket is empty");
-      }
-      seat = telemetry.join(() -> {
-        // The routed session (x-session-id) must match, as for a gRPC or WebSocket Join.
-        Ticket ticket = streams.verify(ticketText, routedSessionId);
-        sessionId = ticket.sessionId();
-        streams.register(token, this);
-        return streams.hub().join(ticket, this);
-      });
-    } catch (RelayException e) {
-      streams.unregister(token, this);
-      reject(e.error(), e.getMessage());
+    if (request.getTicket().isEmpty()) {
+      reject(RelayError.MALFORMED, "ReceiveRequest.ticket is empty");
+      return;
+    }
+    // The routed session (x-session-id) must match, as for a gRPC or WebSocket Join.
+    if (join(request.getTicket(), routedSessionId, null) == null) {
       return;
     }
     long pingMs = streams.config().webSocketPingInterval().toMillis();
-    heartbeat = streams.scheduler().scheduleAtFixedRate(() -> send(HEARTBEAT), pingMs, pingMs, TimeUnit.MILLISECONDS);
-    synchronized (this) {
-      if (closed) {
-        heartbeat.cancel(false); // ended while joining
-      }
+    heartbeat = admission().scheduler().scheduleAtFixedRate(this::sendKeepAlive, pingMs, pingMs, TimeUnit.MILLISECONDS);
+    if (isClosed()) {
+      heartbeat.cancel(false); // ended while joining
     }
     pump(); // a Send may have raced the seat assignment
+  }
+
+  @Override
+  protected void verified(Ticket ticket) {
+    sessionId = ticket.sessionId();
+    streams.register(token, this);
   }
 
   String sessionId() {
     return sessionId;
   }
 
-  private void reject(RelayError error, String message) {
-    telemetry.rejected(error);
-    if (error != RelayError.ROLE_TAKEN && error != RelayError.SESSION_ENDED) {
-      streams.hub().stats().rejected(error);
-    }
-    close(error.toStatus(message));
+  @Override
+  protected String streamNoun() {
+    return "Receive stream";
   }
 
   // ---- Send (inbound) ----
@@ -118,7 +98,7 @@ final class ReceiveCall implements Participant, SplitStreams.ReceiveHandle {
     CompletableFuture<SendResponse> superseded;
     long ack;
     synchronized (this) {
-      if (closed) {
+      if (isClosed()) {
         result.completeExceptionally(Status.FAILED_PRECONDITION.withDescription(
             "the Receive stream for this send token has ended").asException());
         return;
@@ -144,7 +124,7 @@ final class ReceiveCall implements Participant, SplitStreams.ReceiveHandle {
       pendingTerminate = request.hasTerminate() ? request.getTerminate() : null;
       pendingSend = result;
       long waitMs = streams.config().sendWait().toMillis();
-      sendTimer = streams.scheduler().schedule(() -> sendTimedOut(result), waitMs, TimeUnit.MILLISECONDS);
+      sendTimer = admission().scheduler().schedule(() -> sendTimedOut(result), waitMs, TimeUnit.MILLISECONDS);
     }
     if (superseded != null) {
       superseded.complete(ack(ack));
@@ -182,9 +162,9 @@ final class ReceiveCall implements Participant, SplitStreams.ReceiveHandle {
       CompletableFuture<SendResponse> done = null;
       Terminate terminate = null;
       long ack = 0;
-      Seat s = seat;
+      Seat s = seat();
       synchronized (this) {
-        if (pumping || s == null || closed) {
+        if (pumping || s == null || isClosed()) {
           return;
         }
         if (!queue.isEmpty() && demand > 0) {
@@ -223,32 +203,23 @@ final class ReceiveCall implements Participant, SplitStreams.ReceiveHandle {
     return SendResponse.newBuilder().setAckedSeq(seq).build();
   }
 
-  // ---- Participant (outbound) ----
+  // ---- primitives ----
 
   @Override
-  public void send(ServerMessage message) {
+  protected void write(ServerMessage message) {
     if (message.hasJoined()) {
       message = message.toBuilder().setJoined(message.getJoined().toBuilder().setSendToken(token)).build();
     }
-    synchronized (this) {
-      if (closed) {
-        return;
-      }
-      try {
-        down.send(message);
-      } catch (RuntimeException e) {
-        closed = true; // cancelled under us; onCancel cleans up
-      }
-    }
+    down.send(message);
   }
 
   @Override
-  public boolean isReady() {
+  protected boolean writable() {
     return down.isReady();
   }
 
   @Override
-  public void requestNext() {
+  protected void readOne() {
     synchronized (this) {
       demand++;
     }
@@ -256,45 +227,24 @@ final class ReceiveCall implements Participant, SplitStreams.ReceiveHandle {
   }
 
   @Override
-  public void close(Status status) {
-    synchronized (this) {
-      if (closed) {
-        return;
-      }
-      closed = true;
-      try {
-        down.close(status);
-      } catch (RuntimeException ignored) {
-        // Already cancelled by the client.
-      }
-    }
-    cleanUp();
+  protected void terminate(Status status) {
+    down.close(status);
   }
 
   // ---- ReceiveHandle ----
 
   @Override
   public void onReady() {
-    Seat s = seat;
-    if (s != null) {
-      s.onWritable();
-    }
+    onWritable();
   }
 
   @Override
   public void onCancel() {
-    synchronized (this) {
-      closed = true;
-    }
-    Seat s = seat;
-    if (s != null) {
-      s.left("Receive stream cancelled");
-    }
-    cleanUp();
+    onGone("Receive stream cancelled");
   }
 
-  private void cleanUp() {
-    telemetry.closed();
+  @Override
+  protected void ended() {
     streams.unregister(token, this);
     ScheduledFuture<?> h = heartbeat;
     if (h != null) {
@@ -310,13 +260,5 @@ final class ReceiveCall implements Participant, SplitStreams.ReceiveHandle {
     if (pending != null) {
       pending.complete(ack(ack));
     }
-    if (permitHeld.compareAndSet(true, false)) {
-      streams.limiter().release(address);
-    }
-  }
-
-  @Override
-  public String transport() {
-    return "grpc_web";
   }
 }

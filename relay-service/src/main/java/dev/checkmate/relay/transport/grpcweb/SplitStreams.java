@@ -7,17 +7,14 @@ import dev.checkmate.relay.proto.v1.SendResponse;
 import dev.checkmate.relay.proto.v1.ServerMessage;
 import dev.checkmate.relay.session.RelayError;
 import dev.checkmate.relay.session.RelayException;
-import dev.checkmate.relay.session.SessionHub;
-import dev.checkmate.relay.ticket.Ticket;
-import dev.checkmate.relay.ticket.TicketVerifier;
-import dev.checkmate.relay.transport.grpc.AddressLimiter;
+import dev.checkmate.relay.transport.Admission;
+import dev.checkmate.relay.transport.ParticipantStream;
 import io.grpc.Status;
 import java.net.InetAddress;
 import java.security.SecureRandom;
 import java.util.Base64;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ScheduledExecutorService;
 
 /**
  * The gRPC-Web fallback's service code: Connect split into a Receive server stream and unary Sends
@@ -26,20 +23,15 @@ import java.util.concurrent.ScheduledExecutorService;
  */
 public final class SplitStreams {
   private final RelayConfig config;
-  private final SessionHub hub;
-  private final TicketVerifier verifier;
-  private final AddressLimiter limiter;
-  private final ScheduledExecutorService scheduler;
+  private final Admission admission;
+  private final ParticipantStream.Limits limits;
   private final SecureRandom random = new SecureRandom();
   private final ConcurrentHashMap<String, ReceiveCall> byToken = new ConcurrentHashMap<>();
 
-  public SplitStreams(RelayConfig config, SessionHub hub, TicketVerifier verifier, AddressLimiter limiter,
-      ScheduledExecutorService scheduler) {
+  public SplitStreams(RelayConfig config, Admission admission, ParticipantStream.Limits limits) {
     this.config = config;
-    this.hub = hub;
-    this.verifier = verifier;
-    this.limiter = limiter;
-    this.scheduler = scheduler;
+    this.admission = admission;
+    this.limits = limits;
   }
 
   /** Where a Receive stream's messages go: a gRPC server stream or a gRPC-Web HTTP response. */
@@ -70,18 +62,23 @@ public final class SplitStreams {
    * @param routedSessionId the session id the request was routed by (header), or null
    */
   public ReceiveHandle receive(ReceiveRequest request, String routedSessionId, InetAddress address, Downstream down) {
-    ReceiveCall call = new ReceiveCall(this, down, address, newToken());
-    call.start(request.getTicket(), routedSessionId);
+    ReceiveCall call = new ReceiveCall(this, limits, down, address, newToken());
+    call.start(request, routedSessionId);
     return call;
   }
 
-  /** Delivers a Send; completes with the ack or fails with a {@link io.grpc.StatusException}. */
-  public CompletableFuture<SendResponse> send(SendRequest request) {
+  /**
+   * Delivers a Send from {@code address}; completes with the ack or fails with a
+   * {@link io.grpc.StatusException}. A send token that matches no live Receive costs the address a
+   * join attempt, so token-guessing floods are refused like forged tickets.
+   */
+  public CompletableFuture<SendResponse> send(SendRequest request, InetAddress address) {
     CompletableFuture<SendResponse> result = new CompletableFuture<>();
     ReceiveCall call = request.getSendToken().isEmpty() ? null : byToken.get(request.getSendToken());
     if (call == null) {
-      result.completeExceptionally(Status.FAILED_PRECONDITION.withDescription(
-          "no live Receive stream for this send token (it ended or never existed); open a new Receive").asException());
+      RelayException refusal = admission.failedTokenLookup(address, new RelayException(RelayError.SESSION_ENDED,
+          "no live Receive stream for this send token (it ended or never existed); open a new Receive"));
+      result.completeExceptionally(refusal.error().toStatus(refusal.getMessage()).asException());
       return result;
     }
     if (!request.getSessionId().isEmpty() && !request.getSessionId().equals(call.sessionId())) {
@@ -91,10 +88,6 @@ public final class SplitStreams {
     }
     call.send(request, result);
     return result;
-  }
-
-  Ticket verify(String ticket, String routedSessionId) throws RelayException {
-    return verifier.verify(ticket, routedSessionId, null);
   }
 
   private String newToken() {
@@ -117,7 +110,5 @@ public final class SplitStreams {
   }
 
   RelayConfig config() { return config; }
-  SessionHub hub() { return hub; }
-  AddressLimiter limiter() { return limiter; }
-  ScheduledExecutorService scheduler() { return scheduler; }
+  Admission admission() { return admission; }
 }

@@ -1,10 +1,11 @@
 package dev.checkmate.relay.transport.websocket;
 
 import dev.checkmate.relay.RelayConfig;
+import dev.checkmate.relay.security.ConnectionLimiter;
 import dev.checkmate.relay.security.TrustedProxies;
-import dev.checkmate.relay.session.SessionHub;
-import dev.checkmate.relay.ticket.TicketVerifier;
-import dev.checkmate.relay.transport.grpc.AddressLimiter;
+import dev.checkmate.relay.session.RelayError;
+import dev.checkmate.relay.transport.Admission;
+import dev.checkmate.relay.transport.ParticipantStream;
 import dev.checkmate.relay.transport.grpcweb.GrpcWebHttp;
 import dev.checkmate.relay.transport.grpcweb.SplitStreams;
 import io.netty.bootstrap.ServerBootstrap;
@@ -44,9 +45,9 @@ public final class HttpFrontend implements AutoCloseable {
   static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(16 * 1024, 32 * 1024);
 
   private final RelayConfig config;
-  private final SessionHub hub;
-  private final TicketVerifier verifier;
-  private final AddressLimiter limiter;
+  private final Admission admission;
+  private final ParticipantStream.Limits streamLimits;
+  private final ConnectionLimiter connections;
   private final BooleanSupplier serving;
   private final OriginPolicy origins;
   private final TrustedProxies trustedProxies;
@@ -57,12 +58,12 @@ public final class HttpFrontend implements AutoCloseable {
   private final ChannelGroup channels = new DefaultChannelGroup("relay-http", GlobalEventExecutor.INSTANCE);
   private Channel server;
 
-  public HttpFrontend(RelayConfig config, SessionHub hub, TicketVerifier verifier, AddressLimiter limiter,
-      SplitStreams splitStreams, BooleanSupplier serving) {
+  public HttpFrontend(RelayConfig config, Admission admission, ParticipantStream.Limits streamLimits,
+      ConnectionLimiter connections, SplitStreams splitStreams, BooleanSupplier serving) {
     this.config = config;
-    this.hub = hub;
-    this.verifier = verifier;
-    this.limiter = limiter;
+    this.admission = admission;
+    this.streamLimits = streamLimits;
+    this.connections = connections;
     this.serving = serving;
     this.origins = new OriginPolicy(config.allowedOrigins(), config.loopbackOnly());
     // Parsed once: behind a trusted proxy the client address comes from x-forwarded-for, as on gRPC.
@@ -100,11 +101,24 @@ public final class HttpFrontend implements AutoCloseable {
         .childHandler(new ChannelInitializer<SocketChannel>() {
           @Override
           protected void initChannel(SocketChannel ch) {
+            // Per-address and total connection caps at accept (shared with the gRPC port), before
+            // TLS or a single byte is read; a refused connection costs a descriptor for a moment.
+            java.net.InetAddress peer = ch.remoteAddress() == null ? java.net.InetAddress.getLoopbackAddress()
+                : ch.remoteAddress().getAddress();
+            ConnectionLimiter.Refusal refused = connections.tryAcquire(peer);
+            if (refused != null) {
+              admission.hub().stats().rejected(RelayError.TOO_MANY_CONNECTIONS);
+              refusals.refused(peer, refused);
+              ch.unsafe().closeForcibly();
+              return;
+            }
+            ch.closeFuture().addListener(f -> connections.release(peer));
             channels.add(ch);
             if (tls != null) {
               ch.pipeline().addLast("tls", tls.newHandler(ch.alloc()));
             }
             ch.pipeline()
+                .addLast(RequestDeadline.NAME, new RequestDeadline(config.httpRequestTimeout(), config.httpIdleTimeout()))
                 .addLast("http", new HttpServerCodec(4096, 8192, 8192))
                 .addLast("aggregator", new HttpObjectAggregator(maxRequestBytes()))
                 .addLast("router", new HttpRouter(HttpFrontend.this));
@@ -157,10 +171,11 @@ public final class HttpFrontend implements AutoCloseable {
     group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(3, TimeUnit.SECONDS);
   }
 
+  private final dev.checkmate.relay.security.RefusalLog refusals = new dev.checkmate.relay.security.RefusalLog("HTTP");
+
   RelayConfig config() { return config; }
-  SessionHub hub() { return hub; }
-  TicketVerifier verifier() { return verifier; }
-  AddressLimiter limiter() { return limiter; }
+  Admission admission() { return admission; }
+  ParticipantStream.Limits streamLimits() { return streamLimits; }
   boolean serving() { return serving.getAsBoolean(); }
   OriginPolicy origins() { return origins; }
   TrustedProxies trustedProxies() { return trustedProxies; }

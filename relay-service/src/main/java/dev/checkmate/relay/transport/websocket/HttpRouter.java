@@ -38,6 +38,7 @@ final class HttpRouter extends SimpleChannelInboundHandler<FullHttpRequest> {
 
   @Override
   protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
+    RequestDeadline.requestReceived(ctx);
     if (!req.decoderResult().isSuccess()) {
       respond(ctx, req, HttpResponseStatus.BAD_REQUEST, "malformed HTTP request\n");
       return;
@@ -64,7 +65,7 @@ final class HttpRouter extends SimpleChannelInboundHandler<FullHttpRequest> {
       if (req.method() == HttpMethod.OPTIONS) {
         frontend.grpcWeb().preflight(ctx, req, allowed ? origin : null);
       } else if (!allowed) {
-        respond(ctx, req, HttpResponseStatus.FORBIDDEN, "origin " + origin
+        respond(ctx, req, HttpResponseStatus.FORBIDDEN, "origin " + dev.checkmate.relay.security.Echo.of(origin)
             + " is not allowed; add it to the relay's --allowed-origin list\n");
       } else {
         frontend.grpcWeb().handle(ctx, req, origin, clientAddress(ctx, req));
@@ -104,7 +105,8 @@ final class HttpRouter extends SimpleChannelInboundHandler<FullHttpRequest> {
     }
     // Nothing is read until the hub asks for it; the Join is read by the call's first request.
     ctx.channel().config().setAutoRead(false);
-    WebSocketCall call = new WebSocketCall(frontend, ctx.channel(), clientAddress(ctx, req), routedSessionId);
+    WebSocketCall call = new WebSocketCall(frontend, frontend.admission(), frontend.streamLimits(), ctx.channel(),
+        clientAddress(ctx, req), routedSessionId);
     ChannelFuture done = handshaker.handshake(ctx.channel(), req);
     done.addListener((ChannelFutureListener) f -> {
       if (!f.isSuccess()) {
@@ -112,7 +114,11 @@ final class HttpRouter extends SimpleChannelInboundHandler<FullHttpRequest> {
         return;
       }
       f.channel().pipeline().addBefore(ctx.name(), "ws-aggregator", new WebSocketFrameAggregator(frontend.maxMessageBytes()));
-      f.channel().pipeline().replace(ctx.name(), "ws-call", call);
+      f.channel().pipeline().replace(ctx.name(), "ws-call", call.handler());
+      // From here the WebSocket's own deadlines apply (hello timeout, pings, write stall).
+      if (f.channel().pipeline().get(RequestDeadline.NAME) != null) {
+        f.channel().pipeline().remove(RequestDeadline.NAME);
+      }
       call.start(refusedOrigin);
     });
   }

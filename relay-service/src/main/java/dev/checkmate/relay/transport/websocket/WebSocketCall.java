@@ -2,21 +2,20 @@ package dev.checkmate.relay.transport.websocket;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import dev.checkmate.relay.proto.v1.ClientMessage;
-import dev.checkmate.relay.proto.v1.Heartbeat;
 import dev.checkmate.relay.proto.v1.ServerMessage;
-import dev.checkmate.relay.session.Participant;
 import dev.checkmate.relay.session.RelayError;
-import dev.checkmate.relay.session.RelayException;
-import dev.checkmate.relay.session.Seat;
-import dev.checkmate.relay.session.SessionHub;
-import dev.checkmate.relay.ticket.Ticket;
+import dev.checkmate.relay.transport.Admission;
+import dev.checkmate.relay.transport.ParticipantStream;
 import io.grpc.Status;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufInputStream;
 import io.netty.buffer.ByteBufOutputStream;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandler;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.CorruptedFrameException;
 import io.netty.handler.codec.TooLongFrameException;
@@ -26,74 +25,73 @@ import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
 import io.netty.handler.codec.http.websocketx.PingWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.PongWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
-import io.netty.handler.codec.http.websocketx.WebSocketFrame;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.util.ArrayDeque;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One participant's WebSocket: the WebSocket adapter onto the hub, the counterpart of the gRPC
- * {@code ConnectCall}. Every binary message is one ClientMessage / ServerMessage.
+ * One participant's WebSocket: the WebSocket adapter onto {@link ParticipantStream}, the
+ * counterpart of the gRPC {@code ConnectCall}. Every binary message is one ClientMessage /
+ * ServerMessage.
  *
  * <p>Flow control: the channel's auto-read is off. A socket read can decode several messages at
  * once, so decoded messages wait in a small queue (bounded by one read's bytes) and the hub gets
- * exactly one per {@link #requestNext}; the socket is read again only when that queue is empty and
- * the hub wants more. So while the peer cannot take more, this client's bytes stay in its own
- * TCP buffers, and TCP pushes back on it.
+ * exactly one per {@link #requestNext}; the socket is read again only when that queue is empty,
+ * the hub wants more and no keep-alive answer is owed. So while the peer cannot take more — or this
+ * client does not read what the relay writes — this client's bytes stay in its own TCP buffers.
  *
  * <p>Threading: Netty callbacks and all inbound state run on the channel's event loop. The hub
- * calls {@link #send}, {@link #requestNext} and {@link #close} from any thread; they hop onto the
- * event loop, enqueued under this object's lock so that messages leave in the order the hub
- * produced them.
+ * calls in from any thread; writes hop onto the event loop in the order the base class issued them.
  */
-final class WebSocketCall extends ChannelInboundHandlerAdapter implements Participant {
+final class WebSocketCall extends ParticipantStream {
   private static final Logger log = LoggerFactory.getLogger(WebSocketCall.class);
-  private static final ServerMessage HEARTBEAT = ServerMessage.newBuilder().setHeartbeat(Heartbeat.getDefaultInstance()).build();
   /** Beyond the channel's own buffer: bytes queued for the event loop but not yet written. */
   private static final int MAX_QUEUED_BYTES = 32 * 1024;
 
   private final HttpFrontend frontend;
   private final Channel channel;
-  private final InetAddress address;
   private final String routedSessionId; // the ?session= query, or null
-  private final AtomicBoolean permitHeld = new AtomicBoolean();
   private final AtomicLong queuedBytes = new AtomicLong();
-  private volatile Seat seat;
-  private volatile SessionHub.HubListener.Connection telemetry = SessionHub.HubListener.Connection.NONE;
-  private volatile boolean closed; // a close frame was queued (or the channel is gone)
+  private final Handler handler = new Handler();
 
   // Event-loop state.
   private final ArrayDeque<ClientMessage> inbound = new ArrayDeque<>();
   private int demand;
   private boolean draining;
-  private boolean oversizeFrameSeen;
   private boolean textSeen;
+  private int closeCodeOverride;
   private long lastInboundNanos = System.nanoTime();
   private long readWantedSinceNanos = System.nanoTime();
-  private ScheduledFuture<?> helloTimer;
   private ScheduledFuture<?> pingTimer;
   private boolean closeFrameSent;
+  private boolean wireGone;
+  private boolean starting;
+  private Runnable refusal;
 
-  WebSocketCall(HttpFrontend frontend, Channel channel, InetAddress address, String routedSessionId) {
+  WebSocketCall(HttpFrontend frontend, Admission admission, Limits limits, Channel channel, InetAddress address,
+      String routedSessionId) {
+    super(admission, limits, "websocket", address);
     this.frontend = frontend;
     this.channel = channel;
-    this.address = address;
     this.routedSessionId = routedSessionId;
   }
 
-  /** Called on the event loop once the handshake is done and this handler is in the pipeline. */
+  /** The Netty handler to put in the pipeline in place of the HTTP router. */
+  ChannelInboundHandler handler() {
+    return handler;
+  }
+
+  /** Called on the event loop once the handshake is done and the handler is in the pipeline. */
   void start(String refusedOrigin) {
-    telemetry = frontend.hub().listener().connectionOpened(transport(), address);
     if (refusedOrigin != null) {
-      frontend.hub().stats().rejected(RelayError.NOT_AUTHORIZED);
-      refuseSoon(CloseCodes.ORIGIN_NOT_ALLOWED, "origin " + refusedOrigin
+      admission().hub().stats().rejected(RelayError.NOT_AUTHORIZED);
+      refuseSoon(CloseCodes.ORIGIN_NOT_ALLOWED, "origin " + dev.checkmate.relay.security.Echo.of(refusedOrigin)
           + " is not allowed; add it to the relay's --allowed-origin list");
       return;
     }
@@ -101,15 +99,14 @@ final class WebSocketCall extends ChannelInboundHandlerAdapter implements Partic
       refuseSoon(CloseCodes.DRAINING, "relay is shutting down; connect to another relay");
       return;
     }
-    if (!frontend.limiter().tryAcquire(address)) {
-      frontend.hub().stats().rejected(RelayError.TOO_MANY_STREAMS);
-      refuseSoon(RelayError.TOO_MANY_STREAMS.webSocketCloseCode(), "too many open streams from this address (limit "
-          + frontend.limiter().limit() + "); close idle sessions or spread clients");
-      return;
+    starting = true;
+    try {
+      if (!open(true)) {
+        return;
+      }
+    } finally {
+      starting = false;
     }
-    permitHeld.set(true);
-    long helloMs = frontend.config().helloTimeout().toMillis();
-    helloTimer = channel.eventLoop().schedule(this::helloTimedOut, helloMs, TimeUnit.MILLISECONDS);
     long pingMs = frontend.config().webSocketPingInterval().toMillis();
     pingTimer = channel.eventLoop().scheduleAtFixedRate(this::keepAlive, pingMs, pingMs, TimeUnit.MILLISECONDS);
     demand = 1; // the Join
@@ -122,79 +119,120 @@ final class WebSocketCall extends ChannelInboundHandlerAdapter implements Partic
    * WebSocket client may never complete its handshake then).
    */
   private void refuseSoon(int code, String reason) {
-    refusal = () -> closeWith(code, reason);
+    refusal = () -> sendClose(code, reason);
     channel.eventLoop().schedule(refusal, 200, TimeUnit.MILLISECONDS);
     demand = 1;
     drain();
   }
 
-  private Runnable refusal;
-
-  // ---- inbound (event loop) ----
-
   @Override
-  public void channelRead(ChannelHandlerContext ctx, Object msg) {
-    try {
-      lastInboundNanos = System.nanoTime();
-      if (refusal != null && (msg instanceof BinaryWebSocketFrame || msg instanceof TextWebSocketFrame)) {
-        refusal.run(); // refused at the handshake: nothing is read
-        return;
-      }
-      if (msg instanceof BinaryWebSocketFrame frame) {
-        if (closed) {
-          return; // draining the socket while our close frame is on its way
-        }
-        ClientMessage message;
-        try (ByteBufInputStream in = new ByteBufInputStream(frame.content())) {
-          message = ClientMessage.parseFrom(in);
-        } catch (InvalidProtocolBufferException e) {
-          malformed("a binary message is not a valid ClientMessage: " + e.getMessage());
-          return;
-        } catch (IOException e) {
-          malformed("unreadable message");
-          return;
-        }
-        if (message.hasData() && message.getData().getPayload().size() > frontend.config().maxFrameBytes()) {
-          oversizeFrameSeen = true; // the hub ends the session; the close code becomes 4413
-        }
-        inbound.add(message);
-        drain();
-      } else if (msg instanceof TextWebSocketFrame) {
-        if (!closed) {
-          textSeen = true;
-          String why = "text messages are not supported: send each ClientMessage as a binary message";
-          Seat s = seat;
-          if (s != null) {
-            s.protocolError(why);
-          } else {
-            frontend.hub().stats().rejected(RelayError.MALFORMED);
-            closeWith(CloseCodes.UNSUPPORTED_DATA, why);
-          }
-        }
-      } else if (msg instanceof PingWebSocketFrame ping) {
-        if (!closed) {
-          ctx.writeAndFlush(new PongWebSocketFrame(ping.content().retain()));
-        }
-      } else if (msg instanceof CloseWebSocketFrame close) {
-        if (closed) {
-          ctx.close(); // the client answered our close: done
-        } else {
-          // The client closed first: answer, and tell the session it left (not a terminate).
-          closed = true;
-          gone("participant closed its WebSocket without terminating ("
-              + close.statusCode() + (close.reasonText().isEmpty() ? "" : " " + CloseCodes.truncate(close.reasonText())) + ")");
-          ctx.writeAndFlush(new CloseWebSocketFrame(CloseCodes.NORMAL, "")).addListener(ChannelFutureListener.CLOSE);
-        }
-      }
-      // Pong and continuation frames (aggregated earlier) need nothing beyond lastInboundNanos.
-    } finally {
-      ReferenceCountUtil.release(msg);
-    }
+  protected String streamNoun() {
+    return "WebSocket";
   }
 
   @Override
-  public void channelReadComplete(ChannelHandlerContext ctx) {
-    drain();
+  protected JoinScope joinContext(ClientMessage join) {
+    // Browsers cannot set headers on a WebSocket: the client's W3C trace context comes in the Join.
+    return dev.checkmate.relay.telemetry.RemoteTraceContext.fromJoin(join.getJoin()).makeCurrent()::close;
+  }
+
+  // ---- inbound (event loop) ----
+
+  private final class Handler extends ChannelInboundHandlerAdapter {
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      try {
+        read(msg);
+      } finally {
+        ReferenceCountUtil.release(msg);
+      }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+      drain();
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+      if (ctx.channel().isWritable()) {
+        onWritable();
+        drain();
+      }
+      ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+      wireGone = true;
+      cancelPing();
+      onGone("WebSocket closed without terminating");
+      inbound.clear();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      boolean tooBig = cause instanceof TooLongFrameException
+          || (cause instanceof CorruptedWebSocketFrameException c && c.closeStatus().code() == CloseCodes.MESSAGE_TOO_BIG);
+      if (tooBig) {
+        closeCodeOverride = CloseCodes.MESSAGE_TOO_BIG;
+        closeFor(RelayError.FRAME_TOO_LARGE, "message larger than " + frontend.maxMessageBytes()
+            + " bytes; frames may carry at most " + frontend.config().maxFrameBytes() + " payload bytes");
+      } else if (cause instanceof CorruptedFrameException) {
+        closeCodeOverride = 1002;
+        closeFor(RelayError.MALFORMED, "WebSocket protocol error");
+      } else {
+        log.debug("WebSocket failed", cause);
+        ctx.close();
+      }
+    }
+  }
+
+  private void read(Object msg) {
+    lastInboundNanos = System.nanoTime();
+    if (refusal != null) {
+      if (msg instanceof BinaryWebSocketFrame || msg instanceof TextWebSocketFrame) {
+        refusal.run(); // refused at the handshake: nothing is read
+      }
+      return;
+    }
+    if (isClosed()) {
+      if (msg instanceof CloseWebSocketFrame) {
+        channel.close(); // the client answered our close: done
+      }
+      return; // draining the socket while our close frame is on its way
+    }
+    if (msg instanceof BinaryWebSocketFrame frame) {
+      ClientMessage message;
+      try (ByteBufInputStream in = new ByteBufInputStream(frame.content())) {
+        message = ClientMessage.parseFrom(in);
+      } catch (InvalidProtocolBufferException e) {
+        onMalformed("a binary message is not a valid ClientMessage");
+        return;
+      } catch (IOException e) {
+        onMalformed("unreadable message");
+        return;
+      }
+      inbound.add(message);
+      drain();
+    } else if (msg instanceof TextWebSocketFrame) {
+      textSeen = true;
+      onMalformed("text messages are not supported: send each ClientMessage as a binary message");
+    } else if (msg instanceof PingWebSocketFrame ping) {
+      // A pong carries the ping's payload (at most 125 bytes, RFC 6455 §5.5). Owed at most once.
+      byte[] payload = ByteBufUtil.getBytes(ping.content());
+      answerKeepAlive(() -> writeOnLoop(new PongWebSocketFrame(Unpooled.wrappedBuffer(payload)), payload.length),
+          this::drain);
+    } else if (msg instanceof CloseWebSocketFrame close) {
+      // The client closed first: answer, and tell the session it left (not a terminate). Only
+      // the client's close code is kept: its reason text is the client's and is not passed on.
+      int code = close.statusCode();
+      wireGone = true;
+      cancelPing();
+      onGone("participant closed its WebSocket without terminating (close code " + code + ")");
+      channel.writeAndFlush(new CloseWebSocketFrame(CloseCodes.NORMAL, "")).addListener(ChannelFutureListener.CLOSE);
+    }
+    // Pong and continuation frames (aggregated earlier) need nothing beyond lastInboundNanos.
   }
 
   /** Hands queued messages to the hub while it wants them; reads the socket when it wants more. */
@@ -204,13 +242,18 @@ final class WebSocketCall extends ChannelInboundHandlerAdapter implements Partic
     }
     draining = true;
     try {
-      while (demand > 0 && !inbound.isEmpty() && !closed) {
+      while (demand > 0 && !inbound.isEmpty() && !isClosed() && !readsHeld()) {
         demand--;
-        dispatch(inbound.poll());
+        ClientMessage next = inbound.poll();
+        if (refusal != null) {
+          refusal.run();
+          return;
+        }
+        onClientMessage(next, routedSessionId);
       }
-      if (closed) {
+      if (isClosed()) {
         inbound.clear();
-      } else if (demand > 0) {
+      } else if (demand > 0 && inbound.isEmpty() && !readsHeld()) {
         channel.read();
       }
     } finally {
@@ -218,197 +261,96 @@ final class WebSocketCall extends ChannelInboundHandlerAdapter implements Partic
     }
   }
 
-  private void dispatch(ClientMessage message) {
-    if (refusal != null) {
-      refusal.run();
-      return;
-    }
-    Seat s = seat;
-    if (s == null) {
-      join(message);
-      return;
-    }
-    switch (message.getKindCase()) {
-      case DATA -> s.onFrame(message.getData());
-      case ACK -> s.onAck(message.getAck().getSeq());
-      case HEARTBEAT -> {
-        send(HEARTBEAT);
-        demand++; // consumed here, not by the hub: read the next one
-      }
-      case TERMINATE -> s.terminate(message.getTerminate().getReason());
-      case JOIN -> s.protocolError("already joined: send Join only once per WebSocket");
-      default -> s.protocolError("empty or unknown message kind; update the client");
-    }
-  }
-
-  private void join(ClientMessage message) {
-    cancel(helloTimer);
-    if (message.getKindCase() != ClientMessage.KindCase.JOIN) {
-      reject(RelayError.MALFORMED, "the first message on a WebSocket must be a Join carrying the ticket");
-      return;
-    }
-    if (!frontend.limiter().tryJoinAttempt(address)) {
-      reject(RelayError.RATE_LIMITED, "too many join attempts from this address; retry in a second");
-      return;
-    }
-    // Browsers cannot set headers on a WebSocket: the client's W3C trace context comes in the Join.
-    try (io.opentelemetry.context.Scope ignored =
-             dev.checkmate.relay.telemetry.RemoteTraceContext.fromJoin(message.getJoin()).makeCurrent()) {
-      String presented = message.getJoin().getTicket();
-      seat = telemetry.join(() -> {
-        // The same checks as a gRPC Join: the routed session (?session=) and the expected role.
-        Ticket ticket = frontend.verifier().verify(presented, routedSessionId, message.getJoin().getExpectedRole());
-        return frontend.hub().join(ticket, this);
-      });
-      readWantedSinceNanos = System.nanoTime();
-    } catch (RelayException e) {
-      reject(e.error(), e.getMessage());
-    }
-  }
-
-  private void malformed(String why) {
-    Seat s = seat;
-    if (s != null) {
-      s.protocolError(why);
-    } else {
-      reject(RelayError.MALFORMED, why);
-    }
-  }
-
-  private void reject(RelayError error, String message) {
-    telemetry.rejected(error);
-    if (error != RelayError.ROLE_TAKEN && error != RelayError.SESSION_ENDED) {
-      // The hub counts its own refusals; these come from before the hub.
-      frontend.hub().stats().rejected(error);
-    }
-    closeWith(error.webSocketCloseCode(), message);
-  }
-
-  private void helloTimedOut() {
-    if (seat == null && !closed) {
-      reject(RelayError.HELLO_TIMEOUT, "no Join within " + frontend.config().helloTimeout().toSeconds()
-          + " s of opening the WebSocket");
-    }
-  }
-
   /**
    * Pings the client every interval. A socket the relay is trying to read from that has sent
    * nothing (not even a pong) for two intervals is dead: it is closed and the session told. While
-   * reads are paused for back-pressure the socket is not read, so silence proves nothing then.
+   * reads are paused for back-pressure the socket is not read, so silence proves nothing then. A
+   * ping is only sent when the client can take it.
    */
   private void keepAlive() {
-    if (closed) {
+    if (isClosed()) {
       return;
     }
     long now = System.nanoTime();
     long limit = 2 * frontend.config().webSocketPingInterval().toNanos();
-    boolean reading = demand > 0 && inbound.isEmpty();
+    boolean reading = demand > 0 && inbound.isEmpty() && !readsHeld();
     if (reading && now - Math.max(lastInboundNanos, readWantedSinceNanos) > limit) {
-      log.debug("closing silent WebSocket from {}", address);
-      closed = true;
-      gone("WebSocket went silent (no pong)");
+      log.debug("closing a silent WebSocket");
+      wireGone = true;
+      cancelPing();
+      onGone("WebSocket went silent (no pong)");
       channel.close();
       return;
     }
     if (!reading) {
       readWantedSinceNanos = now;
     }
-    channel.writeAndFlush(new PingWebSocketFrame());
-  }
-
-  @Override
-  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-    if (ctx.channel().isWritable()) {
-      Seat s = seat;
-      if (s != null) {
-        s.onWritable();
-      }
-    }
-    ctx.fireChannelWritabilityChanged();
-  }
-
-  @Override
-  public void channelInactive(ChannelHandlerContext ctx) {
-    closed = true;
-    gone("WebSocket closed without terminating");
-    inbound.clear();
-  }
-
-  @Override
-  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-    boolean tooBig = cause instanceof TooLongFrameException
-        || (cause instanceof CorruptedWebSocketFrameException c && c.closeStatus().code() == CloseCodes.MESSAGE_TOO_BIG);
-    if (tooBig) {
-      frontend.hub().stats().rejected(RelayError.FRAME_TOO_LARGE);
-      Seat s = seat;
-      if (s != null) {
-        s.left("sent a WebSocket message larger than the limit");
-      }
-      closeWith(CloseCodes.MESSAGE_TOO_BIG, "message larger than " + frontend.maxMessageBytes()
-          + " bytes; frames may carry at most " + frontend.config().maxFrameBytes() + " payload bytes");
-    } else if (cause instanceof CorruptedFrameException) {
-      closeWith(1002, "WebSocket protocol error: " + CloseCodes.truncate(String.valueOf(cause.getMessage())));
-    } else {
-      log.debug("WebSocket from {} failed", address, cause);
-      ctx.close();
+    if (writable()) {
+      writeOnLoop(new PingWebSocketFrame(), 0);
     }
   }
 
-  private void gone(String detail) {
-    telemetry.closed();
-    cancel(helloTimer);
-    cancel(pingTimer);
-    Seat s = seat;
-    if (s != null) {
-      s.left(detail);
-    }
-    releasePermit();
-  }
-
-  // ---- outbound (any thread) ----
+  // ---- primitives ----
 
   @Override
-  public void send(ServerMessage message) {
+  protected void write(ServerMessage message) {
     int size = message.getSerializedSize();
-    synchronized (this) {
-      if (closed) {
+    queuedBytes.addAndGet(size);
+    channel.eventLoop().execute(() -> {
+      queuedBytes.addAndGet(-size);
+      if (closeFrameSent || !channel.isActive()) {
         return;
       }
-      queuedBytes.addAndGet(size);
-      channel.eventLoop().execute(() -> write(message, size));
-    }
+      ByteBuf buf = channel.alloc().buffer(size);
+      try (ByteBufOutputStream out = new ByteBufOutputStream(buf)) {
+        message.writeTo(out);
+      } catch (IOException e) {
+        buf.release();
+        throw new IllegalStateException(e);
+      }
+      channel.writeAndFlush(new BinaryWebSocketFrame(buf));
+      afterWrite();
+    });
   }
 
-  private void write(ServerMessage message, int size) {
-    queuedBytes.addAndGet(-size);
-    if (closeFrameSent || !channel.isActive()) {
+  /** A control frame the relay generates itself; the caller made sure the channel can take it. */
+  private void writeOnLoop(io.netty.handler.codec.http.websocketx.WebSocketFrame frame, int size) {
+    if (channel.eventLoop().inEventLoop()) {
+      if (!closeFrameSent && channel.isActive()) {
+        channel.writeAndFlush(frame);
+      } else {
+        frame.release();
+      }
       return;
     }
-    ByteBuf buf = channel.alloc().buffer(size);
-    try (ByteBufOutputStream out = new ByteBufOutputStream(buf)) {
-      message.writeTo(out);
-    } catch (IOException e) {
-      buf.release();
-      throw new IllegalStateException(e);
-    }
-    channel.writeAndFlush(new BinaryWebSocketFrame(buf));
-    // isReady() also counts bytes queued for the event loop; once they are handed to the channel a
-    // parked peer may resume even though the channel's writability never changed.
-    if (queuedBytes.get() < MAX_QUEUED_BYTES && channel.isWritable()) {
-      Seat s = seat;
-      if (s != null) {
-        s.onWritable();
+    queuedBytes.addAndGet(size);
+    channel.eventLoop().execute(() -> {
+      queuedBytes.addAndGet(-size);
+      if (!closeFrameSent && channel.isActive()) {
+        channel.writeAndFlush(frame);
+      } else {
+        frame.release();
       }
+    });
+  }
+
+  /**
+   * Bytes queued for the event loop count toward readiness; once they are handed to the channel
+   * a parked peer may resume even though the channel's writability never changed.
+   */
+  private void afterWrite() {
+    if (queuedBytes.get() < MAX_QUEUED_BYTES && channel.isWritable()) {
+      onWritable();
     }
   }
 
   @Override
-  public boolean isReady() {
+  protected boolean writable() {
     return channel.isWritable() && queuedBytes.get() < MAX_QUEUED_BYTES;
   }
 
   @Override
-  public void requestNext() {
+  protected void readOne() {
     channel.eventLoop().execute(() -> {
       if (demand == 0 && inbound.isEmpty()) {
         readWantedSinceNanos = System.nanoTime();
@@ -419,59 +361,47 @@ final class WebSocketCall extends ChannelInboundHandlerAdapter implements Partic
   }
 
   @Override
-  public void close(Status status) {
-    int code = CloseCodes.forStatus(status);
-    if (code == RelayError.RATE_LIMITED.webSocketCloseCode() && oversizeFrameSeen) {
-      code = RelayError.FRAME_TOO_LARGE.webSocketCloseCode();
-    } else if (code == RelayError.MALFORMED.webSocketCloseCode() && textSeen) {
+  protected void runSoon(Runnable task) {
+    channel.eventLoop().execute(task);
+  }
+
+  @Override
+  protected void terminate(Status status) {
+    int code = closeCodeOverride != 0 ? closeCodeOverride : CloseCodes.forStatus(status);
+    if (code == RelayError.MALFORMED.webSocketCloseCode() && textSeen) {
       code = CloseCodes.UNSUPPORTED_DATA;
     }
-    closeWith(code, CloseCodes.reason(status));
+    if (starting) {
+      refuseSoon(code, CloseCodes.reason(status)); // refused at the handshake (stream permit)
+    } else {
+      sendClose(code, CloseCodes.reason(status));
+    }
   }
 
   /**
    * Queues the close frame after everything already queued, then keeps reading (and discarding)
    * until the client answers or a short grace period passes, so the client sees the code.
    */
-  private void closeWith(int code, String reason) {
-    synchronized (this) {
-      if (closed) {
+  private void sendClose(int code, String reason) {
+    channel.eventLoop().execute(() -> {
+      cancelPing();
+      if (wireGone || !channel.isActive() || closeFrameSent) {
         return;
       }
-      closed = true;
-      channel.eventLoop().execute(() -> {
-        telemetry.closed();
-        cancel(helloTimer);
-        cancel(pingTimer);
-        releasePermit();
-        if (!channel.isActive() || closeFrameSent) {
-          return;
-        }
-        closeFrameSent = true;
-        channel.writeAndFlush(new CloseWebSocketFrame(code, CloseCodes.truncate(reason)));
-        // Closing with unread bytes would reset the connection and could lose the close frame.
-        channel.config().setAutoRead(true);
-        channel.eventLoop().schedule(() -> {
-          channel.close();
-        }, 2, TimeUnit.SECONDS);
-      });
-    }
+      closeFrameSent = true;
+      channel.writeAndFlush(new CloseWebSocketFrame(code, CloseCodes.truncate(reason)));
+      // Closing with unread bytes would reset the connection and could lose the close frame.
+      channel.config().setAutoRead(true);
+      channel.eventLoop().schedule(() -> {
+        channel.close();
+      }, 2, TimeUnit.SECONDS);
+    });
   }
 
-  private void releasePermit() {
-    if (permitHeld.compareAndSet(true, false)) {
-      frontend.limiter().release(address);
+  private void cancelPing() {
+    ScheduledFuture<?> t = pingTimer;
+    if (t != null) {
+      t.cancel(false);
     }
-  }
-
-  private static void cancel(ScheduledFuture<?> f) {
-    if (f != null) {
-      f.cancel(false);
-    }
-  }
-
-  @Override
-  public String transport() {
-    return "websocket";
   }
 }

@@ -20,7 +20,11 @@ import dev.checkmate.relay.session.SessionHub;
 import dev.checkmate.relay.ticket.KeyRing;
 import dev.checkmate.relay.ticket.TicketIssuer;
 import dev.checkmate.relay.ticket.TicketVerifier;
-import dev.checkmate.relay.transport.grpc.AddressLimiter;
+import dev.checkmate.relay.security.AddressLimits;
+import dev.checkmate.relay.security.ConnectionLimiter;
+import dev.checkmate.relay.security.TrustedProxies;
+import dev.checkmate.relay.transport.Admission;
+import dev.checkmate.relay.transport.ParticipantStream;
 import dev.checkmate.relay.transport.grpcweb.SplitStreams;
 import io.grpc.Status;
 import io.netty.buffer.ByteBuf;
@@ -70,14 +74,17 @@ class WebSocketFuzzTest {
       .rendezvousMaxBytes(2048).maxFramesPerSecond(50).maxStreamsPerAddress(4).helloTimeout(Duration.ofSeconds(3))
       .telemetryEnabled(false).build();
   private static final SessionHub HUB = new SessionHub(CONFIG, CLOCK);
-  private static final AddressLimiter LIMITER = new AddressLimiter(CONFIG.maxStreamsPerAddress());
+  private static final AddressLimits LIMITER = new AddressLimits(CONFIG.maxStreamsPerAddress(), 0);
   private static final ScheduledExecutorService SCHEDULER = Executors.newSingleThreadScheduledExecutor(r -> {
     Thread t = new Thread(r, "ws-fuzz-scheduler");
     t.setDaemon(true);
     return t;
   });
-  private static final HttpFrontend FRONTEND = new HttpFrontend(CONFIG, HUB, VERIFIER, LIMITER,
-      new SplitStreams(CONFIG, HUB, VERIFIER, LIMITER, SCHEDULER), () -> true);
+  private static final Admission ADMISSION = new Admission(HUB, VERIFIER, LIMITER, SCHEDULER);
+  private static final ParticipantStream.Limits STREAM_LIMITS = new ParticipantStream.Limits(CONFIG.helloTimeout(),
+      CONFIG.maxUnreadBytes(), CONFIG.maxKeepAlivesPerSecond(), 10 * CONFIG.maxKeepAlivesPerSecond());
+  private static final HttpFrontend FRONTEND = new HttpFrontend(CONFIG, ADMISSION, STREAM_LIMITS,
+      new ConnectionLimiter(0, 0, TrustedProxies.none()), new SplitStreams(CONFIG, ADMISSION, STREAM_LIMITS), () -> true);
 
   private static final String[] METHODS = {"GET", "POST", "HEAD", "OPTIONS", "PUT", "DELETE", "CONNECT", "G\u00e9T"};
   private static final String[] PATHS = {"/ws", "/healthz", "/relay.v1.RelayService/Receive", "/relay.v1.RelayService/Send",
