@@ -39,7 +39,8 @@ BOUNDED_LABELS = {
     "reason": {"bad_ticket", "expired_ticket", "unknown_key", "role_taken", "session_ended",
                "frame_too_large", "rate_limited", "too_many_streams", "protocol_error", "not_authorized",
                # also defined by relay-service RelayError.metricLabel() (not in the written contract)
-               "premature_ticket", "not_issuer", "hello_timeout"},
+               "premature_ticket", "not_issuer", "hello_timeout", "cluster_unavailable",
+               "join_rate_limited", "keepalive_rate_limited", "not_reading", "too_many_connections"},
     "outcome": {"paired", "peer_never_joined", "expired", "idle", "rejected", "terminated", "error", "shutdown"},
     "direction": {"in", "out"},
 }
