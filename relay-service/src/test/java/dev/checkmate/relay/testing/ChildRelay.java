@@ -113,6 +113,23 @@ public final class ChildRelay implements AutoCloseable {
     }
   }
 
+  /** Sockets the relay process holds now (its descriptors that are sockets). */
+  public int openSockets() throws IOException {
+    int n = 0;
+    try (var s = Files.list(Path.of("/proc", Long.toString(process.pid()), "fd"))) {
+      for (Path fd : (Iterable<Path>) s::iterator) {
+        try {
+          if (Files.readSymbolicLink(fd).toString().startsWith("socket:")) {
+            n++;
+          }
+        } catch (IOException gone) {
+          // closed while listing
+        }
+      }
+    }
+    return n;
+  }
+
   private String jcmd(String command) throws Exception {
     Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
     Process p = new ProcessBuilder(jcmd.toString(), Long.toString(process.pid()), command).redirectErrorStream(true).start();

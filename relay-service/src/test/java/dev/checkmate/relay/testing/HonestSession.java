@@ -1,6 +1,5 @@
 package dev.checkmate.relay.testing;
 
-import static dev.checkmate.relay.proto.v1.ServerMessage.KindCase.DATA;
 import static dev.checkmate.relay.proto.v1.ServerMessage.KindCase.JOINED;
 
 import dev.checkmate.relay.proto.v1.CreateSessionRequest;
@@ -122,7 +121,7 @@ public final class HonestSession implements AutoCloseable {
 
         @Override
         public byte[] receive() throws Exception {
-          return p.next(DATA, Duration.ofSeconds(10)).getData().getPayload().toByteArray();
+          return data(p.received);
         }
 
         @Override
@@ -141,8 +140,7 @@ public final class HonestSession implements AutoCloseable {
 
       @Override
       public byte[] receive() throws Exception {
-        ServerMessage m = p.next(DATA, Duration.ofSeconds(10));
-        return m.getData().getPayload().toByteArray();
+        return data(p.received);
       }
 
       @Override
@@ -150,6 +148,24 @@ public final class HonestSession implements AutoCloseable {
         p.close();
       }
     };
+  }
+
+  /** The next frame's payload; the peer's arrival and keep-alives are skipped, anything else fails. */
+  private static byte[] data(java.util.concurrent.BlockingQueue<ServerMessage> received) throws InterruptedException {
+    long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+    while (true) {
+      ServerMessage m = received.poll(Math.max(0, deadline - System.nanoTime()), java.util.concurrent.TimeUnit.NANOSECONDS);
+      if (m == null) {
+        throw new AssertionError("no frame within 10 s");
+      }
+      switch (m.getKindCase()) {
+        case DATA -> {
+          return m.getData().getPayload().toByteArray();
+        }
+        case PEER_JOINED, HEARTBEAT -> { }
+        default -> throw new AssertionError("expected a frame but got " + m.getKindCase() + ": " + m);
+      }
+    }
   }
 
   /** Round trips completed so far (for reports over time). */

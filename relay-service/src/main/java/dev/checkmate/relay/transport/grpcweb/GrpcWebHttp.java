@@ -326,6 +326,13 @@ public final class GrpcWebHttp {
           var f = channel.writeAndFlush(new DefaultLastHttpContent(Unpooled.wrappedBuffer(trailer)));
           if (!keepAlive) {
             f.addListener(ChannelFutureListener.CLOSE);
+          } else if (!status.isOk()) {
+            // A Receive ended by an error (the client may not be reading at all): the connection
+            // is not kept for another request. Closed once the trailers are out, or in 2 s.
+            f.addListener(ChannelFutureListener.CLOSE);
+            channel.eventLoop().schedule(() -> {
+              channel.close();
+            }, 2, java.util.concurrent.TimeUnit.SECONDS);
           }
         }
       });

@@ -117,9 +117,11 @@ public final class HttpFrontend implements AutoCloseable {
             if (tls != null) {
               ch.pipeline().addLast("tls", tls.newHandler(ch.alloc()));
             }
+            RequestDeadline deadline = new RequestDeadline(config.httpRequestTimeout(), config.httpIdleTimeout());
             ch.pipeline()
-                .addLast(RequestDeadline.NAME, new RequestDeadline(config.httpRequestTimeout(), config.httpIdleTimeout()))
+                .addLast(RequestDeadline.NAME, deadline)
                 .addLast("http", new HttpServerCodec(4096, 8192, 8192))
+                .addLast(RequestDeadline.RESPONSES, deadline.responses())
                 .addLast("aggregator", new HttpObjectAggregator(maxRequestBytes()))
                 .addLast("router", new HttpRouter(HttpFrontend.this));
           }

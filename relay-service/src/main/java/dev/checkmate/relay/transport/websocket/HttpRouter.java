@@ -119,6 +119,9 @@ final class HttpRouter extends SimpleChannelInboundHandler<FullHttpRequest> {
       if (f.channel().pipeline().get(RequestDeadline.NAME) != null) {
         f.channel().pipeline().remove(RequestDeadline.NAME);
       }
+      if (f.channel().pipeline().get(RequestDeadline.RESPONSES) != null) {
+        f.channel().pipeline().remove(RequestDeadline.RESPONSES);
+      }
       call.start(refusedOrigin);
     });
   }

@@ -1,7 +1,6 @@
 package dev.checkmate.relay.transport.websocket;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
@@ -26,10 +25,12 @@ import java.util.concurrent.TimeUnit;
  * </ul>
  *
  * Sits right after TLS (whose handshake has its own timeout), before the HTTP codec, so it sees
- * raw bytes. Runs on the channel's event loop; no per-byte work beyond a state check.
+ * raw bytes; its {@link #responses()} handler sits after the codec, where a response's end is
+ * still an HTTP object. Runs on the channel's event loop; no per-byte work beyond a state check.
  */
-final class RequestDeadline extends ChannelDuplexHandler {
+final class RequestDeadline extends io.netty.channel.ChannelInboundHandlerAdapter {
   static final String NAME = "request-deadline";
+  static final String RESPONSES = "response-end";
 
   private enum State { READING, BUSY, IDLE }
 
@@ -79,19 +80,24 @@ final class RequestDeadline extends ChannelDuplexHandler {
     }
   }
 
-  @Override
-  public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) throws Exception {
-    if (msg instanceof LastHttpContent) {
-      // The answer is complete once written: from then on the connection waits for its next request.
-      promise = promise.unvoid();
-      promise.addListener((ChannelFutureListener) f -> {
-        if (state == State.BUSY && f.channel().isActive()) {
-          state = State.IDLE;
-          arm(idleNanos);
+  /** The handler to put right after the HTTP codec: it sees each response's end. */
+  io.netty.channel.ChannelOutboundHandler responses() {
+    return new io.netty.channel.ChannelOutboundHandlerAdapter() {
+      @Override
+      public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) throws Exception {
+        if (msg instanceof LastHttpContent) {
+          // The answer is complete once written: from then on the connection waits for its next request.
+          promise = promise.unvoid();
+          promise.addListener((ChannelFutureListener) f -> {
+            if (state == State.BUSY && f.channel().isActive()) {
+              state = State.IDLE;
+              arm(idleNanos);
+            }
+          });
         }
-      });
-    }
-    super.write(ctx, msg, promise);
+        super.write(ctx, msg, promise);
+      }
+    };
   }
 
   private void arm(long nanos) {
