@@ -116,6 +116,10 @@ public final class RelayServer implements AutoCloseable {
       }
       log.warn("!!! PLAINTEXT on non-loopback address {}: tickets and frames cross the network unencrypted. "
           + "Only acceptable behind a TLS-terminating proxy on a private network. !!!", config.bindAddress());
+      if (config.trustedProxies().isEmpty()) {
+        log.warn("plaintext behind a proxy without --trusted-proxy: every client behind it shares the proxy's "
+            + "per-address budgets (streams, join attempts); set --trusted-proxy to the proxy's addresses");
+      }
     }
     // Without configured public endpoints, advertise where this node actually listens.
     Supplier<List<String>> endpoints = () -> config.publicEndpoints().isEmpty()

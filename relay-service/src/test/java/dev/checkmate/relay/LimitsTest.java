@@ -72,6 +72,33 @@ class LimitsTest {
   }
 
   @Test
+  void reconnectingWithTheSameTicketDoesNotRefillTheRateBudget() throws Exception {
+    try (TestRelay relay = TestRelay.start(RelayConfig.builder().maxFramesPerSecond(40))) {
+      CreateSessionResponse s = relay.createSession();
+      try (TestPeer v = relay.join(s.getVerifierTicket())) {
+        v.next(JOINED);
+        TestPeer first = relay.join(s.getProverTicket());
+        first.next(JOINED);
+        v.next(dev.checkmate.relay.proto.v1.ServerMessage.KindCase.PEER_JOINED);
+        for (int i = 0; i < 38; i++) { // almost all of the one-second burst of 40
+          first.sendData(new byte[] {1});
+        }
+        v.next(DATA); // they are being relayed
+        // A fresh stream with the same ticket replaces the first: the budget is the ticket's.
+        TestPeer second = relay.join(s.getProverTicket());
+        second.next(JOINED);
+        assertThat(first.awaitClose().getCode()).isEqualTo(Status.Code.ABORTED);
+        for (int i = 0; i < 38; i++) {
+          second.sendData(new byte[] {2});
+        }
+        Status st = second.awaitClose();
+        assertThat(st.getCode()).as("a refilled budget would have let 38 more frames through").isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+        assertThat(st.getDescription()).contains("frames per second");
+      }
+    }
+  }
+
+  @Test
   void sendingFasterThanTheFrameRateEndsTheSessionWithResourceExhausted() throws Exception {
     try (TestRelay relay = TestRelay.start(RelayConfig.builder().maxFramesPerSecond(50))) {
       CreateSessionResponse s = relay.createSession();

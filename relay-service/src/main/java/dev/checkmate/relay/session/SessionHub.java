@@ -215,7 +215,7 @@ public final class SessionHub {
     if (c != null) {
       c.ended(session.id, until);
     }
-    log.debug("session {} ended: {}", session.id, reason);
+    log.debug("session {} ended: {}", dev.checkmate.relay.security.SessionIdHash.of(session.id), reason);
   }
 
   /** Enforces every session's timers and forgets ended sessions whose tickets have expired. */

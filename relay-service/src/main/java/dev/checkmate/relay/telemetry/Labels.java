@@ -2,10 +2,6 @@ package dev.checkmate.relay.telemetry;
 
 import dev.checkmate.relay.proto.v1.EndReason;
 import dev.checkmate.relay.proto.v1.Role;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 
 /** The bounded label values of the metric contract (otel/check_configs.py BOUNDED_LABELS). */
 final class Labels {
@@ -51,11 +47,6 @@ final class Labels {
    * metric label.
    */
   static String sessionHash(String sessionId) {
-    try {
-      byte[] d = MessageDigest.getInstance("SHA-256").digest(sessionId.getBytes(StandardCharsets.UTF_8));
-      return HexFormat.of().formatHex(d, 0, 8);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    return dev.checkmate.relay.security.SessionIdHash.of(sessionId);
   }
 }

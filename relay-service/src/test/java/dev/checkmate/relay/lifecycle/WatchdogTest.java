@@ -39,7 +39,9 @@ class WatchdogTest {
 
   private void blockLoop() throws Exception {
     CountDownLatch blocked = new CountDownLatch(1);
+    Thread[] thread = new Thread[1];
     loop.execute(() -> {
+      thread[0] = Thread.currentThread();
       blocked.countDown();
       try {
         release.await();
@@ -48,6 +50,10 @@ class WatchdogTest {
       }
     });
     blocked.await();
+    // Until the loop thread is parked in await(), a stack taken now would show it still running.
+    while (thread[0].getState() != Thread.State.WAITING) {
+      Thread.sleep(1);
+    }
   }
 
   /** Ticks every 500 ms of simulated time from {@code from} to {@code to} inclusive; returns {@code to}. */

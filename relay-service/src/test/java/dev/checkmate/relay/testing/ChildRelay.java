@@ -2,25 +2,24 @@ package dev.checkmate.relay.testing;
 
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.MatchResult;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * A relay in its own JVM ({@code RelayMain} on the test classpath), so a test can measure what
- * the relay process itself holds — heap after a full GC ({@code jcmd}), open descriptors
- * ({@code /proc/<pid>/fd}) — while clients in the test JVM attack it. Output goes to a log file in
- * the given folder. Stopped by its PID when closed.
+ * A relay in its own JVM ({@code RelayMain} on the test classpath, through {@link JvmProcess}), so
+ * a test can measure what the relay process itself holds — heap after a full GC ({@code jcmd}),
+ * open descriptors and sockets ({@code /proc/<pid>/fd}) — while clients in the test JVM attack
+ * it. Started with {@code -XX:+ExitOnOutOfMemoryError}, so the relay runs in this one JVM (no
+ * relaunch). Stopped by its PID when closed.
  */
 public final class ChildRelay implements AutoCloseable {
   private static final Pattern LISTENING = Pattern.compile(
@@ -29,14 +28,12 @@ public final class ChildRelay implements AutoCloseable {
   public final int grpcPort;
   public final int httpPort;
   public final ManagedChannel channel;
-  public final Path log;
-  private final Process process;
+  private final JvmProcess process;
 
-  private ChildRelay(Process process, int grpcPort, int httpPort, Path log) {
+  private ChildRelay(JvmProcess process, int grpcPort, int httpPort) {
     this.process = process;
     this.grpcPort = grpcPort;
     this.httpPort = httpPort;
-    this.log = log;
     this.channel = NettyChannelBuilder.forAddress("127.0.0.1", grpcPort).usePlaintext().build();
   }
 
@@ -44,45 +41,20 @@ public final class ChildRelay implements AutoCloseable {
    * Starts a relay on loopback with ephemeral ports, the HTTP port on, telemetry off and {@code args}
    * added (later flags win), in a JVM with {@code jvmArgs} (e.g. "-Xmx256m").
    */
-  public static ChildRelay start(Path dir, String name, List<String> jvmArgs, List<String> args) throws Exception {
-    List<String> cmd = new ArrayList<>();
-    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    cmd.addAll(jvmArgs);
-    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "dev.checkmate.relay.RelayMain"));
+  public static ChildRelay start(List<String> jvmArgs, List<String> args) throws Exception {
+    List<String> cmd = new ArrayList<>(jvmArgs);
+    cmd.add("-XX:+ExitOnOutOfMemoryError");
+    cmd.addAll(JvmProcess.classPathMain(dev.checkmate.relay.RelayMain.class));
     cmd.addAll(List.of("--bind", "127.0.0.1", "--grpc-port", "0", "--ws-port", "0", "--metrics-port", "-1",
         "--no-telemetry", "--drain-seconds", "0"));
     cmd.addAll(args);
-    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-    pb.environment().keySet().removeIf(k -> k.startsWith("RELAY_") || k.startsWith("OTEL_"));
-    Process p = pb.start();
-    CompletableFuture<int[]> ports = new CompletableFuture<>();
-    Path log = dir.resolve(name + ".log");
-    Thread pump = new Thread(() -> {
-      try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-          PrintWriter w = new PrintWriter(Files.newBufferedWriter(log))) {
-        String line;
-        while ((line = r.readLine()) != null) {
-          w.println(line);
-          w.flush();
-          Matcher m = LISTENING.matcher(line);
-          if (m.find()) {
-            ports.complete(new int[] {Integer.parseInt(m.group(1)), m.group(2) == null ? -1 : Integer.parseInt(m.group(2))});
-          }
-        }
-      } catch (IOException ignored) {
-        // process gone
-      }
-      ports.completeExceptionally(new IllegalStateException("relay " + name + " exited; see " + log));
-    }, "child-relay-" + name);
-    pump.setDaemon(true);
-    pump.start();
+    JvmProcess p = JvmProcess.start(cmd);
     try {
-      int[] pp = ports.get(60, TimeUnit.SECONDS);
-      return new ChildRelay(p, pp[0], pp[1], log);
-    } catch (Exception e) {
-      p.destroyForcibly();
-      throw new IllegalStateException("relay " + name + " did not start: " + e + "; log:\n"
-          + (Files.exists(log) ? Files.readString(log) : ""), e);
+      MatchResult m = p.awaitMatch(LISTENING, Duration.ofSeconds(60));
+      return new ChildRelay(p, Integer.parseInt(m.group(1)), m.group(2) == null ? -1 : Integer.parseInt(m.group(2)));
+    } catch (AssertionError | RuntimeException e) {
+      p.close();
+      throw e;
     }
   }
 
@@ -91,7 +63,7 @@ public final class ChildRelay implements AutoCloseable {
   }
 
   public boolean alive() {
-    return process.isAlive();
+    return process.process().isAlive();
   }
 
   /** Heap in use right after a full GC of the relay process ({@code jcmd GC.run}, then {@code GC.heap_info}). */
@@ -108,7 +80,7 @@ public final class ChildRelay implements AutoCloseable {
 
   /** File descriptors the relay process holds now. */
   public int openDescriptors() throws IOException {
-    try (var s = Files.list(Path.of("/proc", Long.toString(process.pid()), "fd"))) {
+    try (var s = Files.list(Path.of("/proc", Long.toString(pid()), "fd"))) {
       return (int) s.count();
     }
   }
@@ -116,7 +88,7 @@ public final class ChildRelay implements AutoCloseable {
   /** Sockets the relay process holds now (its descriptors that are sockets). */
   public int openSockets() throws IOException {
     int n = 0;
-    try (var s = Files.list(Path.of("/proc", Long.toString(process.pid()), "fd"))) {
+    try (var s = Files.list(Path.of("/proc", Long.toString(pid()), "fd"))) {
       for (Path fd : (Iterable<Path>) s::iterator) {
         try {
           if (Files.readSymbolicLink(fd).toString().startsWith("socket:")) {
@@ -132,7 +104,7 @@ public final class ChildRelay implements AutoCloseable {
 
   private String jcmd(String command) throws Exception {
     Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
-    Process p = new ProcessBuilder(jcmd.toString(), Long.toString(process.pid()), command).redirectErrorStream(true).start();
+    Process p = new ProcessBuilder(jcmd.toString(), Long.toString(pid()), command).redirectErrorStream(true).start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
       throw new IllegalStateException("jcmd " + command + " failed: " + out);
@@ -140,19 +112,14 @@ public final class ChildRelay implements AutoCloseable {
     return out;
   }
 
-  public String logText() throws IOException {
-    return Files.readString(log);
+  /** What the relay printed so far (stdout and stderr). */
+  public String logText() {
+    return process.output();
   }
 
   @Override
   public void close() throws InterruptedException {
     channel.shutdownNow();
-    if (process.isAlive()) {
-      process.destroy();
-      if (!process.waitFor(10, TimeUnit.SECONDS)) {
-        process.destroyForcibly();
-        process.waitFor(10, TimeUnit.SECONDS);
-      }
-    }
+    process.close();
   }
 }

@@ -82,8 +82,10 @@ class WebSocketTransportTest {
   @Test
   void aGrpcProverAndAWebSocketVerifierShareOneSession() throws Exception {
     CreateSessionResponse s = relay.createSession();
-    try (TestPeer prover = relay.join(s.getProverTicket()); WsPeer verifier = WsPeer.join(port, s.getVerifierTicket())) {
+    try (TestPeer prover = relay.join(s.getProverTicket())) {
+      // Joined first, so the prover (not the verifier) is the one told its peer joined.
       prover.next(JOINED);
+      WsPeer verifier = WsPeer.join(port, s.getVerifierTicket());
       verifier.next(JOINED);
       prover.next(PEER_JOINED);
       for (int i = 0; i < 50; i++) {
@@ -254,8 +256,10 @@ class WebSocketTransportTest {
   @Test
   void theGrpcStatusOfAMixedSessionMatchesTheWebSocketCloseCode() throws Exception {
     CreateSessionResponse s = relay.createSession();
-    try (TestPeer prover = relay.join(s.getProverTicket()); WsPeer verifier = WsPeer.join(port, s.getVerifierTicket())) {
+    try (TestPeer prover = relay.join(s.getProverTicket())) {
+      // Joined first, so the prover (not the verifier) is the one told its peer joined.
       prover.next(JOINED);
+      WsPeer verifier = WsPeer.join(port, s.getVerifierTicket());
       verifier.next(JOINED);
       prover.next(PEER_JOINED);
       prover.terminate("done");
