@@ -569,7 +569,8 @@ public final class RelayClient implements AutoCloseable {
 
     /**
      * How often a joined session sends a Heartbeat so proxies keep the idle stream open (default
-     * 30 s); {@link Duration#ZERO} turns heartbeats off.
+     * 30 s); {@link Duration#ZERO} turns heartbeats off. Relays limit keep-alives per stream (2/s
+     * with a burst of 20 by default) and close a stream that sends them faster.
      */
     public Builder heartbeatInterval(Duration interval) {
       if (interval.isNegative()) {
