@@ -33,6 +33,11 @@ public final class NetworkThreads implements AutoCloseable {
     }
   }
 
+  /** Installs {@code threads} worker event loops on the builder (no accept gate: benchmarks' baselines). */
+  public static NetworkThreads install(NettyServerBuilder builder, int threads) {
+    return install(builder, threads, null);
+  }
+
   /**
    * Installs {@code threads} worker event loops on the builder, and {@code acceptGate} (if not
    * null) in the listening channel's pipeline ahead of the acceptor, so it sees every accepted
