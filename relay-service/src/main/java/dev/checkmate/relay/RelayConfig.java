@@ -64,6 +64,10 @@ public final class RelayConfig {
   private final Duration clusterHeartbeat;
   private final Duration clusterDeadAfter;
   private final Duration clusterClaimSettle;
+  private final Duration clusterLookupTimeout;
+  private final int clusterBindsPerNodePerSecond;
+  private final dev.checkmate.relay.cluster.ClusterHooks clusterHooks;
+  private final java.time.Clock clock;
   private final Path tlsClientCa;
   private final List<String> issuerIdentities;
   private final List<String> trustedProxies;
@@ -128,6 +132,10 @@ public final class RelayConfig {
     this.clusterHeartbeat = b.clusterHeartbeat;
     this.clusterDeadAfter = b.clusterDeadAfter;
     this.clusterClaimSettle = b.clusterClaimSettle;
+    this.clusterLookupTimeout = b.clusterLookupTimeout;
+    this.clusterBindsPerNodePerSecond = b.clusterBindsPerNodePerSecond;
+    this.clusterHooks = b.clusterHooks;
+    this.clock = b.clock;
     this.tlsClientCa = b.tlsClientCa;
     this.issuerIdentities = List.copyOf(b.issuerIdentities);
     this.trustedProxies = List.copyOf(b.trustedProxies);
@@ -241,6 +249,19 @@ public final class RelayConfig {
   public Duration clusterDeadAfter() { return clusterDeadAfter; }
   /** How long after claiming home a node re-announces its claim (covers NATS interest propagation). */
   public Duration clusterClaimSettle() { return clusterClaimSettle; }
+  /**
+   * How long a node waits for the session's home to answer a lookup before it claims home itself.
+   * Only matters when something subscribes to the home subjects without answering (NATS then
+   * cannot say "no responders") or when the home is slow; a wrong claim is resolved by the claim
+   * rule (docs/cluster.md).
+   */
+  public Duration clusterLookupTimeout() { return clusterLookupTimeout; }
+  /** Ticket checks the home runs per second for binds and terminates from one other node (burst: one second's worth). */
+  public int clusterBindsPerNodePerSecond() { return clusterBindsPerNodePerSecond; }
+  /** Test and benchmark hooks of cluster mode; {@link dev.checkmate.relay.cluster.ClusterHooks#NONE} in production. */
+  public dev.checkmate.relay.cluster.ClusterHooks clusterHooks() { return clusterHooks; }
+  /** The wall clock: ticket expiry, session lifetime. Tests inject skewed clocks. */
+  public java.time.Clock clock() { return clock; }
 
   /** PEM CA certificate(s): with it the gRPC port requires client certificates that chain to it (mutual TLS). */
   public Optional<Path> tlsClientCa() { return Optional.ofNullable(tlsClientCa); }
@@ -336,6 +357,10 @@ public final class RelayConfig {
     private Duration clusterHeartbeat = Duration.ofSeconds(1);
     private Duration clusterDeadAfter = Duration.ofSeconds(3);
     private Duration clusterClaimSettle = Duration.ofMillis(250);
+    private Duration clusterLookupTimeout = Duration.ofMillis(500);
+    private int clusterBindsPerNodePerSecond = 1000;
+    private dev.checkmate.relay.cluster.ClusterHooks clusterHooks = dev.checkmate.relay.cluster.ClusterHooks.NONE;
+    private java.time.Clock clock = java.time.Clock.systemUTC();
     private Path tlsClientCa;
     private List<String> issuerIdentities = List.of();
     private List<String> trustedProxies = List.of();
@@ -402,6 +427,10 @@ public final class RelayConfig {
       clusterHeartbeat = c.clusterHeartbeat;
       clusterDeadAfter = c.clusterDeadAfter;
       clusterClaimSettle = c.clusterClaimSettle;
+      clusterLookupTimeout = c.clusterLookupTimeout;
+      clusterBindsPerNodePerSecond = c.clusterBindsPerNodePerSecond;
+      clusterHooks = c.clusterHooks;
+      clock = c.clock;
       tlsClientCa = c.tlsClientCa;
       issuerIdentities = c.issuerIdentities;
       trustedProxies = c.trustedProxies;
@@ -466,6 +495,10 @@ public final class RelayConfig {
     public Builder clusterHeartbeat(Duration v) { clusterHeartbeat = v; return this; }
     public Builder clusterDeadAfter(Duration v) { clusterDeadAfter = v; return this; }
     public Builder clusterClaimSettle(Duration v) { clusterClaimSettle = v; return this; }
+    public Builder clusterLookupTimeout(Duration v) { clusterLookupTimeout = v; return this; }
+    public Builder clusterBindsPerNodePerSecond(int v) { clusterBindsPerNodePerSecond = v; return this; }
+    public Builder clusterHooks(dev.checkmate.relay.cluster.ClusterHooks v) { clusterHooks = Objects.requireNonNull(v); return this; }
+    public Builder clock(java.time.Clock v) { clock = Objects.requireNonNull(v); return this; }
     public Builder tlsClientCa(Path v) { tlsClientCa = v; return this; }
     public Builder issuerIdentities(List<String> v) { issuerIdentities = List.copyOf(v); return this; }
     public Builder trustedProxies(List<String> v) { trustedProxies = List.copyOf(v); return this; }
@@ -518,6 +551,8 @@ public final class RelayConfig {
       require(positive(clusterHeartbeat) && positive(clusterDeadAfter) && clusterDeadAfter.compareTo(clusterHeartbeat) > 0,
           "cluster dead-after must be longer than the cluster heartbeat");
       require(positive(clusterClaimSettle), "cluster claim settle must be positive");
+      require(positive(clusterLookupTimeout), "cluster lookup timeout must be positive");
+      require(clusterBindsPerNodePerSecond >= 1, "cluster binds per node and second must be at least 1");
       require(tlsClientCa == null || tlsCertificate != null, "--tls-client-ca needs TLS (--tls-cert/--tls-key)");
       require(issuerIdentities.isEmpty() || tlsClientCa != null,
           "--issuer-identity needs mutual TLS (--tls-client-ca): identities come from client certificates");

@@ -50,6 +50,7 @@ public final class RelayServer implements AutoCloseable {
   private final RelayConfig config;
   private final SessionHub hub;
   private final KeyRing keys;
+  private final TicketVerifier verifier;
   private final HealthStatusManager health = new HealthStatusManager();
   private final ScheduledExecutorService scheduler;
   private final Server server;
@@ -72,14 +73,14 @@ public final class RelayServer implements AutoCloseable {
 
   private RelayServer(RelayConfig config) throws IOException {
     this.config = config;
-    Clock clock = Clock.systemUTC();
+    Clock clock = config.clock();
     this.keys = KeyRing.load(config.signingKey(), config.verifyKeys());
     this.hub = new SessionHub(config, clock);
     this.limiter = new AddressLimits(config.maxStreamsPerAddress(), config.maxJoinAttemptsPerSecond());
     this.scheduler = TimerThread.start("relay-timers");
 
     TicketIssuer issuer = keys.signingKey().map(k -> new TicketIssuer(k, config.audience(), clock)).orElse(null);
-    TicketVerifier verifier = new TicketVerifier(keys, config.audience(), config.clockSkew(), clock);
+    this.verifier = new TicketVerifier(keys, config.audience(), config.clockSkew(), clock);
 
     NettyServerBuilder builder = NettyServerBuilder
         .forAddress(new InetSocketAddress(config.bindAddress(), config.grpcPort()))
@@ -196,7 +197,11 @@ public final class RelayServer implements AutoCloseable {
     }
     if (config.clusterEnabled()) {
       // Connects in the background; node-local sessions are served meanwhile (docs/cluster.md).
-      relay.cluster = ClusterLink.start(config, relay.hub);
+      // The home checks other nodes' tickets with the same verifier as local joins.
+      relay.cluster = ClusterLink.start(config, relay.hub, relay.verifier);
+      if (relay.telemetry != null) {
+        relay.cluster.setListener(relay.telemetry.cluster());
+      }
     }
     if (relay.http != null) {
       try {

@@ -1,24 +1,30 @@
 package dev.checkmate.relay.cluster;
 
+import com.google.protobuf.ByteString;
 import dev.checkmate.relay.proto.cluster.v1.NodeMessage;
+import dev.checkmate.relay.proto.cluster.v1.Ping;
 import dev.checkmate.relay.proto.v1.Role;
-import io.nats.client.Subscription;
 
 /**
  * One cross-node binding, i.e. one participant joined on a bridge node and seated at the session's
- * home: the half each node keeps. Both halves number their messages (a gap tears the binding
- * down, since NATS core may drop messages across a reconnect), stamp them with both tokens, and
- * carry cumulative consumption counters that are the credits of the other direction.
+ * home: the half each node keeps. Each half is known by the random 128-bit token it issued (the
+ * bridge in its BindRequest, the home in its BindReply); a message is for a binding only if it
+ * carries that token and comes from the other half's node, on this node's private subject (so
+ * tokens are read by the two nodes only). Both halves number their messages (a gap tears the
+ * binding down, since NATS core may drop messages across a reconnect) and carry cumulative
+ * consumption counters that are the credits of the other direction.
  */
 abstract class Binding {
   final ClusterLink link;
   final String sessionId;
   final Role role;
-  final String bridgeToken;
-  final String upSubject;
-  final String downSubject;
-  volatile String homeToken;
-  volatile Subscription subscription;
+  /** The token this node issued: how messages find this binding here. */
+  final ByteString token;
+
+  /** The other half, once known (the bridge learns the home's token from the BindReply). */
+  volatile ByteString peerToken;
+  volatile String peerNode;
+  private volatile String outSubject;
 
   // guarded by this
   private long outSeq;
@@ -31,25 +37,29 @@ abstract class Binding {
   volatile long lastHeardNanos;
   volatile boolean closed;
 
-  Binding(ClusterLink link, String sessionId, Role role, String bridgeToken, String homeToken) {
+  Binding(ClusterLink link, String sessionId, Role role, ByteString token) {
     this.link = link;
     this.sessionId = sessionId;
     this.role = role;
-    this.bridgeToken = bridgeToken;
-    this.homeToken = homeToken;
-    this.upSubject = Subjects.up(sessionId, role);
-    this.downSubject = Subjects.down(sessionId, role);
+    this.token = token;
     long now = System.nanoTime();
     this.lastSentNanos = now;
     this.lastHeardNanos = now;
   }
 
-  /** The subject this half publishes on. */
-  abstract String outSubject();
+  /** Sets the other half; messages can flow from now on. */
+  final void connect(String node, ByteString peer) {
+    peerNode = node;
+    peerToken = peer;
+    outSubject = Subjects.node(node, link.nodeId(), Subjects.shard(peer.toByteArray()));
+  }
+
+  /** True when this half sends bridge to home ({@code up}). */
+  abstract boolean up();
 
   /**
-   * Stamps and publishes one message; returns false if the link refused it. Ordered messages
-   * (frames, server messages, leave, close) are numbered and a receiver tears the binding down on a
+   * Stamps and publishes one message; returns false if it was not sent. Ordered messages (frames,
+   * server messages, leave, close, ack) are numbered and a receiver tears the binding down on a
    * gap; credits and pings are idempotent (cumulative counters) and carry seq 0.
    */
   final boolean publish(NodeMessage.Builder m) {
@@ -58,16 +68,20 @@ abstract class Binding {
       default -> true;
     };
     synchronized (this) {
-      if (closed) {
+      String subject = outSubject;
+      if (closed || subject == null) {
         return false;
       }
-      m.setBridgeToken(bridgeToken).setHomeToken(homeToken == null ? "" : homeToken)
-          .setSeq(ordered ? ++outSeq : 0).setConsumedFrames(consumedFrames).setConsumedBytes(consumedBytes);
+      m.setToken(peerToken).setSeq(ordered ? ++outSeq : 0).setConsumedFrames(consumedFrames).setConsumedBytes(consumedBytes);
       reportedFrames = consumedFrames;
       reportedBytes = consumedBytes;
-      lastSentNanos = System.nanoTime();
+      long now = System.nanoTime();
+      lastSentNanos = now;
+      if (link.hooks().timeHops() && (m.hasFrame() || m.hasServer() && m.getServer().hasData())) {
+        m.setSentNanos(now);
+      }
       // Published under the lock so seq order is wire order.
-      return link.publish(outSubject(), m.build().toByteArray());
+      return link.nats().publish(subject, m.build().toByteArray());
     }
   }
 
@@ -79,34 +93,33 @@ abstract class Binding {
         || consumedBytes - reportedBytes >= windowBytes / 4;
   }
 
-  /** Checks tokens and sequence of an incoming message: null = accept, otherwise why it is dropped. */
-  final synchronized String admit(NodeMessage m) {
-    String home = homeToken;
-    if (!bridgeToken.equals(m.getBridgeToken()) || home == null || !home.equals(m.getHomeToken())) {
-      return "token";
-    }
+  /** Checks the sequence of an incoming message (token and sender were checked by the router); false = gap. */
+  final synchronized boolean inOrder(NodeMessage m) {
     lastHeardNanos = System.nanoTime();
     if (m.getSeq() == 0) {
-      return null;
+      return true;
     }
     if (m.getSeq() != inSeq + 1) {
-      return "gap";
+      return false;
     }
     inSeq = m.getSeq();
-    return null;
+    return true;
   }
+
+  /** One message for this binding (dispatcher thread of its shard). */
+  abstract void onMessage(NodeMessage m, long receivedNanos);
 
   /** Sends a ping when nothing was sent for the heartbeat interval; reports death after dead-after. */
   final void tick(long nowNanos, long heartbeatNanos, long deadNanos) {
-    if (closed) {
-      return;
+    if (closed || peerToken == null) {
+      return; // not bound yet: the bind request has its own timeout
     }
     if (nowNanos - lastHeardNanos >= deadNanos) {
       lost("the relay node at the other end of this session stopped answering");
       return;
     }
-    if (nowNanos - lastSentNanos >= heartbeatNanos && homeToken != null) {
-      publish(NodeMessage.newBuilder().setPing(dev.checkmate.relay.proto.cluster.v1.Ping.getDefaultInstance()));
+    if (nowNanos - lastSentNanos >= heartbeatNanos && peerToken != null) {
+      publish(NodeMessage.newBuilder().setPing(Ping.getDefaultInstance()));
     }
   }
 

@@ -1,9 +1,11 @@
 package dev.checkmate.relay.cluster;
 
+import com.google.protobuf.ByteString;
 import dev.checkmate.relay.proto.cluster.v1.Close;
 import dev.checkmate.relay.proto.cluster.v1.Credit;
 import dev.checkmate.relay.proto.cluster.v1.NodeMessage;
 import dev.checkmate.relay.proto.v1.Frame;
+import dev.checkmate.relay.proto.v1.Role;
 import dev.checkmate.relay.proto.v1.ServerMessage;
 import dev.checkmate.relay.session.Participant;
 import dev.checkmate.relay.session.RelayError;
@@ -16,11 +18,13 @@ import java.util.ArrayDeque;
  * the home's ordinary local session sees it. Pairing, timers, limits and the one-stream-per-role
  * rule are therefore the single-node code, run at the home.
  *
- * <p>Up (bridge → home): frames arrive into a small inbox, bounded by the window this home granted
- * the bridge; the local seat takes one per {@link #requestNext} (only while its peer can take more)
- * and each one taken is a credit back to the bridge. Down (home → bridge): {@link #isReady} is
- * true while the bridge's window has room; credits from the bridge make it ready again and wake
- * the seat ({@link Seat#onWritable}).
+ * <p>Up (bridge → home): frames and acks arrive into a small inbox; the local seat takes one per
+ * {@link #requestNext} (only while its peer can take more) and each one taken is a credit back to
+ * the bridge. The home counts what arrives against the window it granted the bridge: a bridge that
+ * sends more than the window allows is cut off ({@link ClusterRefusal#CREDIT_EXCEEDED}), so the
+ * inbox is bounded by the window whatever the other node does. Down (home → bridge):
+ * {@link #isReady} is true while the bridge's window has room; credits from the bridge make it
+ * ready again and wake the seat ({@link Seat#onWritable}).
  */
 final class RemoteParticipant extends Binding implements Participant {
   private final int maxFrameBytes;
@@ -28,7 +32,6 @@ final class RemoteParticipant extends Binding implements Participant {
   private final int myWindowBytes;
   private final int bridgeWindowFrames;
   private final int bridgeWindowBytes;
-  final String bridgeNode;
   volatile Seat seat;
   // guarded by this
   /** Frames and acks ({@link Long} seq) from the bridge, in order; each one is one read of the seat. */
@@ -37,23 +40,25 @@ final class RemoteParticipant extends Binding implements Participant {
   private boolean draining;
   private long sentFrames;
   private long sentBytes;
+  private long receivedFrames;
+  private long receivedBytes;
   private volatile long bridgeConsumedFrames;
   private volatile long bridgeConsumedBytes;
 
-  RemoteParticipant(ClusterLink link, String sessionId, dev.checkmate.relay.proto.v1.Role role, String bridgeToken,
-      String homeToken, String bridgeNode, int bridgeWindowFrames, int bridgeWindowBytes) {
-    super(link, sessionId, role, bridgeToken, homeToken);
-    this.bridgeNode = bridgeNode;
+  RemoteParticipant(ClusterLink link, String sessionId, Role role, ByteString homeToken, String bridgeNode,
+      ByteString bridgeToken, int bridgeWindowFrames, int bridgeWindowBytes) {
+    super(link, sessionId, role, homeToken);
     this.maxFrameBytes = link.config().maxFrameBytes();
     this.myWindowFrames = link.config().clusterWindowFrames();
     this.myWindowBytes = link.config().clusterWindowBytes();
     this.bridgeWindowFrames = Math.max(1, bridgeWindowFrames);
-    this.bridgeWindowBytes = Math.max(2 * maxFrameBytes, bridgeWindowBytes);
+    this.bridgeWindowBytes = Math.max(maxFrameBytes, bridgeWindowBytes);
+    connect(bridgeNode, bridgeToken);
   }
 
   @Override
-  String outSubject() {
-    return downSubject;
+  boolean up() {
+    return false;
   }
 
   int windowFrames() {
@@ -68,6 +73,7 @@ final class RemoteParticipant extends Binding implements Participant {
 
   @Override
   public void send(ServerMessage message) {
+    long start = link.hooks().timeHops() ? System.nanoTime() : 0;
     int size = message.hasData() ? message.getData().getPayload().size() : -1;
     if (size >= 0) {
       synchronized (this) {
@@ -77,6 +83,9 @@ final class RemoteParticipant extends Binding implements Participant {
     }
     if (publish(NodeMessage.newBuilder().setServer(message)) && size >= 0) {
       link.countOut(size);
+      if (start != 0) {
+        link.hooks().hop(ClusterHooks.Hop.SEND, false, System.nanoTime() - start);
+      }
     }
   }
 
@@ -93,11 +102,11 @@ final class RemoteParticipant extends Binding implements Participant {
     synchronized (this) {
       requested++;
     }
-    drain();
+    drain(0);
   }
 
   /** Hands inbox frames to the seat, one per requested read; re-entrant calls just add reads. */
-  private void drain() {
+  private void drain(long receivedNanos) {
     while (true) {
       Object item;
       Seat s = seat;
@@ -119,6 +128,10 @@ final class RemoteParticipant extends Binding implements Participant {
         }
         if (item instanceof Frame f) {
           s.onFrame(f);
+          if (receivedNanos != 0) {
+            link.hooks().hop(ClusterHooks.Hop.RECEIVE, true, System.nanoTime() - receivedNanos);
+            receivedNanos = 0;
+          }
         } else {
           s.onAck((Long) item);
         }
@@ -146,16 +159,14 @@ final class RemoteParticipant extends Binding implements Participant {
 
   void attach(Seat s) {
     seat = s;
-    drain();
+    drain(0);
   }
 
-  /** One message on this binding's .up subject (dispatcher thread). */
-  void onUp(NodeMessage m) {
-    String why = admit(m);
-    if (why != null) {
-      if (why.equals("gap")) {
-        lost("messages between relay nodes were lost");
-      }
+  @Override
+  void onMessage(NodeMessage m, long receivedNanos) {
+    if (!inOrder(m)) {
+      link.refused(ClusterRefusal.SEQUENCE);
+      lost("messages between relay nodes were lost");
       return;
     }
     boolean wasReady = isReady();
@@ -167,17 +178,17 @@ final class RemoteParticipant extends Binding implements Participant {
     }
     switch (m.getKindCase()) {
       case FRAME -> {
-        link.countIn(m.getFrame().getPayload().size());
-        synchronized (this) {
-          inbox.add(m.getFrame());
+        int size = m.getFrame().getPayload().size();
+        if (!receive(m.getFrame(), size)) {
+          return;
         }
-        drain();
+        link.countIn(size);
+        drain(link.hooks().timeHops() ? receivedNanos : 0);
       }
       case ACK -> {
-        synchronized (this) {
-          inbox.add(m.getAck().getSeq());
+        if (receive(m.getAck().getSeq(), 0)) {
+          drain(0);
         }
-        drain();
       }
       case LEAVE -> {
         if (s == null) {
@@ -194,8 +205,32 @@ final class RemoteParticipant extends Binding implements Participant {
           }
         }
       }
-      default -> { }
+      case CREDIT, PING -> { }
+      default -> link.refused(ClusterRefusal.MALFORMED);
     }
+  }
+
+  /** Counts one arriving frame or ack against the window granted to the bridge; false = over it, binding cut. */
+  private boolean receive(Object item, int size) {
+    synchronized (this) {
+      if (closed) {
+        return false;
+      }
+      receivedFrames++;
+      receivedBytes += size;
+      if (receivedFrames - consumedFrames <= myWindowFrames && receivedBytes - consumedBytes <= myWindowBytes) {
+        inbox.add(item);
+        return true;
+      }
+      inbox.clear();
+    }
+    link.refused(ClusterRefusal.CREDIT_EXCEEDED);
+    String why = "relay node " + peerNode + " sent more than the cross-node credit window it was granted ("
+        + myWindowFrames + " frames / " + myWindowBytes + " bytes)";
+    publish(NodeMessage.newBuilder().setClose(Close.newBuilder().setCode(Status.Code.RESOURCE_EXHAUSTED.name())
+        .setDescription(why + "; reconnect")));
+    lost(why);
+    return false;
   }
 
   @Override

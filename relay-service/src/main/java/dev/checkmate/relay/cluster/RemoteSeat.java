@@ -1,13 +1,16 @@
 package dev.checkmate.relay.cluster;
 
+import com.google.protobuf.ByteString;
 import dev.checkmate.relay.proto.cluster.v1.Credit;
 import dev.checkmate.relay.proto.cluster.v1.Leave;
 import dev.checkmate.relay.proto.cluster.v1.NodeMessage;
+import dev.checkmate.relay.proto.v1.Ack;
 import dev.checkmate.relay.proto.v1.Frame;
 import dev.checkmate.relay.proto.v1.Role;
 import dev.checkmate.relay.proto.v1.ServerMessage;
 import dev.checkmate.relay.session.Seat;
 import io.grpc.Status;
+import java.util.ArrayDeque;
 import java.util.List;
 
 /**
@@ -15,11 +18,14 @@ import java.util.List;
  * session's home. Frames go up to the home over NATS; what the home sends comes down and is
  * handed to the client's stream.
  *
- * <p>Flow control, up: the bridge reads the client's next frame only while it holds credit, i.e.
- * while fewer than the home's window (frames and bytes) are unconsumed at the home; the home
- * consumes a frame when its local session takes it (only as fast as the peer reads). Down: the
- * bridge counts a frame consumed once it is handed to a client stream that is still ready, or when
- * that stream becomes writable again; the home sends only while the bridge's window has room.
+ * <p>Flow control, up: the bridge sends a frame (or ack) only while it holds credit, i.e. while
+ * fewer than the home's window (frames and bytes) are unconsumed at the home, and reads the
+ * client's next message only when nothing waits for credit; the home consumes a frame when its
+ * local session takes it (only as fast as the peer reads), and cuts off a bridge that sends more.
+ * Frames handed over from a lost claim wait in the same queue. Down: the bridge counts a frame
+ * consumed once it is handed to a client stream that is still ready, or when that stream becomes
+ * writable again; the home sends only while the bridge's window has room, and a home that sends
+ * more is cut off the same way.
  */
 final class RemoteSeat extends Binding implements Seat {
   private final ClusterSeat client;
@@ -27,6 +33,7 @@ final class RemoteSeat extends Binding implements Seat {
   private final int myWindowFrames;
   private final int myWindowBytes;
   // guarded by this
+  private boolean bound;
   private int homeWindowFrames;
   private int homeWindowBytes;
   private long sentFrames;
@@ -36,20 +43,25 @@ final class RemoteSeat extends Binding implements Seat {
   private boolean waiting;
   private long blockedFrames;
   private long blockedBytes;
-  private java.util.ArrayDeque<NodeMessage> early = new java.util.ArrayDeque<>();
-  volatile String homeNode = "";
+  private long receivedFrames;
+  private long receivedBytes;
+  /** Frames and acks ({@link Long}) waiting for credit, in order. */
+  private final ArrayDeque<Object> outbox = new ArrayDeque<>();
 
-  RemoteSeat(ClusterLink link, ClusterSeat client, String bridgeToken) {
-    super(link, client.ticket.sessionId(), client.ticket.role(), bridgeToken, null);
+  /** A binding about to be requested from {@code home}; {@code handedOver} go up first once bound. */
+  RemoteSeat(ClusterLink link, ClusterSeat client, ByteString bridgeToken, String home, List<Frame> handedOver) {
+    super(link, client.ticket.sessionId(), client.ticket.role(), bridgeToken);
     this.client = client;
+    this.peerNode = home; // only the node asked may answer
+    this.outbox.addAll(handedOver);
     this.maxFrameBytes = link.config().maxFrameBytes();
     this.myWindowFrames = link.config().clusterWindowFrames();
     this.myWindowBytes = link.config().clusterWindowBytes();
   }
 
   @Override
-  String outSubject() {
-    return upSubject;
+  boolean up() {
+    return true;
   }
 
   int windowFrames() {
@@ -60,43 +72,73 @@ final class RemoteSeat extends Binding implements Seat {
     return myWindowBytes;
   }
 
-  /** The home seated the participant: replay what came down early, send handed-over frames, start reading. */
-  void bound(String token, String node, int windowFrames, int windowBytes, List<Frame> handedOver) {
+  ClusterSeat client() {
+    return client;
+  }
+
+  /** The home seated the participant: send the handed-over frames first, then start reading. */
+  void bound(ByteString homeToken, int windowFrames, int windowBytes) {
     synchronized (this) {
-      homeToken = token;
-      homeNode = node;
+      connect(peerNode, homeToken);
       homeWindowFrames = Math.max(1, windowFrames);
-      homeWindowBytes = Math.max(2 * maxFrameBytes, windowBytes);
+      homeWindowBytes = Math.max(1, windowBytes);
       lastHeardNanos = System.nanoTime();
+      bound = true;
     }
-    // Replay what came down before the reply, in order; messages arriving meanwhile queue behind.
-    while (true) {
-      NodeMessage m;
-      synchronized (this) {
-        m = early.poll();
-        if (m == null) {
-          early = null;
-          break;
-        }
-      }
-      accept(m);
-    }
-    for (Frame f : handedOver) {
-      sendUp(f);
-    }
+    pump();
     boolean read;
     synchronized (this) {
-      read = client.outstandingReads() <= 0 && hasCredit();
-      waiting = !read && client.outstandingReads() <= 0;
+      int outstanding = client.outstandingReads();
+      read = outstanding <= 0 && outbox.isEmpty() && hasCredit(maxFrameBytes);
+      waiting = !read && outstanding <= 0;
     }
     if (read) {
       client.requestNext();
     }
   }
 
-  private boolean hasCredit() {
-    return sentFrames - homeConsumedFrames < homeWindowFrames
-        && sentBytes - homeConsumedBytes + maxFrameBytes <= homeWindowBytes;
+  private boolean hasCredit(int size) {
+    return sentFrames - homeConsumedFrames < homeWindowFrames && sentBytes - homeConsumedBytes + size <= homeWindowBytes;
+  }
+
+  /** Sends what waits for credit, in order, while credit lasts. */
+  private void pump() {
+    synchronized (this) {
+      while (bound && !closed) {
+        Object item = outbox.peek();
+        int size = item instanceof Frame f ? f.getPayload().size() : 0;
+        if (item == null || !hasCredit(size)) {
+          return;
+        }
+        outbox.poll();
+        sentFrames++;
+        sentBytes += size;
+        // Under the lock, so concurrent pumps keep the order.
+        if (item instanceof Frame f) {
+          long start = link.hooks().timeHops() ? System.nanoTime() : 0;
+          if (publish(NodeMessage.newBuilder().setFrame(f))) {
+            link.countOut(size);
+          }
+          if (start != 0) {
+            link.hooks().hop(ClusterHooks.Hop.SEND, true, System.nanoTime() - start);
+          }
+        } else {
+          publish(NodeMessage.newBuilder().setAck(Ack.newBuilder().setSeq((Long) item)));
+        }
+      }
+    }
+  }
+
+  /** After the client's message was queued: read the next one if nothing waits and credit allows. */
+  private void readNextIfCredit() {
+    boolean read;
+    synchronized (this) {
+      read = bound && outbox.isEmpty() && hasCredit(maxFrameBytes);
+      waiting = !read;
+    }
+    if (read) {
+      client.requestNext();
+    }
   }
 
   // --- Seat: the client's transport ---
@@ -122,42 +164,21 @@ final class RemoteSeat extends Binding implements Seat {
               + " bytes; split it into smaller frames")));
       return;
     }
-    sendUp(frame);
-    boolean read;
     synchronized (this) {
-      read = hasCredit();
-      waiting = !read;
+      outbox.add(frame);
     }
-    if (read) {
-      client.requestNext();
-    }
+    pump();
+    readNextIfCredit();
   }
 
   /** An ack travels like a frame (in order, one credit frame, no bytes); the home forwards it to the peer. */
   @Override
   public void onAck(long seq) {
     synchronized (this) {
-      sentFrames++;
+      outbox.add(seq);
     }
-    publish(NodeMessage.newBuilder().setAck(dev.checkmate.relay.proto.v1.Ack.newBuilder().setSeq(seq)));
-    boolean read;
-    synchronized (this) {
-      read = hasCredit();
-      waiting = !read;
-    }
-    if (read) {
-      client.requestNext();
-    }
-  }
-
-  private void sendUp(Frame frame) {
-    synchronized (this) {
-      sentFrames++;
-      sentBytes += frame.getPayload().size();
-    }
-    if (publish(NodeMessage.newBuilder().setFrame(frame))) {
-      link.countOut(frame.getPayload().size());
-    }
+    pump();
+    readNextIfCredit();
   }
 
   @Override
@@ -202,32 +223,21 @@ final class RemoteSeat extends Binding implements Seat {
 
   // --- from the home ---
 
-  /** One message on this binding's .down subject (dispatcher thread). */
-  void onDown(NodeMessage m) {
-    synchronized (this) {
-      if (early != null) {
-        if (m.getBridgeToken().equals(bridgeToken) && early.size() < myWindowFrames + 16) {
-          early.add(m);
-        }
-        return;
-      }
-    }
-    accept(m);
-  }
-
-  private void accept(NodeMessage m) {
-    String why = admit(m);
-    if (why != null) {
-      if (why.equals("gap")) {
-        lost("messages between relay nodes were lost");
-      }
+  @Override
+  void onMessage(NodeMessage m, long receivedNanos) {
+    if (!inOrder(m)) {
+      link.refused(ClusterRefusal.SEQUENCE);
+      lost("messages between relay nodes were lost");
       return;
     }
     boolean resume = false;
     synchronized (this) {
       homeConsumedFrames = Math.max(homeConsumedFrames, m.getConsumedFrames());
       homeConsumedBytes = Math.max(homeConsumedBytes, m.getConsumedBytes());
-      if (waiting && hasCredit()) {
+    }
+    pump();
+    synchronized (this) {
+      if (waiting && outbox.isEmpty() && hasCredit(maxFrameBytes)) {
         waiting = false;
         resume = true;
       }
@@ -236,23 +246,38 @@ final class RemoteSeat extends Binding implements Seat {
       client.requestNext();
     }
     switch (m.getKindCase()) {
-      case SERVER -> deliver(m.getServer());
+      case SERVER -> deliver(m.getServer(), receivedNanos);
       case CLOSE -> {
         release();
         client.close(ClusterLink.status(m.getClose().getCode(), m.getClose().getDescription()));
       }
-      default -> { }
+      case CREDIT, PING -> { }
+      default -> link.refused(ClusterRefusal.MALFORMED);
     }
   }
 
-  private void deliver(ServerMessage message) {
+  private void deliver(ServerMessage message, long receivedNanos) {
     if (!message.hasData()) {
       client.send(message);
       return;
     }
     int size = message.getData().getPayload().size();
+    boolean over;
+    synchronized (this) {
+      receivedFrames++;
+      receivedBytes += size;
+      over = receivedFrames - consumedFrames > myWindowFrames || receivedBytes - consumedBytes > myWindowBytes;
+    }
+    if (over) {
+      link.refused(ClusterRefusal.CREDIT_EXCEEDED);
+      lost("the session's home node sent more than the cross-node credit window it was granted");
+      return;
+    }
     link.countIn(size);
     client.send(message);
+    if (receivedNanos != 0 && link.hooks().timeHops()) {
+      link.hooks().hop(ClusterHooks.Hop.RECEIVE, false, System.nanoTime() - receivedNanos);
+    }
     boolean report;
     if (client.isReady()) {
       report = consumed(1, size, myWindowFrames, myWindowBytes);

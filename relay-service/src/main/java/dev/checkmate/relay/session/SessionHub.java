@@ -8,6 +8,7 @@ import dev.checkmate.relay.ticket.Ticket;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -107,7 +108,7 @@ public final class SessionHub {
    * The hook for sessions held on other nodes (cluster mode; see dev.checkmate.relay.cluster).
    * The hub hands it every join of a session not remembered as ended; for a session this node
    * holds it answers at once with {@link #joinHere}, so node-local sessions never wait for NATS.
-   * All methods may be called on transport threads and must not block (terminate excepted).
+   * All methods may be called on transport threads and never block.
    */
   public interface Cluster {
     /**
@@ -117,8 +118,12 @@ public final class SessionHub {
      */
     Seat join(Ticket ticket, Participant participant) throws RelayException;
 
-    /** TerminateSession for a session not held here; null when no node holds it. */
-    Boolean terminate(Ticket ticket, String reason);
+    /**
+     * TerminateSession for a session not held here: asks its home node, or ends it here
+     * ({@link #terminateHere}) when no node holds it. Completes on a cluster thread; fails with a
+     * {@link RelayException} or a gRPC status exception when the home cannot be asked.
+     */
+    CompletableFuture<Boolean> terminate(Ticket ticket, String reason);
 
     /** A session held here ended; its tickets stay dead on this node until {@code rememberUntilMillis}. */
     void ended(String sessionId, long rememberUntilMillis);
@@ -172,20 +177,18 @@ public final class SessionHub {
 
   /**
    * Ends the ticket's session on behalf of its role, from outside a stream. A session nobody has
-   * joined yet is ended too, so its tickets die. Returns false if it had already ended.
+   * joined yet is ended too, so its tickets die. Completes with false if it had already ended; in
+   * cluster mode, for a session held on another node, once that node answered (never blocking).
    */
-  public boolean terminate(Ticket ticket, String reason) {
+  public CompletableFuture<Boolean> terminate(Ticket ticket, String reason) {
     if (endedUntilMillis.containsKey(ticket.sessionId())) {
-      return false;
+      return CompletableFuture.completedFuture(false);
     }
     Cluster c = cluster;
     if (c != null && !sessions.containsKey(ticket.sessionId())) {
-      Boolean remote = c.terminate(ticket, reason);
-      if (remote != null) {
-        return remote;
-      }
+      return c.terminate(ticket, reason);
     }
-    return terminateHere(ticket, reason);
+    return CompletableFuture.completedFuture(terminateHere(ticket, reason));
   }
 
   /** TerminateSession for a session held (or to be remembered as ended) on this node. */

@@ -197,6 +197,14 @@ public final class RelayTelemetry implements SessionHub.HubListener, AutoCloseab
             m.record(cluster.framesOut.sum(), Attributes.of(AttributeKey.stringKey("direction"), "out"));
           }
         });
+    meter.counterBuilder("relay.cluster.refusals").setUnit("{message}")
+        .setDescription("Messages from other relay nodes (or NATS clients) refused or ignored, by reason (cluster mode only)")
+        .buildWithCallback(m -> {
+          if (cluster.clusterMode()) {
+            cluster.refusals.forEach((reason, n) ->
+                m.record(n.sum(), Attributes.of(AttributeKey.stringKey("reason"), reason.label())));
+          }
+        });
 
     if (reader != null) {
       PrometheusRegistry registry = new PrometheusRegistry();

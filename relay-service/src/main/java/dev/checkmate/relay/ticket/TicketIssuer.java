@@ -11,7 +11,8 @@ import java.util.Date;
 /**
  * Signs join tickets: compact JWS (RFC 7515) with alg EdDSA (RFC 8037), header {@code kid}, and
  * claims {@code iss}, {@code aud}, {@code sid} (session id), {@code role}, {@code iat}, {@code nbf},
- * {@code exp} and a random {@code jti}. Signing is done by jjwt with the JDK's Ed25519.
+ * {@code exp}, a random {@code jti} and {@code sk}, the session key both tickets of a session share
+ * (see {@link #sessionKey}). Signing is done by jjwt with the JDK's Ed25519.
  */
 public final class TicketIssuer {
   static final String ISSUER = "checkmate-relay";
@@ -21,11 +22,16 @@ public final class TicketIssuer {
   private final String audience;
   private final Clock clock;
   private final SecureRandom random = new SecureRandom();
+  /** Derives each session's key from its id, so the two tickets of a session carry the same one. */
+  private final javax.crypto.spec.SecretKeySpec sessionKeySeed;
 
   public TicketIssuer(KeyRing.SigningKey key, String audience, Clock clock) {
     this.key = key;
     this.audience = audience;
     this.clock = clock;
+    byte[] seed = new byte[32];
+    random.nextBytes(seed);
+    this.sessionKeySeed = new javax.crypto.spec.SecretKeySpec(seed, "HmacSHA256");
   }
 
   /** A new session id: 128 random bits, base64url without padding (22 characters). */
@@ -41,12 +47,29 @@ public final class TicketIssuer {
         .audience().add(audience).and()
         .claim("sid", sessionId)
         .claim("role", TicketVerifier.roleName(role))
+        .claim(TicketVerifier.SESSION_KEY_CLAIM, B64URL.encodeToString(sessionKey(sessionId)))
         .id(randomId())
         .issuedAt(Date.from(now))
         .notBefore(Date.from(now))
         .expiration(Date.from(expiresAt))
         .signWith(key.privateKey(), Jwts.SIG.EdDSA)
         .compact();
+  }
+
+  /**
+   * The session's key: 32 bytes only holders of one of its tickets know (HMAC-SHA256 of the session
+   * id under this issuer's random seed, so both tickets CreateSession issues carry the same key and
+   * nothing about it is predictable). Relay nodes of a cluster prove with it that they hold a ticket
+   * of the session, and seal a ticket for the node it is sent to (docs/cluster.md).
+   */
+  byte[] sessionKey(String sessionId) {
+    try {
+      javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
+      mac.init(sessionKeySeed);
+      return mac.doFinal(sessionId.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    } catch (java.security.GeneralSecurityException e) {
+      throw new IllegalStateException("HmacSHA256 unavailable", e);
+    }
   }
 
   private String randomId() {

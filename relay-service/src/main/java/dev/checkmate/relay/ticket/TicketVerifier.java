@@ -25,6 +25,8 @@ import java.util.Date;
 public final class TicketVerifier {
   /** Tickets are ~400 characters; anything far larger is refused before parsing. */
   static final int MAX_TICKET_CHARS = 4096;
+  /** The claim holding the session key both tickets of a session share (base64url, 32 bytes). */
+  static final String SESSION_KEY_CLAIM = "sk";
 
   private final KeyRing keys;
   private final JwtParser parser;
@@ -75,7 +77,25 @@ public final class TicketVerifier {
     if (sessionId == null || sessionId.length() < 22 || role == null || claims.getId() == null || claims.getExpiration() == null) {
       throw new RelayException(RelayError.BAD_TICKET, "ticket lacks a session id, role, ticket id or expiry");
     }
-    return new Ticket(sessionId, role, claims.getId(), claims.getExpiration().toInstant());
+    return new Ticket(sessionId, role, claims.getId(), claims.getExpiration().toInstant(), token,
+        sessionKey(claims.get(SESSION_KEY_CLAIM, String.class)));
+  }
+
+  /** The optional session key claim: absent is null (older tickets); malformed is refused. */
+  private static byte[] sessionKey(String claim) throws RelayException {
+    if (claim == null) {
+      return null;
+    }
+    byte[] key;
+    try {
+      key = java.util.Base64.getUrlDecoder().decode(claim);
+    } catch (IllegalArgumentException e) {
+      key = null;
+    }
+    if (key == null || key.length != 32) {
+      throw new RelayException(RelayError.BAD_TICKET, "ticket's session key is malformed");
+    }
+    return key;
   }
 
   /**

@@ -29,8 +29,7 @@ final class ClusterFixture {
         .signingKey(signingKey(dir))
         .nodeId(nodeId)
         .natsUrls(natsUrls)
-        .natsUser(NatsServer.USER)
-        .natsPassword(NatsServer.PASSWORD)
+        .natsCredentials(NatsAccounts.get().nodeCredentials(dir, nodeId))
         .clusterHeartbeat(Duration.ofMillis(300))
         .clusterDeadAfter(Duration.ofSeconds(1))
         .clusterClaimSettle(Duration.ofMillis(150));

@@ -4,28 +4,36 @@ import static dev.checkmate.relay.cluster.ClusterFixture.link;
 import static dev.checkmate.relay.cluster.ClusterFixture.node;
 import static dev.checkmate.relay.proto.v1.ServerMessage.KindCase.DATA;
 import static dev.checkmate.relay.proto.v1.ServerMessage.KindCase.JOINED;
+import static dev.checkmate.relay.proto.v1.ServerMessage.KindCase.PEER_JOINED;
 import static dev.checkmate.relay.proto.v1.ServerMessage.KindCase.PEER_LEFT;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.checkmate.relay.proto.v1.CreateSessionResponse;
+import dev.checkmate.relay.proto.v1.RelayServiceGrpc;
+import dev.checkmate.relay.proto.v1.TerminateSessionRequest;
 import dev.checkmate.relay.testing.TestCertificates;
 import dev.checkmate.relay.testing.TestPeer;
 import dev.checkmate.relay.testing.TestRelay;
 import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The NATS link itself: losing and regaining it, and TLS with credentials to NATS. */
-@Timeout(90)
+/**
+ * The NATS link itself: losing and regaining it (local-first homing while it is down, and the
+ * claim rule settling who is home when it returns), TLS, and credentials.
+ */
+@Timeout(120)
 class ClusterLinkTest {
   @TempDir
   Path dir;
 
   @Test
-  void whenNatsIsDownLocalSessionsContinueCrossNodeOnesFailClearlyAndPairingReturnsWithNats() throws Exception {
+  void whenNatsIsDownNodeLocalSessionsPairCrossNodeAttemptsFailFastAndPairingReturnsWithNats() throws Exception {
     ClusterFixture.requireNats();
     try (NatsServer nats = NatsServer.builder(dir, "down").start();
         TestRelay a = node(dir, "down-a", nats);
@@ -54,13 +62,31 @@ class ClusterLinkTest {
       assertThat(bridged.getCode()).isEqualTo(Status.Code.UNAVAILABLE);
       assertThat(bridged.getDescription()).contains("reconnect");
       ClusterTest.skipTo(crossProver, PEER_LEFT);
-      // A new join that would need another node fails at once with a clear status.
+
+      // A new session whose two participants are both on one node pairs without NATS (local-first).
       CreateSessionResponse fresh = b.createSession();
-      try (TestPeer p = a.join(fresh.getProverTicket())) {
-        Status st = p.awaitClose();
-        assertThat(st.getCode()).isEqualTo(Status.Code.UNAVAILABLE);
-        assertThat(st.getDescription()).contains("cluster link down");
+      try (TestPeer p = a.join(fresh.getProverTicket()); TestPeer v = a.join(fresh.getVerifierTicket())) {
+        p.next(JOINED);
+        v.next(JOINED);
+        HashChain sent = new HashChain();
+        sent.send(p, "offline", 1, 20);
+        HashChain.expect(v, sent);
       }
+
+      // Cross-node attempts fail fast with a clear status: the verifier's rejoin on b (b knows the
+      // session is held by a) and a TerminateSession on b for a session b does not hold.
+      long t0 = System.nanoTime();
+      try (TestPeer again = b.join(cross.getVerifierTicket())) {
+        Status st = again.awaitClose();
+        assertThat(st.getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+        assertThat(st.getDescription()).contains("cluster link down").contains("another relay node");
+      }
+      StatusRuntimeException refused = org.junit.jupiter.api.Assertions.assertThrows(StatusRuntimeException.class,
+          () -> RelayServiceGrpc.newBlockingStub(b.channel).withDeadlineAfter(5, TimeUnit.SECONDS)
+              .terminateSession(TerminateSessionRequest.newBuilder().setTicket(cross.getProverTicket()).build()));
+      assertThat(refused.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+      assertThat(refused.getStatus().getDescription()).contains("cluster link down");
+      assertThat((System.nanoTime() - t0) / 1_000_000).as("ms for both refusals").isLessThan(1000);
 
       nats.start();
       TestRelay.await("link up again", () -> link(a).isUp() && link(b).isUp());
@@ -85,6 +111,80 @@ class ClusterLinkTest {
     }
   }
 
+  /**
+   * The ambiguity when NATS returns: a session homed on node a before the outage is homed again on
+   * node c during it (c cannot know better). When the link is back, c announces its claim, a's
+   * settled claim wins, and c hands its participant over with the frames it had buffered: both
+   * peers get every frame exactly once, in order (hash chains).
+   */
+  @Test
+  void whenNatsReturnsASessionHomedTwiceIsReconciledWithoutLosingOrDuplicatingAFrame() throws Exception {
+    ClusterFixture.requireNats();
+    try (NatsServer nats = NatsServer.builder(dir, "heal").start();
+        TestRelay a = node(dir, "heal-a", nats);
+        TestRelay c = node(dir, "heal-c", nats)) {
+      CreateSessionResponse s = a.createSession();
+      try (TestPeer prover = a.join(s.getProverTicket())) {
+        prover.next(JOINED);
+        Thread.sleep(400); // a's claim settles (2 × 150 ms in the tests)
+        nats.kill();
+        TestRelay.await("link down", () -> !link(a).isUp() && !link(c).isUp());
+        try (TestPeer verifier = c.join(s.getVerifierTicket())) {
+          assertThat(verifier.next(JOINED).getJoined().getPeerPresent()).as("homed on c too, alone").isFalse();
+          assertThat(c.server.hub().holds(s.getSessionId())).isTrue();
+          HashChain toVerifier = new HashChain();
+          HashChain toProver = new HashChain();
+          toVerifier.send(prover, "p", 1, 10); // waits in a's rendezvous buffer
+          toProver.send(verifier, "v", 1, 10); // waits in c's
+          nats.start();
+          TestRelay.await("link up again", () -> link(a).isUp() && link(c).isUp());
+          TestRelay.await("c yielded to a", () -> link(c).claimsLost() == 1);
+          ClusterTest.skipTo(verifier, PEER_JOINED);
+          toVerifier.send(prover, "p", 11, 20);
+          toProver.send(verifier, "v", 11, 20);
+          HashChain.expect(verifier, toVerifier);
+          HashChain.expect(prover, toProver);
+          HashChain.expectNoMoreData(verifier, 300);
+          HashChain.expectNoMoreData(prover, 300);
+          assertThat(a.server.hub().holds(s.getSessionId())).isTrue();
+          assertThat(c.server.hub().holds(s.getSessionId())).isFalse();
+        }
+      }
+    }
+  }
+
+  /**
+   * Both participants of a new session join different nodes while NATS is down: each node homes it
+   * (neither claim can settle offline). When NATS returns the two unsettled claims meet and the
+   * smaller node id wins; the other hands its participant over and the session pairs.
+   */
+  @Test
+  void twoOfflineHomesOfOneSessionMeetWhenNatsReturnsAndTheSmallerNodeIdWins() throws Exception {
+    ClusterFixture.requireNats();
+    try (NatsServer nats = NatsServer.builder(dir, "split").start();
+        TestRelay a = node(dir, "split-a", nats);
+        TestRelay b = node(dir, "split-b", nats)) {
+      CreateSessionResponse s = a.createSession();
+      nats.kill();
+      TestRelay.await("link down", () -> !link(a).isUp() && !link(b).isUp());
+      try (TestPeer prover = a.join(s.getProverTicket()); TestPeer verifier = b.join(s.getVerifierTicket())) {
+        prover.next(JOINED);
+        verifier.next(JOINED);
+        HashChain toVerifier = new HashChain();
+        HashChain toProver = new HashChain();
+        toVerifier.send(prover, "p", 1, 5);
+        toProver.send(verifier, "v", 1, 5);
+        Thread.sleep(600); // longer than the settle time: offline claims still must not settle
+        nats.start();
+        TestRelay.await("b yielded to a", () -> link(b).claimsLost() == 1 && link(a).claimsLost() == 0);
+        ClusterTest.skipTo(verifier, PEER_JOINED);
+        HashChain.expect(verifier, toVerifier);
+        HashChain.expect(prover, toProver);
+        HashChain.expectNoMoreData(verifier, 300);
+      }
+    }
+  }
+
   @Test
   void relaysReachNatsOverTlsWithCredentials() throws Exception {
     ClusterFixture.requireNats();
@@ -105,19 +205,24 @@ class ClusterLinkTest {
           assertThat(ClusterTest.skipTo(v, DATA).getData().getPayload().toStringUtf8()).isEqualTo("over tls");
         }
       }
+      TestRelay.await("permissions checked", () -> link(a).natsIsolation().equals("enforced"));
     }
   }
 
   @Test
-  void wrongNatsCredentialsKeepTheLinkDownAndCrossNodeJoinsFailClearly() throws Exception {
+  void untrustedNatsCredentialsKeepTheLinkDownAndTheNodeServesItsOwnSessions() throws Exception {
     ClusterFixture.requireNats();
     try (NatsServer nats = NatsServer.builder(dir, "auth").start();
-        TestRelay a = TestRelay.start(ClusterFixture.nodeConfig(dir, "auth-a", List.of(nats.url())).natsPassword("wrong"))) {
+        TestRelay a = TestRelay.start(ClusterFixture.nodeConfig(dir, "auth-a", List.of(nats.url()))
+            .natsCredentials(NatsAccounts.untrustedCredentials(dir, "auth-a")))) {
       Thread.sleep(1000);
       assertThat(link(a).isUp()).isFalse();
       CreateSessionResponse s = a.createSession();
-      try (TestPeer p = a.join(s.getProverTicket())) {
-        assertThat(p.awaitClose().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+      try (TestPeer p = a.join(s.getProverTicket()); TestPeer v = a.join(s.getVerifierTicket())) {
+        p.next(JOINED);
+        assertThat(v.next(JOINED).getJoined().getPeerPresent()).isTrue();
+        v.sendData("no NATS needed".getBytes());
+        assertThat(ClusterTest.skipTo(p, DATA).getData().getPayload().toStringUtf8()).isEqualTo("no NATS needed");
       }
     }
   }

@@ -194,7 +194,7 @@ class ClusterProcessTest {
 
   @Test
   @Order(5)
-  void losingAllOfNatsFailsCrossNodeSessionsClearlyAndPairingReturnsWithIt() throws Exception {
+  void losingAllOfNatsFailsCrossNodeSessionsClearlyKeepsNodeLocalPairingAndPairingReturnsWithIt() throws Exception {
     CreateSessionResponse cross = createSession(relays.get(0));
     CreateSessionResponse local = createSession(relays.get(2));
     TestPeer cp = relays.get(0).join(cross.getProverTicket());
@@ -214,9 +214,17 @@ class ClusterProcessTest {
       assertThat(st.getDescription()).contains("reconnect");
       lp.sendData("local".getBytes());
       assertThat(ClusterTest.skipTo(lv, DATA).getData().getPayload().toStringUtf8()).isEqualTo("local");
+      // Local-first: a new session whose peers are both on one relay pairs without NATS.
       CreateSessionResponse fresh = createSession(relays.get(1));
-      try (TestPeer p = relays.get(1).join(fresh.getProverTicket())) {
-        Status refused = p.awaitClose();
+      try (TestPeer p = relays.get(1).join(fresh.getProverTicket()); TestPeer v = relays.get(1).join(fresh.getVerifierTicket())) {
+        p.next(JOINED);
+        v.next(JOINED);
+        p.sendData("no NATS".getBytes());
+        assertThat(ClusterTest.skipTo(v, DATA).getData().getPayload().toStringUtf8()).isEqualTo("no NATS");
+      }
+      // A cross-node attempt fails fast: the bridge node knows the session lives elsewhere.
+      try (TestPeer again = relays.get(1).join(cross.getVerifierTicket())) {
+        Status refused = again.awaitClose();
         assertThat(refused.getCode()).isEqualTo(Status.Code.UNAVAILABLE);
         assertThat(refused.getDescription()).contains("cluster link down");
       }

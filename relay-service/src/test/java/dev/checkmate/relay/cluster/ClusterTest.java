@@ -273,20 +273,44 @@ class ClusterTest {
     }
   }
 
-  /** Two nodes claim the same new session at once: one wins by (time, node id), the other hands over. */
-  @org.junit.jupiter.api.RepeatedTest(5)
+  /** Two nodes claim the same new session at once: the smaller node id wins, the other hands over. */
+  @org.junit.jupiter.api.RepeatedTest(3)
   void aHomeClaimRaceIsResolvedAndTheLoserHandsItsParticipantOver() throws Exception {
-    ClusterLink.claimDelayMillisForTests = 300;
-    try {
-      CreateSessionResponse s = a.createSession();
-      long lostBefore = link(a).claimsLost() + link(b).claimsLost();
-      TestPeer prover = a.join(s.getProverTicket());
-      TestPeer verifier = b.join(s.getVerifierTicket());
+    raceAndHandOver(java.time.Clock.systemUTC(), java.time.Clock.systemUTC());
+  }
+
+  /**
+   * The claim rule compares no clocks: with node "race-a"'s clock 5 s behind and "race-b"'s 5 s ahead
+   * (the old rule, "earliest claim time wins", would make the node with the slow clock win every
+   * race and evict settled sessions), races still go to the smaller node id, and a settled session
+   * stays where it is when a node whose clock is seconds behind claims it late.
+   */
+  @Test
+  void claimRacesAndLateClaimsAreDecidedWithoutWallClocks() throws Exception {
+    java.time.Clock behind = java.time.Clock.offset(java.time.Clock.systemUTC(), Duration.ofSeconds(-5));
+    java.time.Clock ahead = java.time.Clock.offset(java.time.Clock.systemUTC(), Duration.ofSeconds(5));
+    // The node whose clock is ahead has the smaller id here: it must win anyway.
+    raceAndHandOver(ahead, behind);
+  }
+
+  private static void raceAndHandOver(java.time.Clock clockA, java.time.Clock clockB) throws Exception {
+    ClusterHooks slowClaims = new ClusterHooks() {
+      @Override
+      public long claimDelayMillis(String sessionId) {
+        return 300; // both nodes hear "nobody home" before either claims: a forced race
+      }
+    };
+    try (TestRelay ra = node(dir, "race-a", nats, x -> x.clock(clockA).clusterHooks(slowClaims));
+        TestRelay rb = node(dir, "race-b", nats, x -> x.clock(clockB).clusterHooks(slowClaims))) {
+      CreateSessionResponse s = rb.createSession();
+      TestPeer prover = ra.join(s.getProverTicket());
+      TestPeer verifier = rb.join(s.getVerifierTicket());
       try (prover; verifier) {
         prover.next(JOINED);
         verifier.next(JOINED);
-        TestRelay.await("one claim lost", () -> link(a).claimsLost() + link(b).claimsLost() == lostBefore + 1);
-        TestRelay.await("exactly one home", () -> a.server.hub().holds(s.getSessionId()) ^ b.server.hub().holds(s.getSessionId()));
+        TestRelay.await("one claim lost", () -> link(ra).claimsLost() + link(rb).claimsLost() == 1);
+        assertThat(link(rb).claimsLost()).as("race-b, the larger node id, yields").isEqualTo(1);
+        TestRelay.await("exactly one home", () -> ra.server.hub().holds(s.getSessionId()) && !rb.server.hub().holds(s.getSessionId()));
         // Whoever was handed over learns that the peer is there; then frames flow both ways.
         for (int i = 1; i <= 20; i++) {
           prover.sendData(("p" + i).getBytes());
@@ -296,9 +320,27 @@ class ClusterTest {
           assertThat(nextData(verifier).getPayload().toStringUtf8()).isEqualTo("p" + i);
           assertThat(nextData(prover).getPayload().toStringUtf8()).isEqualTo("v" + i);
         }
+        // A late claim for the settled session, from the node whose clock is behind: refused, nothing moves.
+        Thread.sleep(3 * 150);
+        long refusedBefore = link(ra).refusals(ClusterRefusal.CLAIM_LOST);
+        try (TestRelay late = node(dir, "race-0-late", nats, x -> x.clock(clockB))) {
+          Claims.Home h = link(late).claims().claim(s.getSessionId(),
+              SessionKeys.of(sessionKeyOf(s.getVerifierTicket())));
+          TestRelay.await("late claim heard and refused", () -> link(ra).refusals(ClusterRefusal.CLAIM_LOST) > refusedBefore);
+          TestRelay.await("late claimer yields", () -> link(late).claims().get(s.getSessionId()) != h);
+          assertThat(ra.server.hub().holds(s.getSessionId())).isTrue();
+          prover.sendData("after the late claim".getBytes());
+          assertThat(nextData(verifier).getPayload().toStringUtf8()).isEqualTo("after the late claim");
+        }
       }
-    } finally {
-      ClusterLink.claimDelayMillisForTests = 0;
     }
+  }
+
+  /** The session key a ticket carries (the test reads its own ticket's payload, as any holder could). */
+  static byte[] sessionKeyOf(String ticket) {
+    String payload = new String(java.util.Base64.getUrlDecoder().decode(ticket.split("\\.")[1]), java.nio.charset.StandardCharsets.UTF_8);
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"sk\":\"([^\"]+)\"").matcher(payload);
+    assertThat(m.find()).as("ticket carries a session key").isTrue();
+    return java.util.Base64.getUrlDecoder().decode(m.group(1));
   }
 }

@@ -19,14 +19,12 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
 /**
- * A real nats-server process on loopback for cluster tests, configured like production: a relay
- * user that may only use relay.v1.> and _INBOX.>, optional cluster routes, gateways and TLS.
- * Finds the binary in $NATS_SERVER, /usr/sbin/nats-server, /usr/bin/nats-server or on PATH.
+ * A real nats-server process on loopback for cluster tests, configured like production (docs/cluster.md
+ * §5): operator mode, one NATS user per relay node whose permissions come from the RELAY account's
+ * scoped signing key ({@link NatsAccounts}), optional cluster routes, gateways and TLS. Finds the
+ * binary in $NATS_SERVER, /usr/sbin/nats-server, /usr/bin/nats-server or on PATH.
  */
 final class NatsServer implements AutoCloseable {
-  static final String USER = "relay";
-  static final String PASSWORD = "relay-test-password";
-
   final String name;
   final int port;
   final int monitorPort;
@@ -44,8 +42,7 @@ final class NatsServer implements AutoCloseable {
     c.append("listen: 127.0.0.1:").append(b.port).append('\n');
     c.append("http: 127.0.0.1:").append(monitorPort).append('\n');
     c.append("max_payload: 1MB\n");
-    c.append("authorization {\n  users = [\n    {user: ").append(USER).append(", password: ").append(PASSWORD)
-        .append(", permissions: {publish: [\"relay.v1.>\", \"_INBOX.>\"], subscribe: [\"relay.v1.>\", \"_INBOX.>\"]}}\n  ]\n}\n");
+    c.append(b.authConfig != null ? b.authConfig : NatsAccounts.get().serverConfig());
     if (b.tlsCert != null) {
       c.append("tls {\n  cert_file: \"").append(b.tlsCert).append("\"\n  key_file: \"").append(b.tlsKey).append("\"\n}\n");
     }
@@ -86,6 +83,7 @@ final class NatsServer implements AutoCloseable {
     Map<String, Integer> gateways = new LinkedHashMap<>();
     Path tlsCert;
     Path tlsKey;
+    String authConfig;
 
     Builder(Path dir, String name) {
       this.dir = dir;
@@ -104,6 +102,12 @@ final class NatsServer implements AutoCloseable {
       this.gatewayName = gatewayName;
       this.gatewayPort = gatewayPort;
       this.gateways = gateways;
+      return this;
+    }
+
+    /** Replaces operator mode with these configuration lines (e.g. an include of deploy's users). */
+    Builder auth(String config) {
+      this.authConfig = config;
       return this;
     }
 
@@ -155,6 +159,11 @@ final class NatsServer implements AutoCloseable {
 
   String url() {
     return "nats://127.0.0.1:" + port;
+  }
+
+  /** Credentials of relay node {@code nodeId}: its own NATS user with the relay node permissions. */
+  Path credentials(String nodeId) {
+    return NatsAccounts.get().nodeCredentials(dir, nodeId);
   }
 
   /** kill -9. */

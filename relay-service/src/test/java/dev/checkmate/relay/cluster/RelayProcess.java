@@ -46,7 +46,7 @@ final class RelayProcess implements AutoCloseable {
         "--no-telemetry", "--drain-seconds", "0",
         "--signing-key", ClusterFixture.signingKey(dir).toString(),
         "--node-id", nodeId, "--nats", String.join(",", natsUrls),
-        "--nats-user", NatsServer.USER, "--nats-password", NatsServer.PASSWORD));
+        "--nats-creds", NatsAccounts.get().nodeCredentials(dir, nodeId).toString()));
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
     pb.environment().keySet().removeIf(k -> k.startsWith("RELAY_") || k.startsWith("OTEL_"));
     Process p = pb.start();

@@ -52,7 +52,7 @@ class TelemetryMetricsTest {
       assertThat(bad.awaitClose().getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
     }
     // Cluster mode would report its link; simulate it so the cluster series exist too.
-    relay.server.telemetry().orElseThrow().cluster().natsLinkUp(true);
+    relay.server.telemetry().orElseThrow().cluster().linkUp(true);
     TestRelay.await("streams closed", () -> relay.server.hub().sessionCount() == 0);
     System.gc(); // so jvm_gc_duration_seconds (used by the dashboard) has a sample
     Thread.sleep(300);

@@ -121,16 +121,36 @@ public final class RelayGrpcService extends RelayServiceGrpc.RelayServiceImplBas
       hub.stats().rejected(RelayError.MALFORMED);
       return;
     }
+    Ticket ticket;
     try {
-      // The same admission as a join: the address's join-attempt budget before the signature.
-      Ticket ticket = admission.verify(CallerInterceptor.REMOTE_ADDRESS.get(), request.getTicket(),
+      // The same admission as a join: the address's join-attempt budget before the signature
+      // (refusals are counted there).
+      ticket = admission.verify(CallerInterceptor.REMOTE_ADDRESS.get(), request.getTicket(),
           dev.checkmate.relay.security.CallerSecurity.ROUTED_SESSION_ID.get(), null);
-      boolean terminated = hub.terminate(ticket, request.getReason());
-      responses.onNext(TerminateSessionResponse.newBuilder().setTerminated(terminated).build());
-      responses.onCompleted();
     } catch (RelayException e) {
       responses.onError(e.error().toStatus(e.getMessage()).asRuntimeException());
+      return;
     }
+    // In cluster mode the session may be held by another node: the answer comes back later, on a
+    // cluster thread; this network thread never waits for it.
+    hub.terminate(ticket, request.getReason()).whenComplete((terminated, error) -> {
+      if (error == null) {
+        responses.onNext(TerminateSessionResponse.newBuilder().setTerminated(terminated).build());
+        responses.onCompleted();
+        return;
+      }
+      Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null ? error.getCause() : error;
+      if (cause instanceof RelayException e) {
+        refuseTerminate(e, responses);
+      } else {
+        responses.onError(io.grpc.Status.fromThrowable(cause).asRuntimeException());
+      }
+    });
+  }
+
+  private void refuseTerminate(RelayException e, StreamObserver<TerminateSessionResponse> responses) {
+    hub.stats().rejected(e.error());
+    responses.onError(e.error().toStatus(e.getMessage()).asRuntimeException());
   }
 
   /** gRPC-Web fallback, server half: the same service code serves the relay's HTTP port. */
