@@ -9,6 +9,8 @@
 #   relay/signing-key.jwk.json          private Ed25519 JWK (issuer node)      -> RELAY_SIGNING_KEY
 #   relay/verify-keys.jwks.json         public JWK Set                          -> RELAY_VERIFY_KEYS
 #   relay/issuer-keys.txt               one random issuer API key               -> RELAY_ISSUER_KEYS_FILE
+#   nats/servers.env                    the relay nodes' NATS passwords          -> NATS servers (nats/auth.conf)
+#   nats/relay-0.env, nats/relay-1.env  each relay's own NATS user and password -> that relay only
 set -euo pipefail
 
 force=0
@@ -19,7 +21,7 @@ if [[ -f "$out/ca.crt" && $force -eq 0 ]]; then
   exit 0
 fi
 command -v openssl >/dev/null || { echo "gen-dev-certs: openssl is required" >&2; exit 1; }
-mkdir -p "$out/envoy" "$out/client" "$out/relay"
+mkdir -p "$out/envoy" "$out/client" "$out/relay" "$out/nats"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
@@ -56,8 +58,16 @@ printf '{"keys":[{"kty":"OKP","crv":"Ed25519","alg":"EdDSA","use":"sig","kid":"%
   >"$out/relay/verify-keys.jwks.json"
 openssl rand -hex 32 >"$out/relay/issuer-keys.txt"
 
+# One NATS user per relay node (nats/auth.conf): the servers know every password, each relay only its own.
+: >"$out/nats/servers.env"
+for n in 0 1; do
+  pw="$(openssl rand -hex 24)"
+  printf 'RELAY_%s_NATS_PASSWORD=%s\n' "$n" "$pw" >>"$out/nats/servers.env"
+  printf 'RELAY_NATS_USER=relay-%s\nRELAY_NATS_PASSWORD=%s\n' "$n" "$pw" >"$out/nats/relay-$n.env"
+done
+
 # Dev only: containers run as non-root users other than yours, so keys must be world-readable.
-chmod 0644 "$out"/envoy/* "$out"/client/* "$out"/relay/*
+chmod 0644 "$out"/envoy/* "$out"/client/* "$out"/relay/* "$out"/nats/*
 chmod 0600 "$out/ca.key"
 openssl verify -CAfile "$out/ca.crt" "$out/envoy/server.crt" "$out/client/client.crt" >/dev/null
-echo "gen-dev-certs: wrote dev CA, Envoy server cert, client cert and relay keys to $out"
+echo "gen-dev-certs: wrote dev CA, Envoy server cert, client cert, relay keys and NATS users to $out"

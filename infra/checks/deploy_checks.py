@@ -98,6 +98,12 @@ def check_compose(root):
             bad(f"compose: {r}: stop_grace_period {svc.get('stop_grace_period')} must exceed RELAY_DRAIN_SECONDS={drain}")
         if env.get("RELAY_BIND") != "0.0.0.0":
             bad(f"compose: {r}: RELAY_BIND must be 0.0.0.0 in a container")
+        # One NATS user per relay node (docs/cluster.md §7): node id = user name, its own credentials.
+        if env.get("RELAY_NODE_ID") != r:
+            bad(f"compose: {r}: RELAY_NODE_ID must be {r} (its NATS user's name)")
+        if f"./certs/nats/{r}.env" not in (svc.get("env_file") or []):
+            bad(f"compose: {r}: env_file ./certs/nats/{r}.env (its own NATS user) missing")
+    check_compose_nats(cdir, services, gen)
     envoy_yaml = os.path.join(root, "envoy/envoy.yaml")
     if os.path.exists(envoy_yaml):
         text = open(envoy_yaml, encoding="utf-8").read()
@@ -109,6 +115,34 @@ def check_compose(root):
     else:
         print("compose-check: note: envoy/envoy.yaml not present yet; TLS file cross-check skipped")
     finish("compose", f"{len(services)} services, mounts and images ok")
+
+
+def check_compose_nats(cdir, services, gen):
+    """Every relay has its own NATS user in nats/auth.conf, and every file the wiring needs exists or is generated."""
+    auth_path = os.path.join(cdir, "nats/auth.conf")
+    if not os.path.isfile(auth_path):
+        bad("compose: nats/auth.conf (the relay nodes' NATS users) missing")
+        return
+    auth = open(auth_path, encoding="utf-8").read()
+    if not re.search(r"(?m)^include auth\.conf$", open(os.path.join(cdir, "nats/nats.conf"), encoding="utf-8").read()):
+        bad("compose: nats/nats.conf must include auth.conf")
+    relays = sorted(n for n in services if re.fullmatch(r"relay-\d+", n))
+    for r in relays:
+        if not re.search(rf"user:\s*{re.escape(r)}\s*,", auth):
+            bad(f"compose: nats/auth.conf has no NATS user for {r}")
+        if f'"relay.v1.node.*.{r}.*"' not in auth or f'"relay.v1.node.{r}.*.*"' not in auth:
+            bad(f"compose: nats/auth.conf: {r} must publish only as itself and read only its own private subjects")
+    for name, svc in services.items():
+        for ef in svc.get("env_file") or []:
+            if ef.startswith("./certs/"):
+                sub = ef[len("./certs/"):]
+                if f"$out/{os.path.dirname(sub)}" not in gen:
+                    bad(f"compose: {name}: env_file {ef} is not produced by gen-dev-certs.sh")
+            elif not os.path.exists(os.path.join(cdir, ef)):
+                bad(f"compose: {name}: env_file {ef} missing")
+        if name.startswith("nats-") and "exporter" not in name:
+            if not any(str(v).startswith("./nats/auth.conf:") for v in svc.get("volumes", [])):
+                bad(f"compose: {name}: must mount ./nats/auth.conf")
 
 
 # ---------------------------------------------------------------- k8s
@@ -192,6 +226,8 @@ def check_k8s(root, sizing_path):
     want_direct = f"-XX:MaxDirectMemorySize={sizing['pod_max_direct_memory_mib']}m"
     if want_direct not in (env.get("JDK_JAVA_OPTIONS") or ""):
         bad(f"k8s: relay JDK_JAVA_OPTIONS must contain {want_direct} (sizing module)")
+    if env.get("RELAY_NODE_ID") != "$(POD_NAME)" or not str(env.get("RELAY_NATS_CREDS", "")).endswith("/$(POD_NAME).creds"):
+        bad("k8s: relay needs its own NATS user: RELAY_NODE_ID=$(POD_NAME) and RELAY_NATS_CREDS=.../$(POD_NAME).creds (docs/cluster.md §7)")
     for e in c.get("env", []):
         if "value" in e and re.search(r"(?i)(password|secret|token|BEGIN .*PRIVATE)", str(e["value"])) and not str(e["value"]).startswith("/"):
             bad(f"k8s: relay env {e['name']} looks like an inline secret; mount a Secret file instead")

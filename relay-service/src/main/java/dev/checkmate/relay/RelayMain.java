@@ -131,8 +131,14 @@ public final class RelayMain implements Callable<Integer> {
   String natsToken;
   @Option(names = "--nats-ca", defaultValue = "${env:RELAY_NATS_CA}", description = "PEM CA certificate to trust for tls:// NATS servers (env RELAY_NATS_CA). Default: the JVM trust store")
   Path natsCa;
-  @Option(names = "--node-id", defaultValue = "${env:RELAY_NODE_ID}", description = "This node's name in the cluster, [A-Za-z0-9_-] (env RELAY_NODE_ID). Default: random")
+  @Option(names = "--node-id", defaultValue = "${env:RELAY_NODE_ID}", description = "This node's name in the cluster, [A-Za-z0-9_-]; must equal its NATS user's name (env RELAY_NODE_ID). Default: random")
   String nodeId;
+  @Option(names = "--cluster-lookup-timeout", defaultValue = "${env:RELAY_CLUSTER_LOOKUP_TIMEOUT:-PT0.5S}", description = "How long a node waits for a session's home to answer a lookup before claiming home itself; above the cross-region round trip (env RELAY_CLUSTER_LOOKUP_TIMEOUT). Default: ${DEFAULT-VALUE}")
+  Duration clusterLookupTimeout;
+  @Option(names = "--cluster-claim-settle", defaultValue = "${env:RELAY_CLUSTER_CLAIM_SETTLE:-PT0.25S}", description = "Home claims are re-announced after this and final after twice this; above NATS interest propagation, e.g. PT1S across continents (env RELAY_CLUSTER_CLAIM_SETTLE). Default: ${DEFAULT-VALUE}")
+  Duration clusterClaimSettle;
+  @Option(names = "--cluster-binds-per-node", defaultValue = "${env:RELAY_CLUSTER_BINDS_PER_NODE:-1000}", description = "Ticket checks per second a home runs for binds and terminates from one other node, before the signature check (env RELAY_CLUSTER_BINDS_PER_NODE). Default: ${DEFAULT-VALUE}")
+  int clusterBindsPerNode;
   @Option(names = "--ws-port", defaultValue = "${env:RELAY_WS_PORT:-8080}", description = "HTTP/1.1 port for browsers: WebSocket /ws, gRPC-Web, /healthz; 0 = any, -1 = off (env RELAY_WS_PORT). Default: ${DEFAULT-VALUE}")
   int wsPort;
   @Option(names = "--allowed-origin", split = ",", defaultValue = "${env:RELAY_ALLOWED_ORIGINS}", description = "Browser origin allowed on the HTTP port, e.g. https://app.example.com, or *; repeatable (env RELAY_ALLOWED_ORIGINS, comma-separated). Clients without Origin are always allowed; loopback origins too while bound to loopback")
@@ -222,6 +228,9 @@ public final class RelayMain implements Callable<Integer> {
         .natsToken(natsToken)
         .natsCaCertificate(natsCa)
         .nodeId(nodeId)
+        .clusterLookupTimeout(clusterLookupTimeout)
+        .clusterClaimSettle(clusterClaimSettle)
+        .clusterBindsPerNodePerSecond(clusterBindsPerNode)
         .webSocketPort(wsPort)
         .allowedOrigins(allowedOrigins == null ? List.of() : allowedOrigins)
         .devStaticDir(devStaticDir)

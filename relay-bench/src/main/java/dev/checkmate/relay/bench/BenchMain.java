@@ -132,10 +132,13 @@ public final class BenchMain implements Runnable {
     String nodeId;
     @Option(names = "--signing-key", description = "shared ticket signing key (W7: both nodes must trust each other's tickets)")
     java.nio.file.Path signingKey;
+    @Option(names = "--hop-timing", description = "W7: time cross-node frames hop by hop (admin command 'hops')")
+    boolean hopTiming;
 
     @Override
     public Integer call() throws Exception {
       Serve.cluster = nats == null ? null : new Serve.ClusterArgs(nats, nodeId, signingKey);
+      Serve.hops = hopTiming ? new HopTimes() : null;
       Serve.eventLoopThreads = eventLoopThreads;
       Serve.run("relay", port, window, telemetry);
       return 0;

@@ -18,7 +18,8 @@ import java.util.Locale;
  * The server side of a benchmark, run in its own JVM (started by {@link ServerProcess}) so the
  * server never shares a heap, GC or JIT with the load generator. Admin protocol on stdin/stdout:
  * it prints {@code READY port=.. pid=..}; {@code stats} answers one {@code STATS k=v ...} line
- * (heap used after explicit full GCs, direct memory, RSS, sessions); EOF or {@code quit} exits.
+ * (heap used after explicit full GCs, direct memory, RSS, sessions); {@code hops} one
+ * {@code HOPS k=v ...} line (W7 hop timing); EOF or {@code quit} exits.
  */
 final class Serve {
   private Serve() {}
@@ -35,6 +36,8 @@ final class Serve {
   record ClusterArgs(String natsUrl, String nodeId, java.nio.file.Path signingKey) {}
 
   static volatile ClusterArgs cluster;
+  /** W7 --hop-timing: the cluster hooks that time cross-node frames. */
+  static volatile HopTimes hops;
   /** Set by serve-relay: RelayConfig.eventLoopThreads (0 = grpc-java's default). */
   static volatile int eventLoopThreads;
 
@@ -43,6 +46,9 @@ final class Serve {
     ClusterArgs c = cluster;
     if (c != null) {
       b.natsUrls(java.util.List.of(c.natsUrl())).nodeId(c.nodeId()).signingKey(c.signingKey());
+      if (hops != null) {
+        b.clusterHooks(hops);
+      }
     }
     return b.build();
   }
@@ -93,6 +99,10 @@ final class Serve {
       line = line.trim();
       if (line.equals("quit")) {
         break;
+      }
+      if (line.equals("hops")) {
+        System.out.println(hops == null ? "HOPS" : hops.report());
+        System.out.flush();
       }
       if (line.equals("stats") || line.equals("stats-nogc")) {
         if (line.equals("stats")) {

@@ -63,7 +63,7 @@ final class ServerProcess implements AutoCloseable {
         while ((l = out.readLine()) != null) {
           if (l.startsWith("READY ")) {
             ready.add(l);
-          } else if (l.startsWith("STATS ") && holder[0] != null) {
+          } else if ((l.startsWith("STATS ") || l.startsWith("HOPS")) && holder[0] != null) {
             holder[0].lines.add(l);
           }
         }
@@ -115,6 +115,25 @@ final class ServerProcess implements AutoCloseable {
     }
     if (l == null) {
       throw new IOException("no stats from " + kind);
+    }
+    Map<String, Long> out = new HashMap<>();
+    parse(l).forEach((k, v) -> out.put(k, Long.parseLong(v)));
+    return out;
+  }
+
+  /** W7 hop timing since the previous call (ns; see {@link HopTimes}); empty without --hop-timing. */
+  synchronized Map<String, Long> hops() throws IOException {
+    stdin.write("hops\n");
+    stdin.flush();
+    String l;
+    try {
+      l = lines.poll(30, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted");
+    }
+    if (l == null || !l.startsWith("HOPS")) {
+      throw new IOException("no hop times from " + kind);
     }
     Map<String, Long> out = new HashMap<>();
     parse(l).forEach((k, v) -> out.put(k, Long.parseLong(v)));

@@ -98,6 +98,7 @@ final class Workloads {
           return ServerProcess.start("relay", o.window, serverFlags, o.logDir, runId + "-" + (++processes) + "-" + name, serveArgs);
         });
         w7.run(cf);
+        ratioRows.addAll(w7.hopRows);
         ratioRows.addAll(w7.ratioRows);
         headline.putAll(w7.headline);
       }

@@ -1,6 +1,5 @@
 package dev.checkmate.relay.cluster;
 
-import dev.checkmate.relay.session.RelayError;
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.concurrent.atomic.LongAdder;
@@ -10,7 +9,7 @@ import java.util.concurrent.atomic.LongAdder;
  * {@code relay_cluster_refusals_total{reason}}. Each is counted once where it is decided.
  */
 public enum ClusterRefusal {
-  /** A ticket presented in a bind or terminate failed the home's check (signature, audience, session, expiry, key). */
+  /** A ticket presented in a bind or terminate failed the home's check (signature, key, audience, expiry, session). */
   TICKET("ticket"),
   /** The session already ended here: its tickets are dead. */
   SESSION_ENDED("session_ended"),
@@ -49,17 +48,6 @@ public enum ClusterRefusal {
 
   public String label() {
     return label;
-  }
-
-  /** The refusal for a hub or ticket error met while serving another node. */
-  static ClusterRefusal of(RelayError error) {
-    return switch (error) {
-      case SESSION_ENDED -> SESSION_ENDED;
-      case ROLE_TAKEN -> ROLE_TAKEN;
-      case RATE_LIMITED -> RATE_LIMITED;
-      case MALFORMED -> MALFORMED;
-      default -> TICKET;
-    };
   }
 
   /** Counters by reason; cheap and thread-safe. */

@@ -94,7 +94,7 @@ final class HomeEndpoint {
       seat = hub.joinHere(t, rp);
     } catch (RelayException e) {
       // joinHere counted it in the hub's refusals; here it is a cluster refusal too.
-      link.refused(ClusterRefusal.of(e.error()));
+      link.refused(e.error() == dev.checkmate.relay.session.RelayError.ROLE_TAKEN ? ClusterRefusal.ROLE_TAKEN : ClusterRefusal.SESSION_ENDED);
       rp.release();
       replyBind(src, bridgeToken, e.error().grpcCode(), e.getMessage(), null);
       return;
@@ -152,6 +152,6 @@ final class HomeEndpoint {
   /** A ticket refusal at the home: counted like a local join's, and as a cluster refusal. */
   private void refuse(RelayException e) {
     hub.stats().rejected(e.error());
-    link.refused(ClusterRefusal.of(e.error()));
+    link.refused(e.error() == dev.checkmate.relay.session.RelayError.RATE_LIMITED ? ClusterRefusal.RATE_LIMITED : ClusterRefusal.TICKET);
   }
 }

@@ -72,6 +72,7 @@ final class NatsLink implements AutoCloseable {
   private volatile boolean up;
   private volatile boolean closing;
   private volatile Isolation isolation = Isolation.UNKNOWN;
+  private volatile boolean selfReachable;
 
   NatsLink(RelayConfig config, ClusterRefusal.Counts refusals, ScheduledExecutorService timers) {
     this.config = config;
@@ -226,6 +227,10 @@ final class NatsLink implements AutoCloseable {
   private void onNodeMessage(Message msg) {
     long now = System.nanoTime();
     String src = Subjects.sender(msg.getSubject());
+    if (me.equals(src) && msg.getData().length == 0) {
+      selfReachable = true; // the isolation probe's message to itself
+      return;
+    }
     NodeMessage m;
     try {
       m = src == null ? null : NodeMessage.parseFrom(msg.getData());
@@ -240,10 +245,11 @@ final class NatsLink implements AutoCloseable {
   }
 
   /**
-   * Probes the permissions (docs/cluster.md §5): subscribing to another node's private subjects and
-   * publishing as another node must both be refused by NATS. The result is logged and reported by
-   * {@link #isolation()}; without it the cluster still works, but relay credentials then let their
-   * holder read binding tokens and pose as other nodes.
+   * Probes the permissions (docs/cluster.md §5): this node must reach its own private subject, and
+   * subscribing to another node's private subjects and publishing as another node must both be
+   * refused by NATS. The result is logged and reported by {@link #isolation()}; without isolation the
+   * cluster still works, but relay credentials then let their holder read binding tokens and pose as
+   * other nodes.
    */
   private void checkIsolation() {
     Connection c = nc;
@@ -255,9 +261,11 @@ final class NatsLink implements AutoCloseable {
     String readOther = Subjects.nodeSubscription(other, 0);
     String poseAsOther = Subjects.node(me, other, 0);
     Subscription probe;
+    selfReachable = false;
     try {
       probe = d[0].subscribe(readOther, msg -> { });
       c.publish(poseAsOther, new byte[0]);
+      c.publish(Subjects.node(me, me, 0), new byte[0]);
     } catch (RuntimeException e) {
       return;
     }
@@ -266,8 +274,12 @@ final class NatsLink implements AutoCloseable {
       boolean readRefused = violations.stream().anyMatch(v -> v.contains("Subscription") && v.contains(readOther));
       boolean poseRefused = violations.stream().anyMatch(v -> v.contains("Publish") && v.contains(poseAsOther));
       violations.clear();
-      isolation = readRefused && poseRefused ? Isolation.ENFORCED : Isolation.MISSING;
-      if (isolation == Isolation.MISSING) {
+      isolation = readRefused && poseRefused && selfReachable ? Isolation.ENFORCED : Isolation.MISSING;
+      if (!selfReachable) {
+        log.error("node {} cannot use its own private NATS subject ({}): its NATS user's permissions are for another node"
+            + " id; --node-id must equal the node's NATS user name (docs/cluster.md §5). Cross-node sessions will fail.",
+            me, Subjects.node(me, me, 0));
+      } else if (isolation == Isolation.MISSING) {
         log.warn("NATS does not enforce per-node permissions for node {} (reading another node's subjects: {}, "
             + "publishing as another node: {}): anyone with these NATS credentials can read binding tokens and pose "
             + "as other relay nodes. Give every relay node its own NATS user with the permissions in docs/cluster.md §5.",

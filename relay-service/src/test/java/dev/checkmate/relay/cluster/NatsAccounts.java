@@ -63,6 +63,8 @@ final class NatsAccounts {
         new Raw("{\"limits\":" + UNLIMITED + ",\"type\":\"account\",\"version\":2}"));
   }
 
+  /** Users signed with an account key carry their own limits (absent = none allowed); scoped users must carry none. */
+  private static final String USER_LIMITS = ",\"subs\":-1,\"data\":-1,\"payload\":-1";
   private static final String UNLIMITED =
       "{\"subs\":-1,\"data\":-1,\"payload\":-1,\"imports\":-1,\"exports\":-1,\"wildcards\":true,\"conn\":-1,\"leaf\":-1}";
 
@@ -97,12 +99,12 @@ final class NatsAccounts {
   /** Reads every relay subject and inbox, may publish nothing. */
   Path observerCredentials(Path dir) {
     return write(dir, "observer", relayAccount, null,
-        ",\"pub\":{\"deny\":[\">\"]},\"sub\":{\"allow\":[\"relay.v1.>\",\"_INBOX.>\"]}");
+        ",\"pub\":{\"deny\":[\">\"]},\"sub\":{\"allow\":[\"relay.v1.>\",\"_INBOX.>\"]}" + USER_LIMITS);
   }
 
   /** A user of another account: shares nothing with the relays. */
   Path otherAccountCredentials(Path dir, String name) {
-    return write(dir, name, otherAccount, null, "");
+    return write(dir, name, otherAccount, null, USER_LIMITS);
   }
 
   /** Credentials signed by a key the servers do not trust. */

@@ -30,6 +30,7 @@ final class NatsServer implements AutoCloseable {
   final int monitorPort;
   private final Path dir;
   private final String config;
+  private final Map<String, String> env;
   private Process process;
 
   private NatsServer(Builder b) throws IOException {
@@ -65,6 +66,7 @@ final class NatsServer implements AutoCloseable {
       c.append("]\n}\n");
     }
     this.config = c.toString();
+    this.env = Map.copyOf(b.env);
   }
 
   static Builder builder(Path dir, String name) {
@@ -84,6 +86,7 @@ final class NatsServer implements AutoCloseable {
     Path tlsCert;
     Path tlsKey;
     String authConfig;
+    Map<String, String> env = new LinkedHashMap<>();
 
     Builder(Path dir, String name) {
       this.dir = dir;
@@ -108,6 +111,12 @@ final class NatsServer implements AutoCloseable {
     /** Replaces operator mode with these configuration lines (e.g. an include of deploy's users). */
     Builder auth(String config) {
       this.authConfig = config;
+      return this;
+    }
+
+    /** Environment of the nats-server process (its configuration may refer to $VARIABLES). */
+    Builder env(String name, String value) {
+      this.env.put(name, value);
       return this;
     }
 
@@ -150,7 +159,9 @@ final class NatsServer implements AutoCloseable {
   synchronized void start() throws Exception {
     Path conf = dir.resolve(name + ".conf");
     Files.writeString(conf, config);
-    process = new ProcessBuilder(binary(), "-c", conf.toString())
+    ProcessBuilder pb = new ProcessBuilder(binary(), "-c", conf.toString());
+    pb.environment().putAll(env);
+    process = pb
         .redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve(name + ".log").toFile()))
         .start();

@@ -23,34 +23,44 @@ import java.util.regex.Pattern;
  */
 final class RelayProcess implements AutoCloseable {
   private static final Pattern LISTENING = Pattern.compile("CheckMate Relay listening on [^:]+:(\\d+)");
+  private static final Pattern METRICS = Pattern.compile("metrics on port (\\d+)");
 
   final String nodeId;
   final int port;
+  /** The Prometheus endpoint's port, or -1 (started without metrics). */
+  final int metricsPort;
   final ManagedChannel channel;
   private final Process process;
 
-  private RelayProcess(String nodeId, Process process, int port) {
+  private RelayProcess(String nodeId, Process process, int port, int metricsPort) {
     this.nodeId = nodeId;
     this.process = process;
     this.port = port;
+    this.metricsPort = metricsPort;
     this.channel = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
   }
 
   static RelayProcess start(Path dir, String nodeId, List<String> natsUrls) throws Exception {
+    return start(dir, nodeId, natsUrls, false);
+  }
+
+  /** With {@code metrics}, telemetry is on and /metrics listens on an ephemeral port ({@link #metric}). */
+  static RelayProcess start(Path dir, String nodeId, List<String> natsUrls, boolean metrics) throws Exception {
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     // The container's -XX:+ExitOnOutOfMemoryError: one JVM per node, no launcher (lifecycle.Relauncher).
     cmd.addAll(List.of("-Xmx256m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-XX:+ExitOnOutOfMemoryError"));
     cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "dev.checkmate.relay.RelayMain"));
-    cmd.addAll(List.of("--bind", "127.0.0.1", "--grpc-port", "0", "--ws-port", "-1", "--metrics-port", "-1",
-        "--no-telemetry", "--drain-seconds", "0",
+    cmd.addAll(List.of("--bind", "127.0.0.1", "--grpc-port", "0", "--ws-port", "-1"));
+    cmd.addAll(metrics ? List.of("--metrics-port", "0") : List.of("--metrics-port", "-1", "--no-telemetry"));
+    cmd.addAll(List.of("--drain-seconds", "0",
         "--signing-key", ClusterFixture.signingKey(dir).toString(),
         "--node-id", nodeId, "--nats", String.join(",", natsUrls),
         "--nats-creds", NatsAccounts.get().nodeCredentials(dir, nodeId).toString()));
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
     pb.environment().keySet().removeIf(k -> k.startsWith("RELAY_") || k.startsWith("OTEL_"));
     Process p = pb.start();
-    CompletableFuture<Integer> port = new CompletableFuture<>();
+    CompletableFuture<int[]> port = new CompletableFuture<>();
     Path log = dir.resolve(nodeId + ".log");
     Thread pump = new Thread(() -> {
       try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
@@ -61,7 +71,8 @@ final class RelayProcess implements AutoCloseable {
           w.flush();
           Matcher m = LISTENING.matcher(line);
           if (m.find()) {
-            port.complete(Integer.parseInt(m.group(1)));
+            Matcher mp = METRICS.matcher(line);
+            port.complete(new int[] {Integer.parseInt(m.group(1)), mp.find() ? Integer.parseInt(mp.group(1)) : -1});
           }
         }
       } catch (IOException ignored) {
@@ -72,12 +83,30 @@ final class RelayProcess implements AutoCloseable {
     pump.setDaemon(true);
     pump.start();
     try {
-      return new RelayProcess(nodeId, p, port.get(60, TimeUnit.SECONDS));
+      int[] ports = port.get(60, TimeUnit.SECONDS);
+      return new RelayProcess(nodeId, p, ports[0], ports[1]);
     } catch (Exception e) {
       p.destroyForcibly();
       throw new IllegalStateException("relay " + nodeId + " did not start: " + e + "; log:\n"
           + (Files.exists(log) ? Files.readString(log) : ""), e);
     }
+  }
+
+  /**
+   * The sum of a counter's samples whose labels contain {@code labelFragment} (e.g.
+   * {@code reason="proof"}), from this relay's /metrics; 0 when absent.
+   */
+  double metric(String name, String labelFragment) throws Exception {
+    String text = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+        java.net.URI.create("http://127.0.0.1:" + metricsPort + "/metrics")).build(),
+        java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+    double sum = 0;
+    for (String line : text.split("\n")) {
+      if (line.startsWith(name + "{") && line.contains(labelFragment)) {
+        sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+      }
+    }
+    return sum;
   }
 
   TestPeer join(String ticket) {
