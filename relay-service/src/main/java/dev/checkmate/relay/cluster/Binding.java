@@ -54,9 +54,6 @@ abstract class Binding {
     outSubject = Subjects.node(node, link.nodeId(), Subjects.shard(peer.toByteArray()));
   }
 
-  /** True when this half sends bridge to home ({@code up}). */
-  abstract boolean up();
-
   /**
    * Stamps and publishes one message; returns false if it was not sent. Ordered messages (frames,
    * server messages, leave, close, ack) are numbered and a receiver tears the binding down on a

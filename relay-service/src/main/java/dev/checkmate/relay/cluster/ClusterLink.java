@@ -201,8 +201,21 @@ public final class ClusterLink implements SessionHub.Cluster, AutoCloseable {
 
   /** Nobody holds the session (or NATS cannot tell): this node becomes its home. */
   private void claimHome(ClusterSeat cs, SessionKeys keys) {
+    String sid = cs.ticket.sessionId();
+    boolean fresh = claims.get(sid) == null;
+    Claims.Home h = claims.claim(sid, keys);
+    if (fresh && nats.isUp()) {
+      // Tell the client Joined only once this node's NATS server knows it answers for the session,
+      // so a peer joining elsewhere a moment later finds it (instead of racing a claim).
+      nats.afterServerCaughtUp(() -> seatAtClaim(cs, keys, h));
+    } else {
+      seatAtClaim(cs, keys, h);
+    }
+  }
+
+  private void seatAtClaim(ClusterSeat cs, SessionKeys keys, Claims.Home h) {
     try {
-      if (seatProvisionally(claims.claim(cs.ticket.sessionId(), keys), cs)) {
+      if (seatProvisionally(h, cs)) {
         return;
       }
     } catch (RelayException e) {

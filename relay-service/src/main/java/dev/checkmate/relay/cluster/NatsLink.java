@@ -32,7 +32,7 @@ import org.slf4j.LoggerFactory;
 /**
  * This node's NATS connection: options, credentials and TLS, reconnects, the dispatcher threads,
  * the node's private subscriptions ({@code relay.v1.node.<me>.*.<k>}) and inbox, publishing, and a
- * check at every connect that NATS enforces the per-node permissions (docs/cluster.md §5). Nothing
+ * check at every connect that NATS enforces the per-node permissions (docs/cluster.md §7). Nothing
  * here blocks a caller: publishing never waits for a full outgoing queue (it drops, and the
  * binding's sequence check tears the binding down), and the connection is made in the background.
  */
@@ -73,6 +73,7 @@ final class NatsLink implements AutoCloseable {
   private volatile boolean closing;
   private volatile Isolation isolation = Isolation.UNKNOWN;
   private volatile boolean selfReachable;
+  private final java.util.Map<String, Runnable> markers = new ConcurrentHashMap<>();
 
   NatsLink(RelayConfig config, ClusterRefusal.Counts refusals, ScheduledExecutorService timers) {
     this.config = config;
@@ -227,8 +228,17 @@ final class NatsLink implements AutoCloseable {
   private void onNodeMessage(Message msg) {
     long now = System.nanoTime();
     String src = Subjects.sender(msg.getSubject());
-    if (me.equals(src) && msg.getData().length == 0) {
-      selfReachable = true; // the isolation probe's message to itself
+    if (me.equals(src)) {
+      // Only this node publishes as itself, and only these two: the isolation probe (empty) and markers.
+      byte[] data = msg.getData();
+      if (data.length == 0) {
+        selfReachable = true;
+      } else {
+        Runnable then = markers.remove(new String(data, java.nio.charset.StandardCharsets.US_ASCII));
+        if (then != null) {
+          then.run();
+        }
+      }
       return;
     }
     NodeMessage m;
@@ -245,7 +255,7 @@ final class NatsLink implements AutoCloseable {
   }
 
   /**
-   * Probes the permissions (docs/cluster.md §5): this node must reach its own private subject, and
+   * Probes the permissions (docs/cluster.md §7): this node must reach its own private subject, and
    * subscribing to another node's private subjects and publishing as another node must both be
    * refused by NATS. The result is logged and reported by {@link #isolation()}; without isolation the
    * cluster still works, but relay credentials then let their holder read binding tokens and pose as
@@ -277,15 +287,41 @@ final class NatsLink implements AutoCloseable {
       isolation = readRefused && poseRefused && selfReachable ? Isolation.ENFORCED : Isolation.MISSING;
       if (!selfReachable) {
         log.error("node {} cannot use its own private NATS subject ({}): its NATS user's permissions are for another node"
-            + " id; --node-id must equal the node's NATS user name (docs/cluster.md §5). Cross-node sessions will fail.",
+            + " id; --node-id must equal the node's NATS user name (docs/cluster.md §7). Cross-node sessions will fail.",
             me, Subjects.node(me, me, 0));
       } else if (isolation == Isolation.MISSING) {
         log.warn("NATS does not enforce per-node permissions for node {} (reading another node's subjects: {}, "
             + "publishing as another node: {}): anyone with these NATS credentials can read binding tokens and pose "
-            + "as other relay nodes. Give every relay node its own NATS user with the permissions in docs/cluster.md §5.",
+            + "as other relay nodes. Give every relay node its own NATS user with the permissions in docs/cluster.md §7.",
             me, readRefused ? "refused" : "ALLOWED", poseRefused ? "refused" : "ALLOWED");
       } else {
         log.info("NATS enforces per-node permissions for node {}", me);
+      }
+    }, 1, TimeUnit.SECONDS);
+  }
+
+  /**
+   * Runs {@code then} once this node's NATS server has processed everything this node sent before
+   * (a marker sent to itself came back: NATS keeps one connection's protocol in order), or after a
+   * second at the latest. Never blocks; {@code then} runs on a cluster thread, exactly once.
+   */
+  void afterServerCaughtUp(Runnable then) {
+    String id = "m" + SessionKeys.hex(SessionKeys.random(8));
+    java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+    Runnable once = () -> {
+      if (done.compareAndSet(false, true)) {
+        then.run();
+      }
+    };
+    markers.put(id, once);
+    if (!publish(Subjects.node(me, me, 0), id.getBytes(java.nio.charset.StandardCharsets.US_ASCII))) {
+      markers.remove(id);
+      once.run();
+      return;
+    }
+    timers.schedule(() -> {
+      if (markers.remove(id) != null) {
+        once.run();
       }
     }, 1, TimeUnit.SECONDS);
   }

@@ -56,11 +56,6 @@ final class RemoteParticipant extends Binding implements Participant {
     connect(bridgeNode, bridgeToken);
   }
 
-  @Override
-  boolean up() {
-    return false;
-  }
-
   int windowFrames() {
     return myWindowFrames;
   }

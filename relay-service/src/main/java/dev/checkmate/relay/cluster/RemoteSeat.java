@@ -59,11 +59,6 @@ final class RemoteSeat extends Binding implements Seat {
     this.myWindowBytes = link.config().clusterWindowBytes();
   }
 
-  @Override
-  boolean up() {
-    return true;
-  }
-
   int windowFrames() {
     return myWindowFrames;
   }

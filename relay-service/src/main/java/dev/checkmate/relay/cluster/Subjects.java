@@ -95,10 +95,6 @@ final class Subjects {
     return List.of(HOME + "*.*", NODE + node + ".*.*", inbox(node) + ".>");
   }
 
-  static String roleName(dev.checkmate.relay.proto.v1.Role role) {
-    return role == dev.checkmate.relay.proto.v1.Role.PROVER ? "prover" : "verifier";
-  }
-
   /** Session ids and node ids are base64url / [A-Za-z0-9_-]: one valid NATS token, no wildcards or dots. */
   static boolean validToken(String s) {
     return s != null && TOKEN.matcher(s).matches();

@@ -2,11 +2,15 @@ package dev.checkmate.relay.ticket;
 
 import dev.checkmate.relay.proto.v1.Role;
 import io.jsonwebtoken.Jwts;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.Base64;
 import java.util.Date;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
 
 /**
  * Signs join tickets: compact JWS (RFC 7515) with alg EdDSA (RFC 8037), header {@code kid}, and
@@ -23,7 +27,7 @@ public final class TicketIssuer {
   private final Clock clock;
   private final SecureRandom random = new SecureRandom();
   /** Derives each session's key from its id, so the two tickets of a session carry the same one. */
-  private final javax.crypto.spec.SecretKeySpec sessionKeySeed;
+  private final SecretKeySpec sessionKeySeed;
 
   public TicketIssuer(KeyRing.SigningKey key, String audience, Clock clock) {
     this.key = key;
@@ -31,7 +35,7 @@ public final class TicketIssuer {
     this.clock = clock;
     byte[] seed = new byte[32];
     random.nextBytes(seed);
-    this.sessionKeySeed = new javax.crypto.spec.SecretKeySpec(seed, "HmacSHA256");
+    this.sessionKeySeed = new SecretKeySpec(seed, "HmacSHA256");
   }
 
   /** A new session id: 128 random bits, base64url without padding (22 characters). */
@@ -64,10 +68,10 @@ public final class TicketIssuer {
    */
   byte[] sessionKey(String sessionId) {
     try {
-      javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
+      Mac mac = Mac.getInstance("HmacSHA256");
       mac.init(sessionKeySeed);
-      return mac.doFinal(sessionId.getBytes(java.nio.charset.StandardCharsets.UTF_8));
-    } catch (java.security.GeneralSecurityException e) {
+      return mac.doFinal(sessionId.getBytes(StandardCharsets.UTF_8));
+    } catch (GeneralSecurityException e) {
       throw new IllegalStateException("HmacSHA256 unavailable", e);
     }
   }

@@ -16,6 +16,7 @@ import io.jsonwebtoken.ProtectedHeader;
 import java.security.Key;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.Base64;
 import java.util.Date;
 
 /**
@@ -88,7 +89,7 @@ public final class TicketVerifier {
     }
     byte[] key;
     try {
-      key = java.util.Base64.getUrlDecoder().decode(claim);
+      key = Base64.getUrlDecoder().decode(claim);
     } catch (IllegalArgumentException e) {
       key = null;
     }

@@ -12,7 +12,7 @@ import java.util.stream.Collectors;
 
 /**
  * NATS decentralized auth (operator mode) for the tests' nats-servers, set up the way docs/cluster.md
- * §5 and deploy/k8s tell operators to: an operator, a RELAY account whose <em>scoped signing key</em>
+ * §7 and deploy/k8s tell operators to: an operator, a RELAY account whose <em>scoped signing key</em>
  * carries the relay node permissions as a template ({@link Subjects#publishAllow} /
  * {@link Subjects#subscribeAllow} with {@code {{name()}}}), and one user per relay node, named by its
  * node id and signed with that key (so the user JWT itself carries no permissions). Plus a system

@@ -20,7 +20,7 @@ import java.util.function.BooleanSupplier;
 
 /**
  * A real nats-server process on loopback for cluster tests, configured like production (docs/cluster.md
- * §5): operator mode, one NATS user per relay node whose permissions come from the RELAY account's
+ * §7): operator mode, one NATS user per relay node whose permissions come from the RELAY account's
  * scoped signing key ({@link NatsAccounts}), optional cluster routes, gateways and TLS. Finds the
  * binary in $NATS_SERVER, /usr/sbin/nats-server, /usr/bin/nats-server or on PATH.
  */
