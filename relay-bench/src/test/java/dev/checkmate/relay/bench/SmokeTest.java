@@ -50,5 +50,8 @@ class SmokeTest {
       assertFalse(Double.isNaN(w.headline.get(key)), () -> "NaN figure " + key + " in\n" + text);
     }
     assertTrue(text.contains("=== Ratios"), text);
+    // W7 timed the cross-node hops and measured the bare NATS floor (numbers, not NaN).
+    assertTrue(java.util.regex.Pattern.compile("W7 hops p50 +100 B .*relay A +\\d.*NATS +\\d.*ping-pong RTT \\(2 NATS transits\\) \\d")
+        .matcher(text).find(), text);
   }
 }
