@@ -16,7 +16,7 @@ import dev.checkmate.relay.security.AddressLimits;
 import dev.checkmate.relay.security.ConnectionLimiter;
 import dev.checkmate.relay.security.DescriptorBudget;
 import dev.checkmate.relay.session.RelayError;
-import dev.checkmate.relay.transport.Admission;
+import dev.checkmate.relay.admission.Admission;
 import dev.checkmate.relay.transport.ParticipantStream;
 import dev.checkmate.relay.transport.grpc.RelayGrpcService;
 import dev.checkmate.relay.transport.grpcweb.SplitStreams;
@@ -51,6 +51,7 @@ public final class RelayServer implements AutoCloseable {
   private final SessionHub hub;
   private final KeyRing keys;
   private final TicketVerifier verifier;
+  private final Admission admission;
   private final HealthStatusManager health = new HealthStatusManager();
   private final ScheduledExecutorService scheduler;
   private final Server server;
@@ -125,13 +126,13 @@ public final class RelayServer implements AutoCloseable {
     // Without configured public endpoints, advertise where this node actually listens.
     Supplier<List<String>> endpoints = () -> config.publicEndpoints().isEmpty()
         ? List.of(config.bindAddress() + ":" + grpcPort()) : config.publicEndpoints();
-    // One admission path for every transport (and TerminateSession): see transport.Admission.
-    Admission admission = new Admission(hub, verifier, limiter, scheduler);
+    // One admission path for every transport, TerminateSession and the cluster home: admission.Admission.
+    this.admission = new Admission(hub, verifier, limiter, scheduler, config.clusterBindsPerNodePerSecond());
     ParticipantStream.Limits streamLimits = new ParticipantStream.Limits(config.helloTimeout(), config.maxUnreadBytes(),
         config.maxKeepAlivesPerSecond(), 10 * config.maxKeepAlivesPerSecond());
     SplitStreams splitStreams = new SplitStreams(config, admission, streamLimits);
     RelayGrpcService service = new RelayGrpcService(config, hub, issuer, new IssuerPolicy(config.issuerKeys(), config.issuerIdentities()),
-        admission, streamLimits, splitStreams, clock, endpoints);
+        this.admission, streamLimits, splitStreams, clock, endpoints);
     // Metrics endpoint, gRPC server spans/metrics and the hub's telemetry hooks (issue 6).
     this.telemetry = config.telemetryEnabled() ? RelayTelemetry.start(config, hub) : null;
     if (telemetry != null) {
@@ -197,8 +198,8 @@ public final class RelayServer implements AutoCloseable {
     }
     if (config.clusterEnabled()) {
       // Connects in the background; node-local sessions are served meanwhile (docs/cluster.md).
-      // The home checks other nodes' tickets with the same verifier as local joins.
-      relay.cluster = ClusterLink.start(config, relay.hub, relay.verifier);
+      // The home checks other nodes' tickets through the same admission as local joins.
+      relay.cluster = ClusterLink.start(config, relay.hub, relay.admission);
       if (relay.telemetry != null) {
         relay.cluster.setListener(relay.telemetry.cluster());
       }

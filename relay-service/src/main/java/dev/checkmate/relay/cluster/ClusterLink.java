@@ -10,7 +10,7 @@ import dev.checkmate.relay.session.RelayException;
 import dev.checkmate.relay.session.Seat;
 import dev.checkmate.relay.session.SessionHub;
 import dev.checkmate.relay.ticket.Ticket;
-import dev.checkmate.relay.ticket.TicketVerifier;
+import dev.checkmate.relay.admission.Admission;
 import io.grpc.Status;
 import io.nats.client.Message;
 import java.io.IOException;
@@ -78,7 +78,7 @@ public final class ClusterLink implements SessionHub.Cluster, AutoCloseable {
   private final LongAdder bytesIn = new LongAdder();
   private volatile Listener listener = Listener.NONE;
 
-  private ClusterLink(RelayConfig config, SessionHub hub, TicketVerifier verifier) {
+  private ClusterLink(RelayConfig config, SessionHub hub, Admission admission) {
     this.config = config;
     this.hub = hub;
     this.hooks = config.clusterHooks();
@@ -92,7 +92,7 @@ public final class ClusterLink implements SessionHub.Cluster, AutoCloseable {
     this.nats = new NatsLink(config, refusals, timers);
     this.claims = new Claims(this, hub, timers, config.clusterClaimSettle());
     this.locator = new Locator(this, timers, config.clusterLookupTimeout());
-    this.home = new HomeEndpoint(this, hub, new HomeAdmission(verifier, config.clusterBindsPerNodePerSecond()));
+    this.home = new HomeEndpoint(this, hub, admission);
     this.bridges = new Bridges(this, timers);
   }
 
@@ -100,10 +100,11 @@ public final class ClusterLink implements SessionHub.Cluster, AutoCloseable {
    * Connects to NATS in the background (the relay serves node-local sessions meanwhile) and hooks
    * into the hub. The link reports up once connected; jnats reconnects forever after a loss.
    *
-   * @param verifier the ticket verifier local joins use: the home checks other nodes' tickets with it
+   * @param admission the relay's one admission path: the home checks other nodes' tickets through it
+   *     ({@link Admission#verifyFromNode}), with the same verifier as local joins
    */
-  public static ClusterLink start(RelayConfig config, SessionHub hub, TicketVerifier verifier) throws IOException {
-    ClusterLink link = new ClusterLink(config, hub, verifier);
+  public static ClusterLink start(RelayConfig config, SessionHub hub, Admission admission) throws IOException {
+    ClusterLink link = new ClusterLink(config, hub, admission);
     link.nats.start(link.new Inbound());
     hub.setCluster(link);
     long tick = Math.max(50, Math.min(250, config.clusterHeartbeat().toMillis() / 2));

@@ -1,5 +1,6 @@
 package dev.checkmate.relay.cluster;
 
+import dev.checkmate.relay.admission.Admission;
 import com.google.protobuf.ByteString;
 import dev.checkmate.relay.proto.cluster.v1.BindReply;
 import dev.checkmate.relay.proto.cluster.v1.BindRequest;
@@ -17,17 +18,17 @@ import io.grpc.Status;
 /**
  * What the home of a session serves to other nodes: lookup answers, binds and terminates. Every
  * bind and terminate carries the participant's ticket sealed for this node and that binding
- * ({@link SessionKeys}); the home opens it and checks it with {@link HomeAdmission} — the same ticket
+ * ({@link SessionKeys}); the home opens it and checks it with {@link Admission#verifyFromNode} — the same ticket
  * code as a local join — and seats or terminates through the same hub calls as a local client, so
  * "not ended" and the role rule hold as well. Nothing another node asserts is believed.
  */
 final class HomeEndpoint {
   private final ClusterLink link;
   private final SessionHub hub;
-  private final HomeAdmission admission;
+  private final Admission admission;
   private final String me;
 
-  HomeEndpoint(ClusterLink link, SessionHub hub, HomeAdmission admission) {
+  HomeEndpoint(ClusterLink link, SessionHub hub, Admission admission) {
     this.link = link;
     this.hub = hub;
     this.admission = admission;
@@ -80,7 +81,7 @@ final class HomeEndpoint {
     }
     Ticket t;
     try {
-      t = admission.verify(src, ticket, sid);
+      t = admission.verifyFromNode(src, ticket, sid);
     } catch (RelayException e) {
       refuse(e);
       replyBind(src, bridgeToken, e.error().grpcCode(), e.getMessage(), null);
@@ -134,7 +135,7 @@ final class HomeEndpoint {
       return;
     }
     try {
-      Ticket verified = admission.verify(src, ticket, sid);
+      Ticket verified = admission.verifyFromNode(src, ticket, sid);
       String reason = t.getReason();
       replyTerminate(src, id, hub.terminateHere(verified, reason), null, "");
     } catch (RelayException e) {

@@ -1,10 +1,6 @@
 package dev.checkmate.relay.security;
 
-import com.google.common.cache.Cache;
-import com.google.common.cache.CacheBuilder;
 import java.net.InetAddress;
-import java.time.Duration;
-import java.util.concurrent.ExecutionException;
 
 /**
  * Per-client budgets that every entry point shares (gRPC, WebSocket, gRPC-Web on both ports,
@@ -18,7 +14,7 @@ public final class AddressLimits {
 
   private final KeyCounter streams;
   private final int joinAttemptsPerSecond;
-  private final Cache<InetAddress, RateLimit> joinBuckets;
+  private final KeyedRateLimit<InetAddress> joinBuckets;
 
   /**
    * @param streamsPerAddress open participant streams per client; 0 = unlimited
@@ -27,12 +23,7 @@ public final class AddressLimits {
   public AddressLimits(int streamsPerAddress, int joinAttemptsPerSecond) {
     this.streams = new KeyCounter(streamsPerAddress, 0);
     this.joinAttemptsPerSecond = joinAttemptsPerSecond;
-    // A bucket refills completely within burst / rate = 2 s: one idle for longer is equivalent to
-    // a fresh one, so forgetting it changes nothing.
-    this.joinBuckets = CacheBuilder.newBuilder()
-        .maximumSize(MAX_TRACKED_BUCKETS)
-        .expireAfterAccess(Duration.ofSeconds(5))
-        .build();
+    this.joinBuckets = new KeyedRateLimit<>(joinAttemptsPerSecond, 2L * joinAttemptsPerSecond, MAX_TRACKED_BUCKETS);
   }
 
   /**
@@ -40,15 +31,7 @@ public final class AddressLimits {
    * signature or token work, so a flood of forged tickets from one client costs a map lookup each.
    */
   public boolean tryJoinAttempt(InetAddress address) {
-    if (joinAttemptsPerSecond <= 0) {
-      return true;
-    }
-    try {
-      return joinBuckets.get(ClientKey.of(address),
-          () -> RateLimit.shared(joinAttemptsPerSecond, 2L * joinAttemptsPerSecond)).tryTake(1);
-    } catch (ExecutionException e) {
-      throw new IllegalStateException(e.getCause());
-    }
+    return joinBuckets.tryTake(ClientKey.of(address));
   }
 
   public int joinAttemptsPerSecond() {

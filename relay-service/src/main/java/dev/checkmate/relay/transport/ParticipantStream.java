@@ -1,5 +1,6 @@
 package dev.checkmate.relay.transport;
 
+import dev.checkmate.relay.admission.Admission;
 import dev.checkmate.relay.proto.v1.ClientMessage;
 import dev.checkmate.relay.proto.v1.Heartbeat;
 import dev.checkmate.relay.proto.v1.Role;

@@ -1,5 +1,6 @@
 package dev.checkmate.relay.transport;
 
+import dev.checkmate.relay.admission.Admission;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.ByteString;

@@ -3,7 +3,7 @@ package dev.checkmate.relay.transport.grpc;
 import dev.checkmate.relay.proto.v1.ClientMessage;
 import dev.checkmate.relay.proto.v1.ServerMessage;
 import dev.checkmate.relay.security.CallerSecurity;
-import dev.checkmate.relay.transport.Admission;
+import dev.checkmate.relay.admission.Admission;
 import dev.checkmate.relay.transport.ParticipantStream;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;

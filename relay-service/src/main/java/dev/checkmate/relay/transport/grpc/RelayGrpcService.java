@@ -19,7 +19,7 @@ import dev.checkmate.relay.session.SessionHub;
 import dev.checkmate.relay.ticket.IssuerPolicy;
 import dev.checkmate.relay.ticket.Ticket;
 import dev.checkmate.relay.ticket.TicketIssuer;
-import dev.checkmate.relay.transport.Admission;
+import dev.checkmate.relay.admission.Admission;
 import dev.checkmate.relay.transport.ParticipantStream;
 import dev.checkmate.relay.transport.grpcweb.SplitStreams;
 import io.grpc.stub.ServerCallStreamObserver;

@@ -7,7 +7,7 @@ import dev.checkmate.relay.proto.v1.SendResponse;
 import dev.checkmate.relay.proto.v1.ServerMessage;
 import dev.checkmate.relay.session.RelayError;
 import dev.checkmate.relay.session.RelayException;
-import dev.checkmate.relay.transport.Admission;
+import dev.checkmate.relay.admission.Admission;
 import dev.checkmate.relay.transport.ParticipantStream;
 import io.grpc.Status;
 import java.net.InetAddress;

@@ -4,7 +4,7 @@ import dev.checkmate.relay.RelayConfig;
 import dev.checkmate.relay.security.ConnectionLimiter;
 import dev.checkmate.relay.security.TrustedProxies;
 import dev.checkmate.relay.session.RelayError;
-import dev.checkmate.relay.transport.Admission;
+import dev.checkmate.relay.admission.Admission;
 import dev.checkmate.relay.transport.ParticipantStream;
 import dev.checkmate.relay.transport.grpcweb.GrpcWebHttp;
 import dev.checkmate.relay.transport.grpcweb.SplitStreams;

@@ -4,7 +4,7 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import dev.checkmate.relay.proto.v1.ClientMessage;
 import dev.checkmate.relay.proto.v1.ServerMessage;
 import dev.checkmate.relay.session.RelayError;
-import dev.checkmate.relay.transport.Admission;
+import dev.checkmate.relay.admission.Admission;
 import dev.checkmate.relay.transport.ParticipantStream;
 import io.grpc.Status;
 import io.netty.buffer.ByteBuf;

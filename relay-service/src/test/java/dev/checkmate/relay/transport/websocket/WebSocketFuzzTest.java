@@ -23,7 +23,7 @@ import dev.checkmate.relay.ticket.TicketVerifier;
 import dev.checkmate.relay.security.AddressLimits;
 import dev.checkmate.relay.security.ConnectionLimiter;
 import dev.checkmate.relay.security.TrustedProxies;
-import dev.checkmate.relay.transport.Admission;
+import dev.checkmate.relay.admission.Admission;
 import dev.checkmate.relay.transport.ParticipantStream;
 import dev.checkmate.relay.transport.grpcweb.SplitStreams;
 import io.grpc.Status;

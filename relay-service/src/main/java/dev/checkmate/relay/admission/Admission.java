@@ -1,7 +1,8 @@
-package dev.checkmate.relay.transport;
+package dev.checkmate.relay.admission;
 
 import dev.checkmate.relay.proto.v1.Role;
 import dev.checkmate.relay.security.AddressLimits;
+import dev.checkmate.relay.security.KeyedRateLimit;
 import dev.checkmate.relay.session.Participant;
 import dev.checkmate.relay.session.RelayError;
 import dev.checkmate.relay.session.RelayException;
@@ -15,8 +16,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The one way into the relay for anything that presents a ticket or a stream: every transport
- * (gRPC Connect, WebSocket, gRPC-Web Receive on both ports), TerminateSession on both ports and
- * the gRPC-Web Send token check go through here, in this order:
+ * (gRPC Connect, WebSocket, gRPC-Web Receive on both ports), TerminateSession, the gRPC-Web Send
+ * token check and the cluster home's check of binds and terminates from other relay nodes
+ * ({@link #verifyFromNode}) go through here, in this order:
  *
  * <ol>
  *   <li><b>open</b>: a stream permit for the client address ({@code --max-streams-per-address})
@@ -35,12 +37,49 @@ public final class Admission {
   private final TicketVerifier verifier;
   private final AddressLimits limits;
   private final ScheduledExecutorService scheduler;
+  private final KeyedRateLimit<String> nodeChecks;
 
   public Admission(SessionHub hub, TicketVerifier verifier, AddressLimits limits, ScheduledExecutorService scheduler) {
+    this(hub, verifier, limits, scheduler, 0);
+  }
+
+  /**
+   * @param nodeChecksPerSecond ticket checks per second (burst: one second's worth) the cluster
+   *     home does for one other relay node; 0 = unlimited
+   */
+  public Admission(SessionHub hub, TicketVerifier verifier, AddressLimits limits, ScheduledExecutorService scheduler,
+      int nodeChecksPerSecond) {
     this.hub = hub;
     this.verifier = verifier;
     this.limits = limits;
     this.scheduler = scheduler;
+    this.nodeChecks = new KeyedRateLimit<>(nodeChecksPerSecond, nodeChecksPerSecond, 10_000);
+  }
+
+  /**
+   * The cluster home's check of a ticket another relay node presents for {@code sessionId} (a bind
+   * or a terminate): the sending node's budget first, before any signature work, then the same
+   * verifier as a local join, and the session the request is for. "Not ended" and the role rule
+   * are the hub's, as for a local join. Refusals are counted.
+   *
+   * @param node the node that sent it (authenticated by NATS: only that node may publish on the
+   *     subject it came on)
+   */
+  public Ticket verifyFromNode(String node, String ticket, String sessionId) throws RelayException {
+    try {
+      if (!nodeChecks.tryTake(node)) {
+        throw new RelayException(RelayError.JOIN_RATE_LIMITED, "the session's home node is refusing ticket checks from relay node "
+            + node + " (over its budget); retry shortly");
+      }
+      Ticket t = verifier.verify(ticket, sessionId, Role.ROLE_UNSPECIFIED);
+      if (!t.sessionId().equals(sessionId)) {
+        throw new RelayException(RelayError.MALFORMED, "ticket is for another session");
+      }
+      return t;
+    } catch (RelayException e) {
+      hub.stats().rejected(e.error());
+      throw e;
+    }
   }
 
   /**
