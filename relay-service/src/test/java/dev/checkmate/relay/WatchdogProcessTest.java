@@ -66,7 +66,7 @@ class WatchdogProcessTest {
           .isGreaterThanOrEqualTo(EXIT_AFTER.minusMillis(500));
       assertThat(p.output())
           .contains("health NOT_SERVING")
-          .containsPattern("FATAL, exiting with code 70: watchdog: (timers|session sweep) has made no progress for \\d+\\.\\d s \\(thread relay-timers\\)")
+          .containsPattern("FATAL, exiting with code 70: watchdog: .*(timers|session sweep) has made no progress for \\d+\\.\\d s \\(thread relay-timers\\)")
           .contains("stack of relay-timers", "StallableRelay.parkForever");
     }
   }

@@ -128,18 +128,27 @@ public final class Watchdog implements AutoCloseable {
     lastTick = now;
     Target worst = null;
     long worstNanos = 0;
+    // The most stalled target whose thread is known, for the report's stack (a heartbeat that
+    // never beat, e.g. a sweep stuck behind its blocked thread, cannot name one).
+    Target witness = null;
+    long witnessNanos = 0;
     String dead = null;
     for (Target t : targets) {
       if (!t.poll(now)) {
         dead = t.name + " is dead: it rejects tasks" + t.threadDescription();
         worst = t;
         worstNanos = Long.MAX_VALUE;
+        witness = null;
         break;
       }
       long stalled = t.stalledNanos(now);
       if (stalled > worstNanos) {
         worst = t;
         worstNanos = stalled;
+      }
+      if (t.thread != null && stalled >= notServingAfterNanos && stalled > witnessNanos) {
+        witness = t;
+        witnessNanos = stalled;
       }
     }
     boolean notServing = worstNanos >= notServingAfterNanos;
@@ -155,7 +164,11 @@ public final class Watchdog implements AutoCloseable {
     boolean fatal = dead != null || (exitAfterNanos > 0 && worstNanos >= exitAfterNanos);
     if (fatal && !fatalCalled) {
       fatalCalled = true;
-      fatalAction.fatal("watchdog: " + (dead != null ? dead : describe(worst, worstNanos)) + stackOf(worst));
+      String report = dead != null ? dead : describe(worst, worstNanos);
+      if (witness != null && witness != worst) {
+        report += "; " + describe(witness, witnessNanos);
+      }
+      fatalAction.fatal("watchdog: " + report + stackOf(witness != null ? witness : worst));
     }
   }
 
