@@ -1,7 +1,6 @@
 package dev.checkmate.relay.client;
 
 import io.grpc.ClientInterceptor;
-import io.grpc.Status;
 import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.common.Attributes;
@@ -263,7 +262,7 @@ final class ClientTracing {
         join.end();
       }
       session.setAttribute(OUTCOME, outcome);
-      if (end.code() != Status.Code.OK) {
+      if (end.code() != dev.checkmate.relay.client.StatusCode.OK) {
         session.setAttribute(ERROR_CODE, end.code().name());
       }
       session.setAttribute("relay.frames.sent", framesSent);

@@ -1,7 +1,6 @@
 package dev.checkmate.relay.client;
 
 import dev.checkmate.relay.client.e2e.E2eException;
-import io.grpc.Status;
 
 /**
  * End-to-end encryption failed (code DATA_LOSS): a handshake message or frame that reached this
@@ -22,7 +21,7 @@ public class EndToEndSecurityException extends RelayException {
   private final boolean reportedByPeer;
 
   EndToEndSecurityException(E2eException.Check check, String reason, boolean reportedByPeer, Throwable cause) {
-    super(Status.Code.DATA_LOSS, reason, cause);
+    super(StatusCode.DATA_LOSS, reason, cause);
     this.check = check;
     this.reportedByPeer = reportedByPeer;
   }

@@ -17,7 +17,7 @@ final class Errors {
     if (ended != null) {
       // The relay told us why before closing: that is more precise than the status alone.
       return new SessionEndedException(
-          status.getCode(),
+          StatusCode.of(status.getCode()),
           EndReason.fromProto(ended.getReason()),
           Role.fromProto(ended.getEndedBy()),
           ended.getMessage().isEmpty() ? description : ended.getMessage(),
@@ -30,7 +30,7 @@ final class Errors {
         return new RoleTakenException(description, cause);
       case FAILED_PRECONDITION:
         return new SessionEndedException(
-            status.getCode(), EndReason.UNKNOWN, null, description, cause);
+            StatusCode.FAILED_PRECONDITION, EndReason.UNKNOWN, null, description, cause);
       case RESOURCE_EXHAUSTED:
         return new LimitExceededException(description, cause);
       case PERMISSION_DENIED:
@@ -42,7 +42,7 @@ final class Errors {
         }
         return new RelayUnavailableException(describeUnavailable(status), cause);
       default:
-        return new RelayException(status.getCode(), description, cause);
+        return new RelayException(StatusCode.of(status.getCode()), description, cause);
     }
   }
 
@@ -56,7 +56,12 @@ final class Errors {
   /** A stream that ended without a status error and without SessionEnded: the relay broke protocol. */
   static RelayException closedWithoutReason() {
     return new RelayException(
-        Status.Code.UNKNOWN, "the relay closed the stream without saying why", null);
+        StatusCode.UNKNOWN, "the relay closed the stream without saying why", null);
+  }
+
+  /** The end of a session closed by the application itself. */
+  static RelayException closedLocally() {
+    return new RelayException(StatusCode.CANCELLED, "session closed by the application", null);
   }
 
   /** The pinning failure in a TLS failure's cause chain, if that is what failed. */

@@ -11,70 +11,59 @@ import dev.checkmate.relay.proto.v1.ServerMessage;
 import dev.checkmate.relay.proto.v1.SessionEnded;
 import dev.checkmate.relay.proto.v1.Terminate;
 import io.grpc.Status;
-import io.grpc.stub.ClientCallStreamObserver;
-import io.grpc.stub.ClientResponseObserver;
 import java.lang.System.Logger.Level;
+import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
+import java.util.Optional;
 import java.util.Spliterator;
 import java.util.Spliterators;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.LinkedBlockingDeque;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 import java.util.stream.StreamSupport;
 
 /**
- * A participant's session: one Connect stream at a time with manual flow control in both
- * directions (the shape of grpc-java's manualflowcontrol example, client side), and, with resume
- * on, the streams that replace it after a transport loss.
+ * A participant's session: the state machine (joining, live, reconnecting, ended) over one {@link
+ * ConnectAttempt} at a time, and the one lock that guards it. The parts it drives are small and
+ * have their own tests: {@link ResumeBuffer} (what the peer has not acknowledged), {@link
+ * InboundSequencer} (what to do with each incoming frame, when to acknowledge), {@link
+ * ReconnectPolicy} (when and where to rejoin), {@link FrameCodec} (plain or end-to-end), {@link
+ * Delivery} (blocking inbox or listener). The rules they implement together are in docs/resume.md;
+ * the browser SDK's {@code RelaySession} is built from the same parts.
  *
- * <p>Threads: gRPC callbacks of one call ({@code onNext}, {@code onError}, {@code onCompleted}, the
- * on-ready handler) run serially on the channel's executor; callbacks of a replaced call are
- * ignored. Incoming messages are handled under {@link #recvLock}, so two calls' callbacks never
- * interleave. Application threads call {@code send}, {@code receive}, {@code terminate} and
- * {@code close}; the client's scheduler sends heartbeats, acknowledgements and reconnects. {@link
- * #lock} serializes every use of the request stream except {@code request(n)}, which gRPC allows
- * from any thread. Lock order: {@code recvLock} before {@code lock}; never call the listener with
- * {@code lock} held.
+ * <p>Threads: gRPC runs one attempt's callbacks serially, and an attempt is replaced only after
+ * the previous one ended, so incoming messages are handled one at a time ("the incoming thread").
+ * Application threads call send, receive, terminate and close; the client's scheduler runs
+ * heartbeats, delayed acks and reconnects. {@link #lock} guards every field below it and serializes
+ * every write to the stream; it is never held while calling the application (listener, send
+ * futures), so a slow callback never blocks a send.
  *
- * <h2>Resume</h2>
- * Outgoing DATA frames (E2E handshake messages included) keep their sequence number and exact bytes
- * in {@link #unacked} until the peer acknowledges them; after a (re)pairing they are sent again in
- * order ({@link #resendQueue}) before anything new. Incoming frames are de-duplicated by sequence
- * number before anything else (before E2E {@code open}); the highest in-order seq is acknowledged
- * cumulatively, batched. A lost stream (UNAVAILABLE, or CANCELLED not caused by us) is replaced by
- * a new Connect call with the same ticket, with jittered exponential backoff, within the grace
- * window; the application sees nothing but the optional listener callbacks.
+ * <p>Incarnations: {@link #incarnation} is chosen once per session object and sent with every
+ * (re)join. A peer whose incarnation changes restarted: both directions start over (see {@link
+ * PeerRestartedException}).
  */
-final class GrpcRelaySession implements RelaySession {
+final class GrpcRelaySession implements RelaySession, ConnectAttempt.Events {
   private static final System.Logger LOG = System.getLogger(GrpcRelaySession.class.getName());
   private static final int MAX_TERMINATE_REASON_BYTES = 256;
-  /** Put in the inbox after the last frame so blocked readers wake up and see the end. */
-  private static final Object END = new Object();
-  /** Acknowledge after this many new frames or bytes, else after {@link #ACK_DELAY_MILLIS}. */
-  static final int ACK_EVERY_FRAMES = 16;
-  static final long ACK_EVERY_BYTES = 64 * 1024;
-  static final long ACK_DELAY_MILLIS = 50;
-  /** Reconnect backoff: full jitter over min(cap, base * 2^attempt). */
-  static final long BACKOFF_BASE_MILLIS = 100;
-  static final long BACKOFF_CAP_MILLIS = 2_000;
+  private static final SecureRandom INCARNATIONS = new SecureRandom();
 
   /** Starts Connect calls; implemented by RelayClient (one channel per target). */
   interface Connector {
     /** Starts a Connect call to target {@code index} (modulo the number of targets). */
-    void connect(int index, ClientResponseObserver<ClientMessage, ServerMessage> observer);
+    void connect(int index, ConnectAttempt attempt);
 
     /** True once the client was closed: no more reconnects. */
     boolean closed();
@@ -85,78 +74,60 @@ final class GrpcRelaySession implements RelaySession {
     static final ResumeSettings OFF = new ResumeSettings(false, Duration.ZERO, 0, 0);
   }
 
-  private final SessionListener listener; // null in the blocking style
+  private enum State { JOINING, LIVE, RECONNECTING, ENDED }
+
+  /** A queued write: an application payload (numbered and sealed when written) or a Terminate. */
+  private record Outgoing(ClientMessage message, byte[] payload, CompletableFuture<Void> sent) {}
+
+  /** What a peer restart changed, to report once the lock is released. */
+  private record Restart(PeerRestartedException event, List<CompletableFuture<Void>> dropped) {}
+
+  private final Delivery delivery;
+  private final BlockingInbox inbox; // null in the callback style
   private final int receiveQueueFrames;
   private final Duration callTimeout;
   private final Duration heartbeatInterval;
   private final ScheduledExecutorService scheduler;
   private final Connector connector;
   private final ResumeSettings resume;
-
+  private final FrameCodec codec;
+  private final long incarnation;
   private final CompletableFuture<Joined> joined = new CompletableFuture<>();
   private final CompletableFuture<RelayException> ended = new CompletableFuture<>();
-  // Holds at most about receiveQueueFrames frames: the relay only sends what we requested.
-  private final LinkedBlockingDeque<Object> inbox = new LinkedBlockingDeque<>();
+  /** Spans of this session (ClientTracing); the no-op unless the client has OpenTelemetry. */
+  private volatile ClientTracing.SessionTrace trace = ClientTracing.SessionTrace.NOOP;
+  /** The first Joined; read without the lock by the accessors. */
+  private volatile Joined joinedMessage;
+  private String ticket;
+  private Role expectedRole;
 
   private final Object lock = new Object();
-  // Guarded by lock.
-  private Attempt current; // the latest Connect call (live, or joining during a reconnect)
-  private boolean live; // current has been answered Joined and may be written to
+  // Everything below is guarded by lock.
+  private State state = State.JOINING;
+  private ConnectAttempt current;
   private final ArrayDeque<Outgoing> outbox = new ArrayDeque<>();
+  /** End-to-end handshake payloads waiting to be written; they pass the outbox. */
+  private final ArrayDeque<byte[]> handshakeOut = new ArrayDeque<>();
   private long nextSeq = 1;
+  private final ResumeBuffer<ClientMessage> sent;
+  private final InboundSequencer inbound;
+  private final ReconnectPolicy reconnect;
   private boolean writesClosed;
   private boolean terminateQueued;
   private boolean closedLocally;
   private boolean cancelRequested;
   private RelayException terminal;
+  private boolean peerPresent;
+  /** The peer's incarnation as last reported by the relay; 0 = unknown. */
+  private long peerIncarnation;
+  /** Whether a pairing sends the unacknowledged frames again (not on the session's first pairing). */
+  private boolean resendOnPairing;
+  private boolean rejoinedAfterRestart;
   private ScheduledFuture<?> heartbeat;
-  // Resume state, guarded by lock.
-  private final ArrayDeque<Sent> unacked = new ArrayDeque<>();
-  private long unackedBytes;
-  private ArrayDeque<Sent> resendQueue = new ArrayDeque<>();
-  private long peerAcked; // highest seq of ours the peer acknowledged
-  private long lastAckSent; // highest seq of the peer's we acknowledged
-  private int framesSinceAck;
-  private long bytesSinceAck;
   private ScheduledFuture<?> ackTimer;
-  private boolean reconnecting;
-  private long graceDeadlineNanos;
-  private int reconnectAttempts;
-  private int targetIndex;
   private ScheduledFuture<?> retryTimer;
-  private int resumes;
-  private boolean everPaired;
-
-  // Touched only under recvLock.
-  private final Object recvLock = new Object();
-  private volatile long lastReceivedSeq;
-  private boolean peerMayRestart; // resume off only: a rejoined peer numbers from 1
-
-  private final Object peerMonitor = new Object();
-  private volatile boolean peerPresent;
-  private volatile Joined joinedMessage;
-  private String ticket;
-  private Role expectedRole;
-
-  // Counters for tests and diagnostics.
-  final AtomicLong duplicatesDropped = new AtomicLong();
-  final AtomicLong outOfOrderDropped = new AtomicLong();
-  final AtomicLong framesResent = new AtomicLong();
-  final AtomicLong acksSent = new AtomicLong();
-
-  /** A queued write: a data payload (numbered, and sealed with E2E, when written) or a control message. */
-  private record Outgoing(ClientMessage message, byte[] payload, CompletableFuture<Void> sent) {}
-
-  /** A DATA frame as written (sealed, numbered), kept until the peer acknowledges it. */
-  private record Sent(long seq, ClientMessage message, int bytes) {}
-
-  /** End-to-end layer, or null without E2E. Handshake payloads it produces jump the outbox queue. */
-  private final E2eSessionLayer e2e;
-  // Guarded by lock: E2E handshake payloads (COMMIT, HELLO, CONFIRM) waiting to be written.
-  private final ArrayDeque<byte[]> handshakeOut = new ArrayDeque<>();
-
-  /** Spans of this stream (ClientTracing); the no-op unless the client has OpenTelemetry. */
-  private volatile ClientTracing.SessionTrace trace = ClientTracing.SessionTrace.NOOP;
+  private long acksSent;
+  private long framesResent;
 
   GrpcRelaySession(
       SessionListener listener,
@@ -164,17 +135,33 @@ final class GrpcRelaySession implements RelaySession {
       Duration callTimeout,
       Duration heartbeatInterval,
       ScheduledExecutorService scheduler,
-      E2eSessionLayer e2e,
+      FrameCodec codec,
       Connector connector,
       ResumeSettings resume) {
-    this.e2e = e2e;
-    this.listener = listener;
     this.receiveQueueFrames = receiveQueueFrames;
     this.callTimeout = callTimeout;
     this.heartbeatInterval = heartbeatInterval;
     this.scheduler = scheduler;
     this.connector = connector;
     this.resume = resume == null ? ResumeSettings.OFF : resume;
+    this.codec = codec == null ? FrameCodec.PLAIN : codec;
+    this.sent = this.resume.enabled()
+        ? ResumeBuffer.keeping(this.resume.maxUnackedFrames(), this.resume.maxUnackedBytes())
+        : ResumeBuffer.counting();
+    this.inbound = new InboundSequencer(this.resume.enabled());
+    this.reconnect = new ReconnectPolicy(this.resume.grace(), () -> ThreadLocalRandom.current().nextDouble());
+    if (listener == null) {
+      this.inbox = new BlockingInbox(this::requestOne);
+      this.delivery = inbox;
+    } else {
+      this.inbox = null;
+      this.delivery = new ListenerDelivery(this, listener);
+    }
+    long id;
+    do {
+      id = INCARNATIONS.nextLong();
+    } while (id == 0);
+    this.incarnation = id;
   }
 
   // ---- start-up, called by RelayClient.join ----
@@ -188,15 +175,14 @@ final class GrpcRelaySession implements RelaySession {
   void join(String ticket, Role expectedRole) throws InterruptedException {
     this.ticket = ticket;
     this.expectedRole = expectedRole;
-    Attempt first = new Attempt(0, receiveQueueFrames);
+    ConnectAttempt first = new ConnectAttempt(0, receiveQueueFrames, this);
     synchronized (lock) {
       current = first;
     }
     connector.connect(0, first);
     synchronized (lock) {
-      // The first message goes out regardless of isReady: it is tiny and nothing else can be
-      // sent before it anyway.
-      first.stream.onNext(joinMessage());
+      // The first message goes out regardless of isReady: it is tiny and nothing can precede it.
+      first.write(joinMessage());
     }
     try {
       joined.get(callTimeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -204,10 +190,8 @@ final class GrpcRelaySession implements RelaySession {
       throw Errors.fromThrowable(e.getCause());
     } catch (TimeoutException e) {
       close();
-      throw new RelayException(
-          Status.Code.DEADLINE_EXCEEDED,
-          "the relay did not answer the Join within " + callTimeout.toMillis() + " ms",
-          e);
+      throw new RelayException(StatusCode.DEADLINE_EXCEEDED,
+          "the relay did not answer the Join within " + callTimeout.toMillis() + " ms", e);
     } catch (InterruptedException e) {
       close();
       throw e;
@@ -215,77 +199,12 @@ final class GrpcRelaySession implements RelaySession {
   }
 
   private ClientMessage joinMessage() {
-    Join.Builder join = Join.newBuilder().setTicket(ticket);
+    Join.Builder join = Join.newBuilder().setTicket(ticket).setIncarnation(incarnation);
     if (expectedRole != null) {
       join.setExpectedRole(expectedRole == Role.PROVER
           ? dev.checkmate.relay.proto.v1.Role.PROVER : dev.checkmate.relay.proto.v1.Role.VERIFIER);
     }
     return ClientMessage.newBuilder().setJoin(join).build();
-  }
-
-  /** One Connect call. Callbacks of a call that is no longer {@link #current} are ignored. */
-  private final class Attempt implements ClientResponseObserver<ClientMessage, ServerMessage> {
-    final int target;
-    final int initialRequest;
-    volatile ClientCallStreamObserver<ClientMessage> stream;
-    volatile boolean closed; // onError/onCompleted seen
-    volatile boolean joinedHere;
-    volatile SessionEnded sessionEnded;
-    volatile ScheduledFuture<?> joinTimer;
-
-    Attempt(int target, int initialRequest) {
-      this.target = target;
-      this.initialRequest = initialRequest;
-    }
-
-    @Override
-    public void beforeStart(ClientCallStreamObserver<ClientMessage> s) {
-      stream = s;
-      // Ask for receiveQueueFrames messages up front and then one more per message consumed,
-      // never more: that is what bounds the memory a slow application can be made to hold.
-      s.disableAutoRequestWithInitial(initialRequest);
-      s.setOnReadyHandler(() -> {
-        if (isCurrent(this)) {
-          drain();
-        }
-      });
-    }
-
-    @Override
-    public void onNext(ServerMessage message) {
-      synchronized (recvLock) {
-        if (!isCurrent(this)) {
-          return;
-        }
-        handle(this, message);
-      }
-    }
-
-    @Override
-    public void onError(Throwable t) {
-      closed = true;
-      streamEnded(this, Status.fromThrowable(t));
-    }
-
-    @Override
-    public void onCompleted() {
-      closed = true;
-      streamEnded(this, null);
-    }
-
-    void request(int n) {
-      try {
-        stream.request(n);
-      } catch (RuntimeException e) {
-        // The call is already closed; nothing more will arrive anyway.
-      }
-    }
-  }
-
-  private boolean isCurrent(Attempt a) {
-    synchronized (lock) {
-      return current == a;
-    }
   }
 
   // ---- RelaySession ----
@@ -313,7 +232,9 @@ final class GrpcRelaySession implements RelaySession {
 
   @Override
   public boolean peerPresent() {
-    return peerPresent;
+    synchronized (lock) {
+      return peerPresent;
+    }
   }
 
   @Override
@@ -324,80 +245,75 @@ final class GrpcRelaySession implements RelaySession {
   }
 
   @Override
-  public boolean awaitPeer(Duration timeout) throws InterruptedException {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    synchronized (peerMonitor) {
-      while (true) {
-        if (peerPresent) {
-          return true;
-        }
-        RelayException end = terminalOrNull();
-        if (end != null) {
-          throw end;
-        }
-        long left = deadline - System.nanoTime();
-        if (left <= 0) {
-          return false;
-        }
-        TimeUnit.NANOSECONDS.timedWait(peerMonitor, left);
-      }
+  public boolean isReconnecting() {
+    synchronized (lock) {
+      return state == State.RECONNECTING;
     }
   }
 
   @Override
-  public boolean isReconnecting() {
+  public boolean rejoinedAfterRestart() {
     synchronized (lock) {
-      return reconnecting && terminal == null;
+      return rejoinedAfterRestart;
     }
+  }
+
+  @Override
+  public boolean awaitPeer(Duration timeout) throws InterruptedException {
+    return await(() -> peerPresent, timeout);
   }
 
   @Override
   public boolean endToEndEncrypted() {
-    return e2e != null;
+    return codec.endToEnd();
   }
 
   @Override
   public boolean awaitSecure(Duration timeout) throws InterruptedException {
-    if (e2e == null) {
+    if (!codec.endToEnd()) {
       throw new IllegalStateException("this session was joined without end-to-end encryption");
     }
+    return await(codec::isSecure, timeout);
+  }
+
+  /** Waits until {@code condition} holds (true) or the timeout passes (false); throws the end if first. */
+  private boolean await(BooleanSupplier condition, Duration timeout) throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
-    synchronized (peerMonitor) {
+    synchronized (lock) {
       while (true) {
-        if (e2e.isSecure()) {
+        if (condition.getAsBoolean()) {
           return true;
         }
-        RelayException end = terminalOrNull();
-        if (end != null) {
-          throw end;
+        if (terminal != null) {
+          throw terminal;
         }
         long left = deadline - System.nanoTime();
         if (left <= 0) {
           return false;
         }
-        TimeUnit.NANOSECONDS.timedWait(peerMonitor, left);
+        TimeUnit.NANOSECONDS.timedWait(lock, left);
       }
     }
   }
 
   @Override
-  public java.util.Optional<String> shortAuthenticationString() {
-    return e2e == null || !e2e.isSecure() ? java.util.Optional.empty() : java.util.Optional.of(e2e.sas());
+  public Optional<String> shortAuthenticationString() {
+    return Optional.ofNullable(codec.sas());
   }
 
   @Override
   public CompletableFuture<Void> send(byte[] payload) {
     int max = limits().maxFrameBytes();
-    if (max > 0 && e2e != null) {
-      max = Math.max(1, max - E2eSessionLayer.OVERHEAD);
+    if (max > 0 && codec.endToEnd()) {
+      max = Math.max(1, max - codec.overhead());
     }
     if (max > 0 && payload.length > max) {
       throw new IllegalArgumentException(
           "payload of " + payload.length + " bytes exceeds the relay's frame limit of " + max
-              + " bytes" + (e2e != null ? " (frame limit minus 28 bytes of end-to-end overhead)" : "")
+              + " bytes" + (codec.endToEnd() ? " (frame limit minus 28 bytes of end-to-end overhead)" : "")
               + "; split it into smaller frames");
     }
-    CompletableFuture<Void> sent = new CompletableFuture<>();
+    CompletableFuture<Void> future = new CompletableFuture<>();
     synchronized (lock) {
       if (terminateQueued) {
         throw new IllegalStateException("terminate() was called; the session accepts no more frames");
@@ -406,13 +322,13 @@ final class GrpcRelaySession implements RelaySession {
         return CompletableFuture.failedFuture(terminal);
       }
       if (writesClosed) {
-        return CompletableFuture.failedFuture(closedError());
+        return CompletableFuture.failedFuture(Errors.closedLocally());
       }
       // Numbered (and sealed) when written, under the lock: sequence order is wire order.
-      outbox.add(new Outgoing(null, payload.clone(), sent));
+      outbox.add(new Outgoing(null, payload.clone(), future));
     }
     drain();
-    return sent;
+    return future;
   }
 
   @Override
@@ -426,35 +342,26 @@ final class GrpcRelaySession implements RelaySession {
 
   @Override
   public byte[] receive(Duration timeout) throws InterruptedException {
-    requireBlockingStyle();
-    return take(inbox.poll(timeout.toNanos(), TimeUnit.NANOSECONDS));
+    return inbox().take(timeout.toNanos());
   }
 
   @Override
   public byte[] receive() throws InterruptedException {
-    requireBlockingStyle();
-    return take(inbox.take());
+    return inbox().take(-1);
   }
 
-  private byte[] take(Object item) {
-    if (item == null) {
-      return null;
+  private BlockingInbox inbox() {
+    if (inbox == null) {
+      throw new IllegalStateException("frames go to the SessionListener in the callback style");
     }
-    if (item == END) {
-      inbox.addFirst(END); // keep it there for the next reader
-      throw terminalOrNull();
-    }
-    // The application made room for one more: only now may the relay send the next message.
-    requestOne();
-    return (byte[]) item;
+    return inbox;
   }
 
   @Override
   public Stream<byte[]> frames() {
-    requireBlockingStyle();
+    inbox();
     Spliterator<byte[]> spliterator =
-        new Spliterators.AbstractSpliterator<byte[]>(
-            Long.MAX_VALUE, Spliterator.ORDERED | Spliterator.NONNULL) {
+        new Spliterators.AbstractSpliterator<byte[]>(Long.MAX_VALUE, Spliterator.ORDERED | Spliterator.NONNULL) {
           @Override
           public boolean tryAdvance(Consumer<? super byte[]> action) {
             try {
@@ -467,7 +374,7 @@ final class GrpcRelaySession implements RelaySession {
               throw e;
             } catch (InterruptedException e) {
               Thread.currentThread().interrupt();
-              throw new RelayException(Status.Code.CANCELLED, "interrupted while receiving", e);
+              throw new RelayException(StatusCode.CANCELLED, "interrupted while receiving", e);
             }
           }
         };
@@ -482,13 +389,7 @@ final class GrpcRelaySession implements RelaySession {
       }
       terminateQueued = true;
       // Queued behind the data frames so the peer gets every frame sent before the end.
-      outbox.add(
-          new Outgoing(
-              ClientMessage.newBuilder()
-                  .setTerminate(Terminate.newBuilder().setReason(truncate(reason)))
-                  .build(),
-              null,
-              null));
+      outbox.add(new Outgoing(terminateMessage(reason), null, null));
     }
     drain();
     try {
@@ -503,245 +404,350 @@ final class GrpcRelaySession implements RelaySession {
 
   @Override
   public void close() {
-    Attempt a;
-    boolean idle;
+    ConnectAttempt a;
+    boolean noStream;
     synchronized (lock) {
       if (cancelRequested) {
         return;
       }
       a = current;
-      if (a != null && a.closed && terminal != null) {
+      if (a != null && a.closed() && terminal != null) {
         return; // already over and the stream is gone
       }
       cancelRequested = true;
       // Only an open session is "closed by the application"; an ended one keeps its reason.
       closedLocally = terminal == null;
       writesClosed = true;
-      idle = reconnecting && !live;
-      if (retryTimer != null) {
-        retryTimer.cancel(false);
-      }
+      noStream = state == State.RECONNECTING;
+      cancel(retryTimer);
     }
-    // Outside the lock: no write can follow (writesClosed), and cancel triggers onError, which
-    // reports the end through the same path as every other end.
-    if (a != null && a.stream != null && !a.closed) {
-      a.stream.cancel("closed by the application", null);
+    // No write can follow (writesClosed); cancelling reports the end through onClosed like any end.
+    if (a != null) {
+      a.cancel("closed by the application");
     }
-    if (idle) {
-      finish(closedError()); // no live stream whose end would report it
+    if (noStream) {
+      finish(Errors.closedLocally()); // no live stream whose end would report it
     }
   }
 
+  // ---- incoming (ConnectAttempt.Events; the serial incoming thread) ----
 
-  // ---- incoming messages (under recvLock) ----
+  @Override
+  public void onReady(ConnectAttempt a) {
+    if (isCurrent(a)) {
+      drain();
+    }
+  }
 
-  private void handle(Attempt a, ServerMessage message) {
+  @Override
+  public void onMessage(ConnectAttempt a, ServerMessage message) {
+    synchronized (lock) {
+      if (current != a || terminal != null) {
+        return;
+      }
+    }
     switch (message.getKindCase()) {
-      case JOINED:
-        onJoined(a, message.getJoined());
-        break;
-      case PEER_JOINED:
-        boolean resend = false;
-        if (resume.enabled()) {
-          synchronized (lock) {
-            // Frames already in the relay's rendezvous buffer reach a first peer intact; after
-            // any loss (ours, or the peer's stream replaced/rejoined) send the unacknowledged again.
-            resend = everPaired || resumes > 0;
-            everPaired = true;
-            if (resend) {
-              markResend();
-            }
-          }
-          sendAck(true);
-        } else {
-          // Without resume a peer that comes back is a new stream of the same role and numbers
-          // from 1 again.
-          peerMayRestart = true;
-        }
-        setPeerPresent(true);
-        trace.event("relay.client.peer_joined");
-        notifyListener(l -> l.onPeerJoined(this));
-        a.request(1);
-        if (resend) {
-          drain();
-        }
-        break;
-      case PEER_LEFT:
-        setPeerPresent(false);
-        boolean peerReconnecting = message.getPeerLeft().getReconnecting();
-        String detail = message.getPeerLeft().getDetail();
-        trace.event(peerReconnecting ? "relay.client.peer_reconnecting" : "relay.client.peer_left");
-        if (peerReconnecting) {
-          notifyListener(l -> l.onPeerReconnecting(this, detail));
-        } else {
-          notifyListener(l -> l.onPeerLeft(this, detail));
-        }
-        a.request(1);
-        break;
-      case ACK:
-        if (resume.enabled()) {
-          onAck(message.getAck().getSeq());
-        }
-        a.request(1);
-        break;
-      case DATA:
-        onFrame(a, message.getData());
-        break;
-      case SESSION_ENDED:
+      case JOINED -> onJoined(a, message.getJoined());
+      case PEER_JOINED -> onPeerJoined(a, message.getPeerJoined().getIncarnation());
+      case PEER_LEFT -> onPeerLeft(a, message.getPeerLeft().getReconnecting(), message.getPeerLeft().getDetail());
+      case ACK -> onAck(a, message.getAck());
+      case DATA -> onFrame(a, message.getData());
+      case SESSION_ENDED -> {
         // The status that closes the stream follows right after; remember why for that moment.
         a.sessionEnded = message.getSessionEnded();
         a.request(1);
-        break;
-      default:
-        // Heartbeat replies, and kinds a newer relay may add: nothing to do but keep reading.
-        a.request(1);
-        break;
+      }
+      // Heartbeat replies, and kinds a newer relay may add: nothing to do but keep reading.
+      default -> a.request(1);
     }
   }
 
-  private void onJoined(Attempt a, Joined j) {
-    a.joinedHere = true;
-    ScheduledFuture<?> timer = a.joinTimer;
-    if (timer != null) {
-      timer.cancel(false);
-    }
-    boolean present = j.getPeerPresent();
-    if (joinedMessage == null) {
-      joinedMessage = j;
-      synchronized (lock) {
-        live = true;
-        everPaired = present;
-      }
-      if (e2e != null) {
-        // The COMMIT is the first frame (relay seq 1); the relay holds it until the peer joins.
-        byte[] commit = e2e.start(j.getSessionId(), Role.fromProto(j.getRole()));
-        synchronized (lock) {
-          handshakeOut.add(commit);
-        }
-        drain();
-      }
-      setPeerPresent(present);
-      trace.joined(j.getSessionId(), Role.fromProto(j.getRole()), present);
-      startHeartbeat();
-      joined.complete(j);
-      a.request(1);
-      return;
-    }
-    // A resumed stream: same session, same role (the relay checked the ticket).
-    if (!j.getSessionId().equals(joinedMessage.getSessionId()) || j.getRole() != joinedMessage.getRole()) {
+  private void onJoined(ConnectAttempt a, Joined j) {
+    a.markJoined();
+    Joined firstJoined = joinedMessage; // written only here, on the incoming thread
+    boolean first = firstJoined == null;
+    if (!first && (!j.getSessionId().equals(firstJoined.getSessionId()) || j.getRole() != firstJoined.getRole())) {
       protocolViolation("the relay resumed a different session or role");
       return;
     }
+    if (!first && j.getReplacedIncarnation() != 0) {
+      // Another process held this role meanwhile, and the peer has started over with it.
+      String why = "another participant joined with this session's ticket while this one was reconnecting";
+      LOG.log(Level.WARNING, "ending session: {0}", why);
+      finish(new RoleTakenException(why, null));
+      a.cancel(why);
+      return;
+    }
+    boolean present = j.getPeerPresent();
+    Restart restart = null;
     synchronized (lock) {
       if (terminal != null) {
         return;
       }
-      live = true;
-      reconnecting = false;
-      reconnectAttempts = 0;
-      resumes++;
+      state = State.LIVE;
+      if (first) {
+        joinedMessage = j;
+        rejoinedAfterRestart = j.getReplacedIncarnation() != 0;
+        peerIncarnation = j.getPeerIncarnation();
+        // Frames already in the relay's rendezvous buffer reach a first peer intact; every later
+        // pairing sends the unacknowledged frames again. A restarted participant cannot know what
+        // its predecessor's peer holds: it resends from its first pairing on, and takes nothing
+        // from the peer before the peer has acknowledged this incarnation.
+        resendOnPairing = present || rejoinedAfterRestart;
+        if (rejoinedAfterRestart && peerIncarnation != 0) {
+          inbound.fence();
+        }
+        byte[] hello = codec.start(j.getSessionId(), Role.fromProto(j.getRole()));
+        if (hello != null) {
+          handshakeOut.add(hello); // relay seq 1; the relay holds it until the peer joins
+        }
+      } else if (peerChanged(j.getPeerIncarnation())) {
+        restart = restartLocked(j.getPeerIncarnation()); // the peer restarted while we were away
+      } else {
+        if (j.getPeerIncarnation() != 0) {
+          peerIncarnation = j.getPeerIncarnation();
+        }
+        if (present) {
+          resendOnPairing = true;
+          sent.markResend();
+        }
+      }
+      peerPresent = present;
+      lock.notifyAll();
       if (present) {
-        everPaired = true;
-        markResend();
+        // The current ack first (it names the peer), then retransmissions, then new frames.
+        sendAckLocked(true);
       }
     }
-    setPeerPresent(present);
-    if (present) {
-      // The current ack first, so the peer drops what we already have, then our retransmissions.
-      sendAck(true);
+    if (first) {
+      trace.joined(j.getSessionId(), Role.fromProto(j.getRole()), present);
+      startHeartbeat();
+      joined.complete(j);
+    } else {
+      trace.event("relay.client.resumed");
+      LOG.log(Level.INFO, "session resumed (target {0})", a.target);
+      if (restart != null) {
+        announce(restart);
+      }
+      toApplication(l -> l.onResumed(this));
     }
-    trace.event("relay.client.resumed");
-    LOG.log(Level.INFO, "session resumed (attempt target {0})", a.target);
-    notifyListener(l -> l.onResumed(this));
     a.request(1);
     drain();
   }
 
-  private void onFrame(Attempt a, Frame frame) {
-    if (terminalOrNull() != null) {
-      return;
+  private void onPeerJoined(ConnectAttempt a, long peer) {
+    Restart restart = null;
+    synchronized (lock) {
+      if (peerChanged(peer)) {
+        restart = restartLocked(peer);
+      } else if (peer != 0) {
+        peerIncarnation = peer;
+      }
+      if (resendOnPairing && restart == null) {
+        sent.markResend(); // after any loss (ours, or the peer's stream replaced or rejoined)
+      }
+      resendOnPairing = true;
+      peerPresent = true;
+      lock.notifyAll();
+      sendAckLocked(true); // our ack first, so the peer drops what we already have
     }
-    long seq = frame.getSeq();
-    if (resume.enabled()) {
-      // De-duplication comes first: neither E2E nor the application ever sees a frame twice.
-      if (seq <= lastReceivedSeq) {
-        duplicatesDropped.incrementAndGet();
+    if (restart != null) {
+      announce(restart);
+    }
+    trace.event("relay.client.peer_joined");
+    toApplication(l -> l.onPeerJoined(this));
+    a.request(1);
+    drain();
+  }
+
+  private void onPeerLeft(ConnectAttempt a, boolean reconnecting, String detail) {
+    synchronized (lock) {
+      peerPresent = false;
+      lock.notifyAll();
+    }
+    trace.event(reconnecting ? "relay.client.peer_reconnecting" : "relay.client.peer_left");
+    if (reconnecting) {
+      toApplication(l -> l.onPeerReconnecting(this, detail));
+    } else {
+      toApplication(l -> l.onPeerLeft(this, detail));
+    }
+    a.request(1);
+  }
+
+  /** The peer has every frame of ours up to {@code ack.seq}: forget them, and make room for new sends. */
+  private void onAck(ConnectAttempt a, Ack ack) {
+    synchronized (lock) {
+      long named = ack.getIncarnation();
+      if (named == 0 || named == incarnation) {
+        if (named == incarnation) {
+          inbound.liftFence(); // the peer knows this incarnation: what it sends now is meant for it
+        }
+        sent.onAck(ack.getSeq());
+      }
+      // else: meant for a predecessor of ours that held this role; nothing of ours is acknowledged
+    }
+    a.request(1);
+    drain();
+  }
+
+  private void onFrame(ConnectAttempt a, Frame frame) {
+    int size = frame.getPayload().size();
+    InboundSequencer.Step step;
+    long expected;
+    synchronized (lock) {
+      expected = inbound.lastDelivered() + 1;
+      step = inbound.offer(frame.getSeq(), size);
+    }
+    switch (step.verdict()) {
+      case DUPLICATE -> {
         scheduleAck(); // the peer still holds it: tell it again that we have it
         a.request(1);
         return;
       }
-      if (seq != lastReceivedSeq + 1) {
-        // After a loss the relay may deliver newer frames (held for us while we were away) before
-        // the peer's retransmission of the lost ones; the peer resends everything unacknowledged
-        // in order after the re-pairing, so drop it here and take it in order then.
-        outOfOrderDropped.incrementAndGet();
+      case AHEAD, FENCED -> {
+        // Ahead: the peer resends everything unacknowledged in order after a re-pairing, so take
+        // it then. Fenced: sent before the peer knew of the restart, not meant for this stream.
         a.request(1);
         return;
       }
-    } else if (seq != lastReceivedSeq + 1 && !(peerMayRestart && seq == 1)) {
-      protocolViolation(
-          "expected frame " + (lastReceivedSeq + 1) + " from the peer but got frame " + seq);
-      return;
+      case VIOLATION -> {
+        protocolViolation("expected frame " + expected + " from the peer but got frame " + frame.getSeq());
+        return;
+      }
+      default -> {
+        // delivered below
+      }
     }
-    lastReceivedSeq = seq;
-    peerMayRestart = false;
-    if (resume.enabled()) {
-      countForAck(frame.getPayload().size());
+    if (step.ack() == InboundSequencer.AckAction.NOW) {
+      sendAck(false);
+    } else {
+      scheduleAck();
     }
-    trace.received(frame.getPayload().size());
+    trace.received(size);
     byte[] payload = frame.getPayload().toByteArray();
-    if (e2e != null) {
-      List<byte[]> replies = E2eSessionLayer.newOutList();
-      boolean wasSecure = e2e.isSecure();
+    if (codec.endToEnd()) {
+      List<byte[]> replies = new ArrayList<>(2);
+      boolean wasSecure = codec.isSecure();
       try {
-        payload = e2e.onIncoming(payload, replies);
+        payload = codec.open(payload, replies);
       } catch (EndToEndSecurityException e) {
         endToEndFailure(e);
         return;
       }
       if (payload == null) {
-        // A handshake message: answer it, publish the keys once our CONFIRM is queued.
+        // A handshake message: answer it; DATA may be sealed once our CONFIRM is queued.
         synchronized (lock) {
           handshakeOut.addAll(replies);
-          e2e.activate();
+          codec.activate();
+          lock.notifyAll();
         }
         drain();
-        if (!wasSecure && e2e.isSecure()) {
-          synchronized (peerMonitor) {
-            peerMonitor.notifyAll();
-          }
-          String sas = e2e.sas();
+        if (!wasSecure && codec.isSecure()) {
+          String sas = codec.sas();
           trace.event("relay.client.e2e_secure");
-          notifyListener(l -> l.onSecure(this, sas));
+          toApplication(l -> l.onSecure(this, sas));
         }
         a.request(1); // nothing for the application: read on
         return;
       }
     }
-    if (listener == null) {
-      inbox.add(payload); // request(1) happens when the application takes it
-    } else {
-      byte[] delivered = payload;
-      notifyListener(l -> l.onFrame(this, delivered));
-      a.request(1); // only after the callback returned: a slow callback slows the peer
+    boolean requestNow;
+    try {
+      requestNow = delivery.frame(payload);
+    } catch (RuntimeException e) {
+      listenerFailed(e);
+      return;
+    }
+    if (requestNow) {
+      a.request(1);
     }
   }
 
-  // ---- acknowledgements ----
+  // ---- incarnations ----
 
-  /** Counts an accepted frame; acknowledges at once every few frames/bytes, else after a short delay. */
-  private void countForAck(int bytes) {
-    boolean now;
+  /** Under the lock: whether {@code reported} is another incarnation than the peer we knew. */
+  private boolean peerChanged(long reported) {
+    return reported != 0 && peerIncarnation != 0 && reported != peerIncarnation;
+  }
+
+  /**
+   * Under the lock: the peer restarted. Both directions start over with the new incarnation: our
+   * unacknowledged and queued frames are dropped and counted as lost, numbering starts at 1 both
+   * ways, frames from the peer are ignored until it acknowledges this incarnation, and end-to-end
+   * encryption runs a new handshake. The ack naming the new incarnation goes out before anything
+   * else we send from now on.
+   */
+  private Restart restartLocked(long newPeer) {
+    long received = inbound.lastDelivered();
+    int lost = sent.clear();
+    List<CompletableFuture<Void>> dropped = new ArrayList<>();
+    for (Iterator<Outgoing> it = outbox.iterator(); it.hasNext(); ) {
+      Outgoing o = it.next();
+      if (o.payload() != null) {
+        it.remove();
+        dropped.add(o.sent());
+      }
+    }
+    lost += dropped.size();
+    nextSeq = 1;
+    inbound.reset();
+    inbound.fence();
+    peerIncarnation = newPeer;
+    resendOnPairing = true;
+    handshakeOut.clear();
+    byte[] hello = codec.start(joinedMessage.getSessionId(), Role.fromProto(joinedMessage.getRole()));
+    if (hello != null) {
+      handshakeOut.add(hello);
+    }
+    lock.notifyAll(); // awaitSecure: the new handshake is not secure yet
+    if (state == State.LIVE) {
+      sendAckLocked(true);
+    }
+    LOG.log(Level.INFO, "peer restarted: {0} frame(s) lost, {1} received from its previous incarnation", lost, received);
+    return new Restart(new PeerRestartedException(lost, received), dropped);
+  }
+
+  /** Reports a restart: fails the dropped sends and tells the application, in order with frames. */
+  private void announce(Restart r) {
+    r.dropped().forEach(f -> f.completeExceptionally(r.event()));
+    trace.event("relay.client.peer_restarted");
+    try {
+      delivery.peerRestarted(r.event());
+    } catch (PeerRestartedException e) {
+      // The listener does not handle restarts (the default): end rather than go on with a new peer.
+      endBecauseUnhandled(e);
+    } catch (RuntimeException e) {
+      listenerFailed(e);
+    }
+  }
+
+  private void endBecauseUnhandled(PeerRestartedException restart) {
+    LOG.log(Level.WARNING, "ending session: the peer restarted and the application does not handle restarts");
+    writeIfLive(terminateMessage("the peer restarted and the application does not handle restarts"));
+    finish(restart);
+  }
+
+  // ---- acknowledgements (the policy is InboundSequencer's) ----
+
+  /** Sends the cumulative ack if it moved ({@code force}: even if not). */
+  private void sendAck(boolean force) {
     synchronized (lock) {
-      framesSinceAck++;
-      bytesSinceAck += bytes;
-      now = framesSinceAck >= ACK_EVERY_FRAMES || bytesSinceAck >= ACK_EVERY_BYTES;
+      sendAckLocked(force);
     }
-    if (now) {
-      sendAck(false);
-    } else {
-      scheduleAck();
+  }
+
+  private void sendAckLocked(boolean force) {
+    if (state != State.LIVE || writesClosed) {
+      return;
     }
+    long seq = inbound.ackValue();
+    if ((seq == 0 && peerIncarnation == 0) || (!force && !inbound.ackPending())) {
+      return; // nothing to acknowledge, and no incarnation to name
+    }
+    current.write(ClientMessage.newBuilder()
+        .setAck(Ack.newBuilder().setSeq(seq).setIncarnation(peerIncarnation)).build());
+    inbound.acked();
+    acksSent++;
   }
 
   private void scheduleAck() {
@@ -753,85 +759,41 @@ final class GrpcRelaySession implements RelaySession {
         ackTimer = scheduler.schedule(() -> {
           synchronized (lock) {
             ackTimer = null;
+            sendAckLocked(true);
           }
-          sendAck(true);
-        }, ACK_DELAY_MILLIS, TimeUnit.MILLISECONDS);
+        }, InboundSequencer.ACK_DELAY_MILLIS, TimeUnit.MILLISECONDS);
       } catch (RejectedExecutionException e) {
         // client closed
       }
     }
   }
 
-  /** Sends the cumulative ack on the live stream (again, if {@code force}; else only if it moved). */
-  private void sendAck(boolean force) {
-    synchronized (lock) {
-      long seq = lastReceivedSeq;
-      if (!live || writesClosed || seq == 0 || (!force && seq == lastAckSent)) {
-        return;
-      }
-      current.stream.onNext(ClientMessage.newBuilder().setAck(Ack.newBuilder().setSeq(seq)).build());
-      lastAckSent = seq;
-      framesSinceAck = 0;
-      bytesSinceAck = 0;
-    }
-    acksSent.incrementAndGet();
-  }
-
-  /** The peer has every frame up to {@code seq}: forget them, and make room for new sends. */
-  private void onAck(long seq) {
-    synchronized (lock) {
-      if (seq >= nextSeq) {
-        LOG.log(Level.DEBUG, "peer acknowledged frame {0} but only {1} were sent", seq, nextSeq - 1);
-        seq = nextSeq - 1;
-      }
-      if (seq <= peerAcked) {
-        return;
-      }
-      peerAcked = seq;
-      while (!unacked.isEmpty() && unacked.peekFirst().seq() <= seq) {
-        unackedBytes -= unacked.pollFirst().bytes();
-      }
-    }
-    drain();
-  }
-
-  /** Queues every unacknowledged frame to be written again, in order, before anything new. Under lock. */
-  private void markResend() {
-    resendQueue = new ArrayDeque<>(unacked);
-  }
-
-  private boolean unackedHasRoom(int bytes) {
-    return unacked.isEmpty()
-        || (unacked.size() < resume.maxUnackedFrames() && unackedBytes + bytes <= resume.maxUnackedBytes());
-  }
-
   // ---- stream ends and reconnects ----
 
-  private void streamEnded(Attempt a, Status status) {
+  @Override
+  public void onClosed(ConnectAttempt a, Status status) {
     boolean local;
     synchronized (lock) {
       if (current != a || terminal != null) {
         return;
       }
-      live = false;
+      if (state == State.LIVE) {
+        state = State.RECONNECTING;
+      }
       local = cancelRequested;
-    }
-    ScheduledFuture<?> timer = a.joinTimer;
-    if (timer != null) {
-      timer.cancel(false);
     }
     SessionEnded sessionEnded = a.sessionEnded;
     RelayException end;
     if (status == null) {
       end = sessionEnded != null ? endFrom(Status.OK, sessionEnded) : Errors.closedWithoutReason();
     } else if (local && status.getCode() == Status.Code.CANCELLED) {
-      end = closedError();
+      end = Errors.closedLocally();
     } else {
       end = endFrom(status, sessionEnded);
     }
     if (!local && resume.enabled() && joinedMessage != null && sessionEnded == null && status != null
         && isTransportLoss(status, end) && !connector.closed()) {
-      if (a.joinedHere) {
+      if (a.joined()) {
         beginReconnect(end);
       } else {
         retryLater(end);
@@ -850,26 +812,27 @@ final class GrpcRelaySession implements RelaySession {
   }
 
   private void beginReconnect(RelayException cause) {
-    Duration grace = grace();
+    Duration window;
     synchronized (lock) {
       if (terminal != null) {
         return;
       }
-      reconnecting = true;
-      reconnectAttempts = 0;
-      graceDeadlineNanos = System.nanoTime() + grace.toNanos();
+      state = State.RECONNECTING;
+      reconnect.begin(System.nanoTime(), joinDeadline());
+      window = reconnect.window();
+      peerPresent = false;
+      lock.notifyAll();
     }
-    LOG.log(Level.INFO, "stream lost ({0}); resuming within {1} ms", cause.getMessage(), grace.toMillis());
-    setPeerPresent(false);
+    LOG.log(Level.INFO, "stream lost ({0}); resuming within {1} ms", cause.getMessage(), window.toMillis());
     trace.event("relay.client.reconnecting");
-    notifyListener(l -> l.onReconnecting(this, cause));
+    toApplication(l -> l.onReconnecting(this, cause));
     scheduleReconnect(cause);
   }
 
-  /** A reconnect attempt failed: try again (the next target) after the backoff, or give up. */
+  /** A rejoin failed before Joined: try again (the next target) after the backoff, or give up. */
   private void retryLater(RelayException cause) {
     synchronized (lock) {
-      targetIndex++;
+      reconnect.attemptFailed();
     }
     scheduleReconnect(cause);
   }
@@ -880,21 +843,14 @@ final class GrpcRelaySession implements RelaySession {
       if (terminal != null) {
         return;
       }
+      long delay = reconnect.nextDelayMillis(System.nanoTime());
       if (cancelRequested) {
-        giveUp = closedError(); // closed while the stream was being replaced
-      }
-      long left = graceDeadlineNanos - System.nanoTime();
-      if (giveUp != null) {
-        // reported below
-      } else
-      if (left <= 0) {
+        giveUp = Errors.closedLocally(); // closed while the stream was being replaced
+      } else if (delay < 0) {
         giveUp = new RelayUnavailableException("could not resume the session within "
-            + grace().toMillis() + " ms (" + reconnectAttempts + " attempts); last error: "
+            + reconnect.window().toMillis() + " ms (" + reconnect.attempts() + " attempts); last error: "
             + cause.getMessage(), cause);
       } else {
-        long cap = Math.min(BACKOFF_CAP_MILLIS, BACKOFF_BASE_MILLIS << Math.min(reconnectAttempts, 20));
-        long delay = Math.min(ThreadLocalRandom.current().nextLong(cap + 1), TimeUnit.NANOSECONDS.toMillis(left));
-        reconnectAttempts++;
         try {
           retryTimer = scheduler.schedule(() -> reconnectNow(cause), delay, TimeUnit.MILLISECONDS);
         } catch (RejectedExecutionException e) {
@@ -907,9 +863,9 @@ final class GrpcRelaySession implements RelaySession {
     }
   }
 
-  /** Starts a new Connect call with the same ticket (on the scheduler thread). */
+  /** Starts a new Connect call with the same ticket and incarnation (on the scheduler thread). */
   private void reconnectNow(RelayException cause) {
-    Attempt a;
+    ConnectAttempt a;
     long left;
     synchronized (lock) {
       retryTimer = null;
@@ -920,10 +876,10 @@ final class GrpcRelaySession implements RelaySession {
         a = null;
         left = 0;
       } else {
-        int room = listener == null ? Math.max(1, receiveQueueFrames - inbox.size()) : receiveQueueFrames;
-        a = new Attempt(targetIndex, room);
+        int room = inbox != null ? Math.max(1, receiveQueueFrames - inbox.size()) : receiveQueueFrames;
+        a = new ConnectAttempt(reconnect.target(), room, this);
         current = a;
-        left = graceDeadlineNanos - System.nanoTime();
+        left = reconnect.leftNanos(System.nanoTime());
       }
     }
     if (a == null) {
@@ -933,42 +889,28 @@ final class GrpcRelaySession implements RelaySession {
     try {
       connector.connect(a.target, a);
       synchronized (lock) {
-        if (current == a && !a.closed && !writesClosed) {
-          a.stream.onNext(joinMessage());
+        if (current == a && !a.closed() && !writesClosed) {
+          a.write(joinMessage());
         }
       }
     } catch (RuntimeException e) {
-      streamEnded(a, Status.fromThrowable(e));
+      onClosed(a, Status.fromThrowable(e));
       return;
     }
-    long wait = Math.max(1, Math.min(callTimeout.toMillis(), TimeUnit.NANOSECONDS.toMillis(left)));
-    try {
-      a.joinTimer = scheduler.schedule(() -> {
-        if (!a.joinedHere && !a.closed) {
-          a.stream.cancel("the relay did not answer the Join within " + wait + " ms", null);
-        }
-      }, wait, TimeUnit.MILLISECONDS);
-    } catch (RejectedExecutionException e) {
-      a.stream.cancel("client closed", null);
-    }
+    a.cancelUnlessJoinedWithin(scheduler,
+        Math.max(1, Math.min(callTimeout.toMillis(), TimeUnit.NANOSECONDS.toMillis(left))));
   }
 
-  /** How long to keep trying: the configured grace, at most the relay's join deadline. */
-  private Duration grace() {
-    Duration grace = resume.grace();
+  /** The relay's join deadline (the role is given up after it), or zero when unknown. */
+  private Duration joinDeadline() {
     Joined j = joinedMessage;
-    if (j != null && j.getLimits().getJoinDeadlineSeconds() > 0) {
-      Duration deadline = Duration.ofSeconds(Integer.toUnsignedLong(j.getLimits().getJoinDeadlineSeconds()));
-      if (deadline.compareTo(grace) < 0) {
-        grace = deadline;
-      }
-    }
-    return grace;
+    return j == null ? Duration.ZERO
+        : Duration.ofSeconds(Integer.toUnsignedLong(j.getLimits().getJoinDeadlineSeconds()));
   }
 
   /** The end the relay reported; with E2E, a peer's "e2e: CHECK" terminate is a security failure. */
   private RelayException endFrom(Status status, SessionEnded ended) {
-    if (e2e != null && ended != null
+    if (codec.endToEnd() && ended != null
         && ended.getReason() == dev.checkmate.relay.proto.v1.EndReason.TERMINATED
         && ended.getMessage().startsWith(EndToEndSecurityException.TERMINATE_PREFIX)) {
       return EndToEndSecurityException.fromPeer(ended.getMessage());
@@ -976,26 +918,23 @@ final class GrpcRelaySession implements RelaySession {
     return Errors.fromStatus(status, ended);
   }
 
-  // ---- internals ----
+  // ---- writing ----
 
   /** Writes queued messages while the stream is ready; the on-ready handler calls it again later. */
   private void drain() {
-    List<CompletableFuture<Void>> sent = new ArrayList<>();
+    List<CompletableFuture<Void>> written = new ArrayList<>();
     EndToEndSecurityException sealFailure = null;
     synchronized (lock) {
-      while (live && !writesClosed && current.stream.isReady()) {
-        ClientCallStreamObserver<ClientMessage> stream = current.stream;
-        Sent again = resendQueue.poll();
+      while (state == State.LIVE && !writesClosed && current.isReady()) {
+        ClientMessage again = sent.nextResend();
         if (again != null) {
-          if (again.seq() > peerAcked) {
-            stream.onNext(again.message()); // exact bytes, original seq
-            framesResent.incrementAndGet();
-          }
+          current.write(again); // exact bytes, original seq
+          framesResent++;
           continue;
         }
         byte[] handshake = handshakeOut.poll();
         if (handshake != null) {
-          stream.onNext(dataMessage(handshake));
+          current.write(dataMessage(handshake, false));
           continue;
         }
         Outgoing next = outbox.peek();
@@ -1005,67 +944,50 @@ final class GrpcRelaySession implements RelaySession {
         ClientMessage message = next.message();
         if (next.payload() != null) {
           byte[] payload = next.payload();
-          if (resume.enabled()
-              && !unackedHasRoom(payload.length + (e2e != null ? E2eSessionLayer.OVERHEAD : 0))) {
+          if (!sent.hasRoom(payload.length + codec.overhead())) {
             break; // back-pressure: the send future completes once acks make room
           }
-          if (e2e != null) {
-            if (!e2e.canSeal()) {
-              break; // data waits until our CONFIRM is out; handshake replies still pass above
-            }
-            try {
-              payload = e2e.seal(payload);
-            } catch (EndToEndSecurityException e) {
-              sealFailure = e;
-              break;
-            }
+          if (!codec.canSeal()) {
+            break; // data waits until our CONFIRM is out; handshake replies still pass above
           }
-          message = dataMessage(payload);
+          try {
+            payload = codec.seal(payload);
+          } catch (EndToEndSecurityException e) {
+            sealFailure = e;
+            break;
+          }
+          message = dataMessage(payload, true);
         }
         outbox.poll();
-        stream.onNext(message);
+        current.write(message);
         if (next.sent() != null) {
-          sent.add(next.sent());
+          written.add(next.sent());
         }
       }
     }
-    // Completed outside the lock: dependent stages run user code.
-    sent.forEach(f -> f.complete(null));
+    // Completed outside the lock: dependent stages run application code.
+    written.forEach(f -> f.complete(null));
     if (sealFailure != null) {
       endToEndFailure(sealFailure);
     }
   }
 
-  /** A DATA message with the next relay sequence number; call under the lock, in wire order. */
-  private ClientMessage dataMessage(byte[] payload) {
+  /** Under the lock, in wire order: a DATA message with the next sequence number, kept until acknowledged. */
+  private ClientMessage dataMessage(byte[] payload, boolean application) {
     long seq = nextSeq++;
-    Frame frame = Frame.newBuilder().setSeq(seq).setPayload(ByteString.copyFrom(payload)).build();
+    ClientMessage message = ClientMessage.newBuilder()
+        .setData(Frame.newBuilder().setSeq(seq).setPayload(ByteString.copyFrom(payload))).build();
+    sent.add(seq, message, payload.length, application);
     trace.sent(payload.length);
-    ClientMessage message = ClientMessage.newBuilder().setData(frame).build();
-    if (resume.enabled()) {
-      unacked.addLast(new Sent(seq, message, payload.length));
-      unackedBytes += payload.length;
-    }
     return message;
   }
 
-  /** Control messages (heartbeats) skip the queue: they are tiny and carry no order. */
-  private void sendControl(ClientMessage message) {
+  /** Writes a message that skips the queue (a heartbeat, a Terminate that ends the session) if live. */
+  private void writeIfLive(ClientMessage message) {
     synchronized (lock) {
-      if (live && !writesClosed) {
-        current.stream.onNext(message);
+      if (state == State.LIVE && !writesClosed) {
+        current.write(message);
       }
-    }
-  }
-
-  /** Asks the current stream for one more message (the application made room). */
-  private void requestOne() {
-    Attempt a;
-    synchronized (lock) {
-      a = current;
-    }
-    if (a != null) {
-      a.request(1);
     }
   }
 
@@ -1077,41 +999,46 @@ final class GrpcRelaySession implements RelaySession {
     long millis = heartbeatInterval.toMillis();
     synchronized (lock) {
       if (heartbeat == null && terminal == null) {
-        heartbeat =
-            scheduler.scheduleAtFixedRate(() -> sendControl(beat), millis, millis, TimeUnit.MILLISECONDS);
+        // Heartbeats skip the queue: they are tiny and carry no order.
+        heartbeat = scheduler.scheduleAtFixedRate(() -> writeIfLive(beat), millis, millis, TimeUnit.MILLISECONDS);
       }
     }
   }
 
+  private boolean isCurrent(ConnectAttempt a) {
+    synchronized (lock) {
+      return current == a;
+    }
+  }
+
+  /** Asks the current stream for one more message (the application made room). */
+  private void requestOne() {
+    ConnectAttempt a;
+    synchronized (lock) {
+      a = current;
+    }
+    if (a != null) {
+      a.request(1);
+    }
+  }
+
+  // ---- ends ----
+
   /** An end-to-end check failed: tell the peer which one (via the relay) and end the session. */
   private void endToEndFailure(EndToEndSecurityException e) {
     LOG.log(Level.WARNING, "ending session: {0}", e.reason());
-    synchronized (lock) {
-      if (live && !writesClosed) {
-        current.stream.onNext(
-            ClientMessage.newBuilder()
-                .setTerminate(Terminate.newBuilder().setReason(EndToEndSecurityException.TERMINATE_PREFIX + e.check()))
-                .build());
-      }
-    }
+    writeIfLive(terminateMessage(EndToEndSecurityException.TERMINATE_PREFIX + e.check()));
     finish(e);
   }
 
   private void protocolViolation(String detail) {
     LOG.log(Level.WARNING, "ending session: {0}", detail);
-    synchronized (lock) {
-      if (live && !writesClosed) {
-        // Tell the relay (and so the peer) why, instead of just dropping the stream.
-        current.stream.onNext(
-            ClientMessage.newBuilder()
-                .setTerminate(Terminate.newBuilder().setReason(truncate("protocol error: " + detail)))
-                .build());
-      }
-    }
+    // Tell the relay (and so the peer) why, instead of just dropping the stream.
+    writeIfLive(terminateMessage("protocol error: " + detail));
     finish(new ProtocolViolationException(detail));
   }
 
-  /** Records the end once: fails pending sends, wakes readers and waiters, tells the listener. */
+  /** Records the end once: fails pending sends, wakes readers and waiters, tells the application. */
   private void finish(RelayException end) {
     List<Outgoing> pending;
     synchronized (lock) {
@@ -1119,26 +1046,17 @@ final class GrpcRelaySession implements RelaySession {
         return;
       }
       terminal = end;
+      state = State.ENDED;
       writesClosed = true;
-      reconnecting = false;
       pending = new ArrayList<>(outbox);
       outbox.clear();
-      if (heartbeat != null) {
-        heartbeat.cancel(false);
-      }
-      if (ackTimer != null) {
-        ackTimer.cancel(false);
-      }
-      if (retryTimer != null) {
-        retryTimer.cancel(false);
-      }
-      unacked.clear();
-      unackedBytes = 0;
-      resendQueue.clear();
+      cancel(heartbeat);
+      cancel(ackTimer);
+      cancel(retryTimer);
+      sent.clear();
       handshakeOut.clear();
-      if (e2e != null) {
-        e2e.close();
-      }
+      codec.close();
+      lock.notifyAll();
     }
     for (Outgoing o : pending) {
       if (o.sent() != null) {
@@ -1146,56 +1064,41 @@ final class GrpcRelaySession implements RelaySession {
       }
     }
     joined.completeExceptionally(end);
-    inbox.add(END);
-    synchronized (peerMonitor) {
-      peerMonitor.notifyAll();
-    }
     ended.complete(end);
     trace.ended(end);
     // A listener hears about sessions it was handed; a failed join is reported by join() instead.
-    if (listener != null && joinedMessage != null) {
+    if (inbox != null || joinedMessage != null) {
       try {
-        listener.onEnded(this, end);
+        delivery.ended(end);
       } catch (RuntimeException e) {
         LOG.log(Level.WARNING, "SessionListener.onEnded threw", e);
       }
     }
   }
 
-  private void notifyListener(Consumer<SessionListener> event) {
-    if (listener == null) {
-      return;
-    }
+  /** Calls the listener (callback style); a listener that throws ends its session. */
+  private void toApplication(Consumer<SessionListener> event) {
     try {
-      event.accept(listener);
+      delivery.event(event);
     } catch (RuntimeException e) {
-      // An application bug: stop the stream rather than keep feeding a listener in an unknown state.
-      LOG.log(Level.WARNING, "SessionListener threw; closing the session", e);
-      close();
+      listenerFailed(e);
     }
   }
 
-  private void setPeerPresent(boolean present) {
-    synchronized (peerMonitor) {
-      peerPresent = present;
-      peerMonitor.notifyAll();
+  private void listenerFailed(RuntimeException e) {
+    // An application bug: stop the stream rather than keep feeding a listener in an unknown state.
+    LOG.log(Level.WARNING, "SessionListener threw; closing the session", e);
+    close();
+  }
+
+  private static void cancel(ScheduledFuture<?> timer) {
+    if (timer != null) {
+      timer.cancel(false);
     }
   }
 
-  private RelayException terminalOrNull() {
-    synchronized (lock) {
-      return terminal;
-    }
-  }
-
-  private void requireBlockingStyle() {
-    if (listener != null) {
-      throw new IllegalStateException("frames go to the SessionListener in the callback style");
-    }
-  }
-
-  private static RelayException closedError() {
-    return new RelayException(Status.Code.CANCELLED, "session closed by the application", null);
+  private static ClientMessage terminateMessage(String reason) {
+    return ClientMessage.newBuilder().setTerminate(Terminate.newBuilder().setReason(truncate(reason))).build();
   }
 
   /** The relay refuses reasons over 256 UTF-8 bytes; cut on a character boundary instead. */
@@ -1214,5 +1117,35 @@ final class GrpcRelaySession implements RelaySession {
       i += Character.charCount(cp);
     }
     return reason;
+  }
+
+  // ---- for tests and diagnostics ----
+
+  long duplicatesDropped() {
+    synchronized (lock) {
+      return inbound.duplicates();
+    }
+  }
+
+  long outOfOrderDropped() {
+    synchronized (lock) {
+      return inbound.ahead();
+    }
+  }
+
+  long acksSent() {
+    synchronized (lock) {
+      return acksSent;
+    }
+  }
+
+  long framesResent() {
+    synchronized (lock) {
+      return framesResent;
+    }
+  }
+
+  long incarnation() {
+    return incarnation;
   }
 }

@@ -1,6 +1,5 @@
 package dev.checkmate.relay.client;
 
-import io.grpc.Status;
 
 /**
  * A relay limit refused the call (RESOURCE_EXHAUSTED) before any session end was announced, e.g.
@@ -12,6 +11,6 @@ public class LimitExceededException extends RelayException {
   private static final long serialVersionUID = 1L;
 
   LimitExceededException(String reason, Throwable cause) {
-    super(Status.Code.RESOURCE_EXHAUSTED, reason, cause);
+    super(StatusCode.RESOURCE_EXHAUSTED, reason, cause);
   }
 }

@@ -1,6 +1,5 @@
 package dev.checkmate.relay.client;
 
-import io.grpc.Status;
 
 /**
  * The caller may not do this (PERMISSION_DENIED), typically {@link RelayClient#createSession}
@@ -10,6 +9,6 @@ public class NotAuthorizedException extends RelayException {
   private static final long serialVersionUID = 1L;
 
   NotAuthorizedException(String reason, Throwable cause) {
-    super(Status.Code.PERMISSION_DENIED, reason, cause);
+    super(StatusCode.PERMISSION_DENIED, reason, cause);
   }
 }

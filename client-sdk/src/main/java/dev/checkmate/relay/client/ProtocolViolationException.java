@@ -1,6 +1,5 @@
 package dev.checkmate.relay.client;
 
-import io.grpc.Status;
 
 /**
  * The frames received broke the protocol contract (DATA_LOSS): a sequence number repeated or
@@ -12,6 +11,6 @@ public class ProtocolViolationException extends RelayException {
   private static final long serialVersionUID = 1L;
 
   ProtocolViolationException(String reason) {
-    super(Status.Code.DATA_LOSS, reason, null);
+    super(StatusCode.DATA_LOSS, reason, null);
   }
 }

@@ -204,14 +204,13 @@ public final class RelayClient implements AutoCloseable {
     ClientInterceptor routing = routing(ticket);
     GrpcRelaySession.Connector connector = new GrpcRelaySession.Connector() {
       @Override
-      public void connect(int index, io.grpc.stub.ClientResponseObserver<
-          dev.checkmate.relay.proto.v1.ClientMessage, dev.checkmate.relay.proto.v1.ServerMessage> observer) {
+      public void connect(int index, ConnectAttempt attempt) {
         ManagedChannel ch = channels.get(Math.floorMod(index, channels.size()));
         // After a loss, dial now instead of after the channel's own (slow) reconnect backoff.
         ch.resetConnectBackoff();
         // The Connect call (and its CLIENT span, when traced) starts inside relay.client.session.
         try (Scope ignored = trace.context().makeCurrent()) {
-          RelayServiceGrpc.newStub(ch).withInterceptors(routing).connect(observer);
+          RelayServiceGrpc.newStub(ch).withInterceptors(routing).connect(attempt);
         }
       }
 
@@ -227,7 +226,7 @@ public final class RelayClient implements AutoCloseable {
             config.callTimeout,
             config.heartbeatInterval,
             scheduler,
-            options.endToEndEncryption() ? new E2eSessionLayer(options.pairingSecret()) : null,
+            options.endToEndEncryption() ? new E2eCodec(options.pairingSecret()) : FrameCodec.PLAIN,
             connector,
             config.resume
                 ? new GrpcRelaySession.ResumeSettings(true, config.resumeGrace,

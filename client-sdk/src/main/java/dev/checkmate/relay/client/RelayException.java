@@ -1,29 +1,27 @@
 package dev.checkmate.relay.client;
 
-import io.grpc.Status;
-
 /**
  * Base of every error the SDK reports: the relay refused or ended something, or the relay could
  * not be reached. Unchecked, like gRPC's own {@code StatusRuntimeException}, so that protocol code
  * written against {@link RelaySession} stays readable; catch the subtypes you can act on.
  *
- * <p>{@link #code()} is the gRPC status the relay closed the call with and {@link #reason()} its
+ * <p>{@link #code()} is the status the relay closed the call with and {@link #reason()} its
  * description (or the SessionEnded message), i.e. the relay's own words on what to do.
  */
 public class RelayException extends RuntimeException {
   private static final long serialVersionUID = 1L;
 
-  private final Status.Code code;
+  private final StatusCode code;
   private final String reason;
 
-  RelayException(Status.Code code, String reason, Throwable cause) {
+  RelayException(StatusCode code, String reason, Throwable cause) {
     super(code + (reason == null || reason.isEmpty() ? "" : ": " + reason), cause);
     this.code = code;
     this.reason = reason == null ? "" : reason;
   }
 
-  /** The gRPC status code of the relay's answer; {@code OK} for a session terminated cleanly. */
-  public Status.Code code() {
+  /** The status of the relay's answer (gRPC's names); {@code OK} for a session terminated cleanly. */
+  public StatusCode code() {
     return code;
   }
 

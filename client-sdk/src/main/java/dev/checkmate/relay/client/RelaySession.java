@@ -18,6 +18,14 @@ import java.util.stream.Stream;
  * resume off, incoming frames must arrive with consecutive numbers; a gap or a repeat ends the
  * session with {@link ProtocolViolationException}.
  *
+ * <h2>Peer restarts</h2>
+ * A peer that restarts (a new process, a reloaded page, a new session object) and joins again with
+ * its ticket is a new incarnation of the peer: it remembers nothing. Both sides then start over
+ * (numbering, end-to-end keys), and this side reports it once, in order with the frames, as a
+ * {@link PeerRestartedException} carrying how many of its frames were lost: {@link #receive}
+ * throws it once, a listener gets {@link SessionListener#onPeerRestarted}. Frames of the two
+ * incarnations are never mixed silently. docs/resume.md has the rules.
+ *
  * <h2>Back-pressure</h2>
  * Sending: {@link #send} queues the frame and returns a future that completes once the frame has
  * been handed to the stream, which happens only while the relay can take more (the gRPC stream is
@@ -68,6 +76,16 @@ public interface RelaySession extends AutoCloseable {
    * @throws RelayException if the session ended while waiting
    */
   boolean awaitPeer(Duration timeout) throws InterruptedException;
+
+  /**
+   * Whether this session took over its role from an earlier incarnation of itself: another process
+   * (or session object) had joined with the same ticket before. The peer treats this one as new
+   * (fresh numbering, new end-to-end keys, a {@link PeerRestartedException} on its side), and
+   * whatever the earlier one sent without the peer acknowledging it is lost.
+   */
+  default boolean rejoinedAfterRestart() {
+    return false;
+  }
 
   /**
    * Whether the SDK is resuming this session right now: its stream was lost and it is rejoining
@@ -129,6 +147,8 @@ public interface RelaySession extends AutoCloseable {
    * The next frame from the peer (blocking style only).
    *
    * @return the payload, or {@code null} if none arrived within {@code timeout}
+   * @throws PeerRestartedException once, where the peer restarted (frames of its previous
+   *     incarnation come before, of the new one after); catch it to go on
    * @throws RelayException once the session has ended and every received frame has been read
    * @throws IllegalStateException in the callback style
    */
@@ -139,8 +159,8 @@ public interface RelaySession extends AutoCloseable {
 
   /**
    * The peer's frames as a lazy, blocking stream (blocking style only). The stream ends normally
-   * when the session is {@link EndReason#TERMINATED}; any other end throws its {@link
-   * RelayException} from the stream operation. Interrupting the reading thread ends it with a
+   * when the session is {@link EndReason#TERMINATED}; any other end, and a peer restart, throws its
+   * {@link RelayException} from the stream operation. Interrupting the reading thread ends it with a
    * {@link RelayException} of code CANCELLED.
    */
   Stream<byte[]> frames();

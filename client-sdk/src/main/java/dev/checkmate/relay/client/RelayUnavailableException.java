@@ -1,6 +1,5 @@
 package dev.checkmate.relay.client;
 
-import io.grpc.Status;
 
 /**
  * The relay could not be reached or is shutting down (UNAVAILABLE): connection refused, TLS
@@ -11,6 +10,6 @@ public class RelayUnavailableException extends RelayException {
   private static final long serialVersionUID = 1L;
 
   RelayUnavailableException(String reason, Throwable cause) {
-    super(Status.Code.UNAVAILABLE, reason, cause);
+    super(StatusCode.UNAVAILABLE, reason, cause);
   }
 }

@@ -1,6 +1,5 @@
 package dev.checkmate.relay.client;
 
-import io.grpc.Status;
 
 /**
  * Another live stream already holds this ticket's role (ALREADY_EXISTS). Only the very same ticket
@@ -10,6 +9,6 @@ public class RoleTakenException extends RelayException {
   private static final long serialVersionUID = 1L;
 
   RoleTakenException(String reason, Throwable cause) {
-    super(Status.Code.ALREADY_EXISTS, reason, cause);
+    super(StatusCode.ALREADY_EXISTS, reason, cause);
   }
 }

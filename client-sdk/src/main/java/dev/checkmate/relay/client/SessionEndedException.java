@@ -1,6 +1,5 @@
 package dev.checkmate.relay.client;
 
-import io.grpc.Status;
 
 /**
  * The session is over. Either the relay announced the end (SessionEnded: {@link #endReason()},
@@ -16,7 +15,7 @@ public class SessionEndedException extends RelayException {
   private final Role endedBy;
 
   SessionEndedException(
-      Status.Code code, EndReason endReason, Role endedBy, String reason, Throwable cause) {
+      StatusCode code, EndReason endReason, Role endedBy, String reason, Throwable cause) {
     super(code, reason, cause);
     this.endReason = endReason;
     this.endedBy = endedBy;

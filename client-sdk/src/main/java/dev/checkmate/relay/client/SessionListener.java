@@ -55,6 +55,20 @@ public interface SessionListener {
   default void onResumed(RelaySession session) {}
 
   /**
+   * The peer restarted and joined again with its ticket: from now on frames come from its new
+   * incarnation, numbered from 1, and this side's frames go to it (see {@link
+   * PeerRestartedException} for what was lost). Called in order: after the last frame of the
+   * previous incarnation, before the first of the new one.
+   *
+   * <p>The default throws {@code restart}, which ends this side's session with it (the peer gets
+   * SessionEnded TERMINATED): an application written without restarts in mind never continues
+   * with a peer that has forgotten the conversation. Override it to go on.
+   */
+  default void onPeerRestarted(RelaySession session, PeerRestartedException restart) {
+    throw restart;
+  }
+
+  /**
    * The session is over for this participant; called exactly once, last.
    *
    * @param reason what ended it: a {@link SessionEndedException} when the relay announced the end

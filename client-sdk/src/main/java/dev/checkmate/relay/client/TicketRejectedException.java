@@ -1,6 +1,5 @@
 package dev.checkmate.relay.client;
 
-import io.grpc.Status;
 
 /**
  * The relay did not accept the ticket (UNAUTHENTICATED): forged, expired, not yet valid, or signed
@@ -10,6 +9,6 @@ public class TicketRejectedException extends RelayException {
   private static final long serialVersionUID = 1L;
 
   TicketRejectedException(String reason, Throwable cause) {
-    super(Status.Code.UNAUTHENTICATED, reason, cause);
+    super(StatusCode.UNAUTHENTICATED, reason, cause);
   }
 }

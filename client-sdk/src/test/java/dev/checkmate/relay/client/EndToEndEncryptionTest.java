@@ -126,7 +126,7 @@ class EndToEndEncryptionTest {
         assertThat(failure).isInstanceOf(EndToEndSecurityException.class);
         EndToEndSecurityException e2e = (EndToEndSecurityException) failure;
         assertThat(e2e.reportedByPeer()).isFalse();
-        assertThat(e2e.code()).isEqualTo(io.grpc.Status.Code.DATA_LOSS);
+        assertThat(e2e.code()).isEqualTo(StatusCode.DATA_LOSS);
         assertThat(e2e.check()).isEqualTo(switch (mode) {
           case FLIP -> Check.AUTHENTICATION_FAILED;
           default -> Check.COUNTER_MISMATCH;
@@ -163,7 +163,7 @@ class EndToEndEncryptionTest {
           assertThatThrownBy(() -> v.awaitSecure(WAIT)).isInstanceOfAny(EndToEndSecurityException.class,
               SessionEndedException.class);
         } catch (SessionEndedException endedBeforeTheVerifierJoined) {
-          assertThat(endedBeforeTheVerifierJoined.code()).isEqualTo(io.grpc.Status.Code.FAILED_PRECONDITION);
+          assertThat(endedBeforeTheVerifierJoined.code()).isEqualTo(StatusCode.FAILED_PRECONDITION);
         } finally {
           if (verifier != null) {
             verifier.close();

@@ -22,11 +22,11 @@ class ErrorsTest {
     assertThat(Errors.fromStatus(Status.FAILED_PRECONDITION.withDescription("session has ended"), null))
         .isInstanceOfSatisfying(SessionEndedException.class, e -> {
           assertThat(e.endReason()).isEqualTo(EndReason.UNKNOWN);
-          assertThat(e.code()).isEqualTo(Status.Code.FAILED_PRECONDITION);
+          assertThat(e.code()).isEqualTo(StatusCode.FAILED_PRECONDITION);
         });
     assertThat(Errors.fromStatus(Status.INVALID_ARGUMENT, null))
         .isExactlyInstanceOf(RelayException.class)
-        .satisfies(e -> assertThat(e.code()).isEqualTo(Status.Code.INVALID_ARGUMENT));
+        .satisfies(e -> assertThat(e.code()).isEqualTo(StatusCode.INVALID_ARGUMENT));
   }
 
   @Test
@@ -41,7 +41,7 @@ class ErrorsTest {
       assertThat(s.endReason()).isEqualTo(EndReason.LIMIT_EXCEEDED);
       assertThat(s.endedBy()).isEqualTo(Role.PROVER);
       assertThat(s.reason()).isEqualTo("frame of 70000 bytes exceeds 65536");
-      assertThat(s.code()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+      assertThat(s.code()).isEqualTo(StatusCode.RESOURCE_EXHAUSTED);
     });
   }
 

@@ -175,7 +175,7 @@ class FakeRelayTest {
       assertThat(new String(s.receive(Duration.ofSeconds(5)), StandardCharsets.UTF_8)).isEqualTo("one");
       assertThatThrownBy(() -> s.receive(Duration.ofSeconds(5)))
           .isInstanceOfSatisfying(ProtocolViolationException.class, e -> {
-            assertThat(e.code()).isEqualTo(io.grpc.Status.Code.DATA_LOSS);
+            assertThat(e.code()).isEqualTo(StatusCode.DATA_LOSS);
             assertThat(e.reason()).contains("expected frame 2", "got frame 3");
           });
       assertThat(s.isOpen()).isFalse();
@@ -235,8 +235,8 @@ class FakeRelayTest {
              .build()) {
       assertThatThrownBy(() -> impatient.join(ticketFor("s1")))
           .isInstanceOfSatisfying(RelayException.class,
-              e -> assertThat(e.code()).isIn(io.grpc.Status.Code.DEADLINE_EXCEEDED,
-                  io.grpc.Status.Code.UNAVAILABLE));
+              e -> assertThat(e.code()).isIn(StatusCode.DEADLINE_EXCEEDED,
+                  StatusCode.UNAVAILABLE));
     }
   }
 }

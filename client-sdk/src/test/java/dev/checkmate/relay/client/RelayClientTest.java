@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.checkmate.relay.ticket.TicketIssuer;
-import io.grpc.Status;
 import java.nio.ByteBuffer;
 import java.time.Clock;
 import java.time.Duration;
@@ -18,6 +17,8 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -130,7 +131,7 @@ class RelayClientTest {
         .isInstanceOfSatisfying(SessionEndedException.class, e -> {
           assertThat(e.endReason()).isEqualTo(EndReason.TERMINATED);
           assertThat(e.endedBy()).isEqualTo(Role.VERIFIER);
-          assertThat(e.code()).isEqualTo(Status.Code.OK);
+          assertThat(e.code()).isEqualTo(StatusCode.OK);
         });
   }
 
@@ -157,7 +158,7 @@ class RelayClientTest {
     // Tickets of an ended session are dead.
     assertThatThrownBy(() -> client.join(invite.proverTicket()))
         .isInstanceOfSatisfying(SessionEndedException.class,
-            e -> assertThat(e.code()).isEqualTo(Status.Code.FAILED_PRECONDITION));
+            e -> assertThat(e.code()).isEqualTo(StatusCode.FAILED_PRECONDITION));
   }
 
   @Test
@@ -202,7 +203,7 @@ class RelayClientTest {
     String forged = ticket.substring(0, dot + 1) + (last == 'A' ? 'B' : 'A') + ticket.substring(dot + 2);
     assertThatThrownBy(() -> client.join(forged))
         .isInstanceOfSatisfying(TicketRejectedException.class, e -> {
-          assertThat(e.code()).isEqualTo(Status.Code.UNAUTHENTICATED);
+          assertThat(e.code()).isEqualTo(StatusCode.UNAUTHENTICATED);
           assertThat(e.reason()).isNotEmpty();
         });
     assertThatThrownBy(() -> client.join("not-a-ticket")).isInstanceOf(TicketRejectedException.class);
@@ -223,7 +224,7 @@ class RelayClientTest {
     try (RelaySession prover = client.join(invite.proverTicket())) {
       assertThatThrownBy(() -> client.join(secondProverTicket))
           .isInstanceOfSatisfying(RoleTakenException.class,
-              e -> assertThat(e.code()).isEqualTo(Status.Code.ALREADY_EXISTS));
+              e -> assertThat(e.code()).isEqualTo(StatusCode.ALREADY_EXISTS));
       assertThat(prover.isOpen()).isTrue();
     }
   }
@@ -237,7 +238,7 @@ class RelayClientTest {
         RelaySession verifier = client.join(invite.verifierTicket())) {
       assertThatThrownBy(() -> first.receive(WAIT))
           .isInstanceOfSatisfying(RelayException.class,
-              e -> assertThat(e.code()).isEqualTo(Status.Code.ABORTED));
+              e -> assertThat(e.code()).isEqualTo(StatusCode.ABORTED));
       second.sendBlocking(bytes("from the new stream"));
       assertThat(text(verifier.receive(WAIT))).isEqualTo("from the new stream");
     }
@@ -249,7 +250,7 @@ class RelayClientTest {
       RelayClient anonymous = scope.client(b -> b);
       assertThatThrownBy(anonymous::createSession)
           .isInstanceOfSatisfying(NotAuthorizedException.class,
-              e -> assertThat(e.code()).isEqualTo(Status.Code.PERMISSION_DENIED));
+              e -> assertThat(e.code()).isEqualTo(StatusCode.PERMISSION_DENIED));
       RelayClient wrong = scope.client(b -> b.issuerKey("not-the-issuer-key-at-all"));
       assertThatThrownBy(wrong::createSession).isInstanceOf(NotAuthorizedException.class);
       RelayClient issuer = scope.client(b -> b.issuerKey("issuer-key-0123456789"));
@@ -274,12 +275,12 @@ class RelayClientTest {
         }).isInstanceOfSatisfying(SessionEndedException.class, e -> {
           assertThat(e.endReason()).isEqualTo(EndReason.LIMIT_EXCEEDED);
           assertThat(e.endedBy()).isEqualTo(Role.PROVER);
-          assertThat(e.code()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+          assertThat(e.code()).isEqualTo(StatusCode.RESOURCE_EXHAUSTED);
         });
         assertThatThrownBy(() -> verifier.frames().count())
             .isInstanceOfSatisfying(SessionEndedException.class, e -> {
               assertThat(e.endReason()).isEqualTo(EndReason.LIMIT_EXCEEDED);
-              assertThat(e.code()).isEqualTo(Status.Code.ABORTED);
+              assertThat(e.code()).isEqualTo(StatusCode.ABORTED);
             });
       }
     }
@@ -389,22 +390,33 @@ class RelayClientTest {
     }
   }
 
-  @Test
-  void aPeerThatReconnectsNumbersFromOneAgain() throws Exception {
-    // Rejoining by hand (a new RelaySession) is the non-resume way: with resume the SDK rejoins
-    // itself and numbering continues (ResumeTest), so a by-hand rejoin needs resume off.
-    RelayClient client = relay.client(b -> b.resume(false));
+  @ParameterizedTest(name = "resume={0}")
+  @ValueSource(booleans = {true, false})
+  void aPeerThatRejoinsByHandIsANewIncarnationAndTheRestartIsReportedInOrder(boolean resume) throws Exception {
+    // A new RelaySession for the same ticket is a new incarnation: it numbers from 1, and the
+    // peer learns it at the exact point in its stream (never a silent splice of two peers).
+    RelayClient client = relay.client(b -> b.resume(resume));
     SessionInvite invite = client.createSession();
     try (RelaySession verifier = client.join(invite.verifierTicket())) {
       RelaySession first = relay.closeLater(client.join(invite.proverTicket()));
+      assertThat(first.rejoinedAfterRestart()).isFalse();
       first.sendBlocking(bytes("a"));
       first.sendBlocking(bytes("b"));
       assertThat(text(verifier.receive(WAIT))).isEqualTo("a");
       assertThat(text(verifier.receive(WAIT))).isEqualTo("b");
       first.close();
       try (RelaySession second = client.join(invite.proverTicket())) {
-        second.sendBlocking(bytes("c")); // seq 1 again: a new stream, not a repeat
+        assertThat(second.rejoinedAfterRestart()).isTrue();
+        second.sendBlocking(bytes("c")); // seq 1 again: a new incarnation, not a repeat
+        assertThatThrownBy(() -> verifier.receive(WAIT))
+            .isInstanceOfSatisfying(PeerRestartedException.class, e -> {
+              assertThat(e.code()).isEqualTo(StatusCode.ABORTED);
+              assertThat(e.framesFromPreviousPeer()).isEqualTo(2);
+              assertThat(e.lostFrames()).isZero();
+            });
         assertThat(text(verifier.receive(WAIT))).isEqualTo("c");
+        verifier.sendBlocking(bytes("d"));
+        assertThat(text(second.receive(WAIT))).isEqualTo("d");
         assertThat(verifier.isOpen()).isTrue();
       }
     }
@@ -434,7 +446,7 @@ class RelayClientTest {
     assertThatThrownBy(() -> verifier.receive(WAIT))
         .isInstanceOfSatisfying(SessionEndedException.class, e -> {
           assertThat(e.endReason()).isEqualTo(EndReason.RELAY_SHUTDOWN);
-          assertThat(e.code()).isEqualTo(Status.Code.UNAVAILABLE);
+          assertThat(e.code()).isEqualTo(StatusCode.UNAVAILABLE);
         });
   }
 

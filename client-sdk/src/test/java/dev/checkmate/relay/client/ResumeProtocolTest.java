@@ -6,20 +6,12 @@ import com.google.protobuf.ByteString;
 import dev.checkmate.relay.proto.v1.Ack;
 import dev.checkmate.relay.proto.v1.ClientMessage;
 import dev.checkmate.relay.proto.v1.Frame;
-import dev.checkmate.relay.proto.v1.Joined;
-import dev.checkmate.relay.proto.v1.Limits;
 import dev.checkmate.relay.proto.v1.PeerLeft;
-import dev.checkmate.relay.proto.v1.RelayServiceGrpc;
 import dev.checkmate.relay.proto.v1.ServerMessage;
-import io.grpc.Grpc;
-import io.grpc.InsecureServerCredentials;
-import io.grpc.Server;
 import io.grpc.Status;
-import io.grpc.stub.StreamObserver;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
@@ -38,62 +30,15 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(30)
 class ResumeProtocolTest {
-  /** One Connect stream as the fake relay sees it. */
-  record Stream(StreamObserver<ServerMessage> toClient, BlockingQueue<ClientMessage> fromClient) {
-    ClientMessage next() throws InterruptedException {
-      ClientMessage m = fromClient.poll(5, TimeUnit.SECONDS);
-      assertThat(m).as("a message from the client").isNotNull();
-      return m;
-    }
-
-    /** The next message that is not a heartbeat. */
-    ClientMessage nextNonHeartbeat() throws InterruptedException {
-      while (true) {
-        ClientMessage m = next();
-        if (!m.hasHeartbeat()) {
-          return m;
-        }
-      }
-    }
-  }
-
-  private final BlockingQueue<Stream> streams = new LinkedBlockingQueue<>();
   private volatile boolean peerPresent = true;
-  private Server server;
+  private ScriptedRelay relay;
   private RelayClient client;
 
   @BeforeEach
   void start() throws Exception {
-    RelayServiceGrpc.RelayServiceImplBase fake = new RelayServiceGrpc.RelayServiceImplBase() {
-      @Override
-      public StreamObserver<ClientMessage> connect(StreamObserver<ServerMessage> response) {
-        BlockingQueue<ClientMessage> in = new LinkedBlockingQueue<>();
-        return new StreamObserver<>() {
-          @Override
-          public void onNext(ClientMessage m) {
-            if (m.hasJoin()) {
-              response.onNext(ServerMessage.newBuilder().setJoined(Joined.newBuilder()
-                  .setSessionId("s1")
-                  .setRole(dev.checkmate.relay.proto.v1.Role.VERIFIER)
-                  .setPeerPresent(peerPresent)
-                  .setLimits(Limits.newBuilder().setMaxFrameBytes(1024).setJoinDeadlineSeconds(30))).build());
-              streams.add(new Stream(response, in));
-            } else {
-              in.add(m);
-            }
-          }
-
-          @Override
-          public void onError(Throwable t) {}
-
-          @Override
-          public void onCompleted() {}
-        };
-      }
-    };
-    server = Grpc.newServerBuilderForPort(0, InsecureServerCredentials.create()).addService(fake).build().start();
+    relay = new ScriptedRelay(join -> ScriptedRelay.joined(peerPresent).build());
     client = RelayClient.builder()
-        .target("127.0.0.1:" + server.getPort())
+        .target(relay.target())
         .usePlaintext()
         .heartbeatInterval(Duration.ZERO)
         .resumeBuffer(4, 1 << 20)
@@ -102,15 +47,13 @@ class ResumeProtocolTest {
   }
 
   @AfterEach
-  void stop() {
+  void stop() throws Exception {
     client.close();
-    server.shutdownNow();
+    relay.close();
   }
 
   private static String ticket() {
-    Base64.Encoder b64 = Base64.getUrlEncoder().withoutPadding();
-    return b64.encodeToString("{\"alg\":\"EdDSA\"}".getBytes(StandardCharsets.UTF_8)) + "."
-        + b64.encodeToString("{\"sid\":\"s1\"}".getBytes(StandardCharsets.UTF_8)) + ".sig";
+    return ScriptedRelay.ticket();
   }
 
   private static ServerMessage frame(long seq, String text) {
@@ -129,7 +72,7 @@ class ResumeProtocolTest {
   @Test
   void duplicatesAndFramesAheadOfARetransmissionAreDroppedBySeqAndAcksAreCumulative() throws Exception {
     try (RelaySession s = client.join(ticket())) {
-      Stream relay = streams.take();
+      ScriptedRelay.Stream relay = this.relay.nextStream();
       relay.toClient().onNext(frame(1, "one"));
       relay.toClient().onNext(frame(2, "two"));
       relay.toClient().onNext(frame(2, "two again"));
@@ -145,8 +88,8 @@ class ResumeProtocolTest {
       assertThat(s.receive(Duration.ofMillis(200))).isNull();
       assertThat(s.isOpen()).isTrue();
       GrpcRelaySession g = (GrpcRelaySession) s;
-      assertThat(g.duplicatesDropped.get()).isEqualTo(2);
-      assertThat(g.outOfOrderDropped.get()).isEqualTo(1);
+      assertThat(g.duplicatesDropped()).isEqualTo(2);
+      assertThat(g.outOfOrderDropped()).isEqualTo(1);
       // Batched: after the delay one cumulative ack covers everything in order so far.
       long acked = 0;
       for (ClientMessage m; acked < 4 && (m = relay.fromClient().poll(2, TimeUnit.SECONDS)) != null; ) {
@@ -156,14 +99,14 @@ class ResumeProtocolTest {
         }
       }
       assertThat(acked).isEqualTo(4);
-      assertThat(g.acksSent.get()).as("batched, not one per frame").isLessThan(4);
+      assertThat(g.acksSent()).as("batched, not one per frame").isLessThan(4);
     }
   }
 
   @Test
   void theUnacknowledgedBufferIsBoundedAndBackPressuresSend() throws Exception {
     try (RelaySession s = client.join(ticket())) {
-      Stream relay = streams.take();
+      ScriptedRelay.Stream relay = this.relay.nextStream();
       List<CompletableFuture<Void>> sends = new ArrayList<>();
       for (int i = 1; i <= 6; i++) {
         sends.add(s.send(("f" + i).getBytes(StandardCharsets.UTF_8)));
@@ -215,7 +158,7 @@ class ResumeProtocolTest {
       }
     });
     try {
-      Stream first = streams.take();
+      ScriptedRelay.Stream first = relay.nextStream();
       first.toClient().onNext(frame(1, "a"));
       first.toClient().onNext(ServerMessage.newBuilder().setPeerLeft(PeerLeft.newBuilder()
           .setRole(dev.checkmate.relay.proto.v1.Role.PROVER).setReconnecting(true)).build());
@@ -237,8 +180,7 @@ class ResumeProtocolTest {
       assertThat(events.poll(5, TimeUnit.SECONDS)).isEqualTo("reconnecting UNAVAILABLE");
       CompletableFuture<Void> during = s.send("m4".getBytes(StandardCharsets.UTF_8));
 
-      Stream second = streams.poll(10, TimeUnit.SECONDS);
-      assertThat(second).as("the SDK rejoined").isNotNull();
+      ScriptedRelay.Stream second = relay.nextStream();
       assertThat(events.poll(5, TimeUnit.SECONDS)).isEqualTo("resumed");
       ClientMessage m = second.nextNonHeartbeat();
       assertThat(m.hasAck()).as("the current ack first: " + m).isTrue();
@@ -263,42 +205,28 @@ class ResumeProtocolTest {
   @Test
   void aStreamReplacedByAnotherJoinIsNotResumed() throws Exception {
     RelaySession s = client.join(ticket());
-    Stream relay = streams.take();
-    relay.toClient().onError(Status.ABORTED.withDescription("replaced by a newer connection").asRuntimeException());
+    ScriptedRelay.Stream stream = relay.nextStream();
+    stream.toClient().onError(Status.ABORTED.withDescription("replaced by a newer connection").asRuntimeException());
     try {
       s.receive(Duration.ofSeconds(5));
       throw new AssertionError("expected the end");
     } catch (RelayException e) {
-      assertThat(e.code()).isEqualTo(Status.Code.ABORTED);
+      assertThat(e.code()).isEqualTo(StatusCode.ABORTED);
     }
-    assertThat(streams.poll(500, TimeUnit.MILLISECONDS)).as("no rejoin").isNull();
+    assertThat(relay.pollStream(500)).as("no rejoin").isNull();
   }
 
   @Test
   void aRefusedRejoinEndsTheSessionWithTheRelaysError() throws Exception {
     RelaySession s = client.join(ticket());
-    streams.take();
-    int port = server.getPort();
-    server.shutdownNow();
-    server.awaitTermination(5, TimeUnit.SECONDS);
-    // A new fake at the same port that refuses every Join as an ended session.
-    server = Grpc.newServerBuilderForPort(port, InsecureServerCredentials.create())
-        .addService(new RelayServiceGrpc.RelayServiceImplBase() {
-          @Override
-          public StreamObserver<ClientMessage> connect(StreamObserver<ServerMessage> response) {
-            response.onError(Status.FAILED_PRECONDITION.withDescription("the session has already ended").asRuntimeException());
-            return new StreamObserver<>() {
-              @Override public void onNext(ClientMessage value) {}
-              @Override public void onError(Throwable t) {}
-              @Override public void onCompleted() {}
-            };
-          }
-        }).build().start();
+    ScriptedRelay.Stream stream = relay.nextStream();
+    relay.refuseJoins(Status.FAILED_PRECONDITION.withDescription("the session has already ended"));
+    stream.drop();
     try {
       s.receive(Duration.ofSeconds(10));
       throw new AssertionError("expected the end");
     } catch (SessionEndedException e) {
-      assertThat(e.code()).isEqualTo(Status.Code.FAILED_PRECONDITION);
+      assertThat(e.code()).isEqualTo(StatusCode.FAILED_PRECONDITION);
     }
   }
 }

@@ -254,7 +254,7 @@ class ResumeTest {
     }
     assertThat(verifier.isReconnecting()).isTrue();
     verifier.close();
-    assertThat(events.ended.get(5, TimeUnit.SECONDS).code()).isEqualTo(io.grpc.Status.Code.CANCELLED);
+    assertThat(events.ended.get(5, TimeUnit.SECONDS).code()).isEqualTo(StatusCode.CANCELLED);
   }
 
   @Test

@@ -7,7 +7,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.checkmate.relay.RelayConfig;
 import dev.checkmate.relay.RelayServer;
 import dev.checkmate.relay.testing.TestCertificates;
-import io.grpc.Status;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
@@ -100,11 +99,11 @@ class TransportSecurityTest {
 
     try (RelayClient none = client(server).build()) {
       assertThatThrownBy(none::createSession).isInstanceOfSatisfying(RelayException.class,
-          e -> assertThat(e.code()).isEqualTo(Status.Code.UNAVAILABLE));
+          e -> assertThat(e.code()).isEqualTo(StatusCode.UNAVAILABLE));
     }
     try (RelayClient untrusted = client(server).clientCertificate(rogue.certificate(), rogue.privateKey()).build()) {
       assertThatThrownBy(untrusted::createSession).isInstanceOfSatisfying(RelayException.class,
-          e -> assertThat(e.code()).isEqualTo(Status.Code.UNAVAILABLE));
+          e -> assertThat(e.code()).isEqualTo(StatusCode.UNAVAILABLE));
     }
     try (RelayClient notListed = client(server).clientCertificate(participant.certificate(), participant.privateKey()).build()) {
       assertThatThrownBy(notListed::createSession).isInstanceOf(NotAuthorizedException.class)
@@ -148,7 +147,7 @@ class TransportSecurityTest {
     try (RelayClient mispinned = client(server).pinnedPublicKey(wrong).build()) {
       assertThatThrownBy(mispinned::createSession)
           .isInstanceOfSatisfying(CertificatePinningException.class, e -> {
-            assertThat(e.code()).isEqualTo(Status.Code.UNAVAILABLE);
+            assertThat(e.code()).isEqualTo(StatusCode.UNAVAILABLE);
             assertThat(e.reason()).contains("certificate pinning failed").contains(right);
           });
       assertThatThrownBy(() -> mispinned.join("a.b.c")).isInstanceOf(CertificatePinningException.class);

@@ -6,10 +6,11 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Just enough JSON for the test vectors (objects, arrays, strings, integers, booleans, null), so
- * the tests need no JSON library. Objects keep key order; integers parse as Long.
+ * Just enough JSON for the test vectors (objects, arrays, strings, numbers, booleans, null), so
+ * the tests need no JSON library. Objects keep key order; integers parse as Long, numbers with a
+ * fraction as Double. Public for the other vector tests of this module (testvectors/*.json).
  */
-final class MiniJson {
+public final class MiniJson {
   private final String s;
   private int i;
 
@@ -17,7 +18,7 @@ final class MiniJson {
     this.s = s;
   }
 
-  static Object parse(String text) {
+  public static Object parse(String text) {
     MiniJson p = new MiniJson(text);
     Object v = p.value();
     p.ws();
@@ -110,6 +111,13 @@ final class MiniJson {
         }
         if (start == i) {
           throw error("unexpected character '" + c + "'");
+        }
+        if (i < s.length() && s.charAt(i) == '.') {
+          i++;
+          while (i < s.length() && Character.isDigit(s.charAt(i))) {
+            i++;
+          }
+          return Double.parseDouble(s.substring(start, i));
         }
         return Long.parseLong(s.substring(start, i));
     }

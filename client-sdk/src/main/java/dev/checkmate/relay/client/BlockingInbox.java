@@ -1,0 +1,68 @@
+package dev.checkmate.relay.client;
+
+import java.util.concurrent.LinkedBlockingDeque;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/**
+ * The blocking style's {@link Delivery}: frames wait here for {@link RelaySession#receive}; the
+ * session asks the relay for the next message only when the application takes one, so this holds
+ * at most the number of messages the session requested up front ({@code receiveQueueFrames}).
+ * A peer restart is an item of its own, thrown once by the receive that reaches it; the end is
+ * thrown by every receive after the last frame.
+ */
+final class BlockingInbox implements Delivery {
+  private record End(RelayException end) {}
+
+  private final LinkedBlockingDeque<Object> items = new LinkedBlockingDeque<>();
+  private final Runnable requestOne;
+
+  /** {@code requestOne}: asks the relay for one more message (the application made room). */
+  BlockingInbox(Runnable requestOne) {
+    this.requestOne = requestOne;
+  }
+
+  @Override
+  public boolean frame(byte[] payload) {
+    items.add(payload);
+    return false;
+  }
+
+  @Override
+  public void peerRestarted(PeerRestartedException restart) {
+    items.add(restart);
+  }
+
+  @Override
+  public void event(Consumer<SessionListener> event) {}
+
+  @Override
+  public void ended(RelayException end) {
+    items.add(new End(end));
+  }
+
+  /** The next frame, or null after {@code nanos}; throws a restart or the end when it reaches it. */
+  byte[] take(long nanos) throws InterruptedException {
+    return unwrap(nanos < 0 ? items.take() : items.poll(nanos, TimeUnit.NANOSECONDS));
+  }
+
+  /** Frames and markers waiting. */
+  int size() {
+    return items.size();
+  }
+
+  private byte[] unwrap(Object item) {
+    if (item == null) {
+      return null;
+    }
+    if (item instanceof End e) {
+      items.addFirst(e); // stays there for the next reader
+      throw e.end();
+    }
+    if (item instanceof PeerRestartedException r) {
+      throw r;
+    }
+    requestOne.run();
+    return (byte[]) item;
+  }
+}
