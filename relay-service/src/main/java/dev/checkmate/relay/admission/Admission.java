@@ -169,12 +169,13 @@ public final class Admission {
      * the stream's join span. A refusal is counted and reported once; the caller closes the stream
      * with the exception's status.
      */
-    public Seat join(String ticket, String routedSessionId, Role expectedRole, Participant participant,
+    public Seat join(String ticket, String routedSessionId, Role expectedRole, long incarnation, Participant participant,
         java.util.function.Consumer<Ticket> beforeSeat) throws RelayException {
       boolean[] fromHub = {false};
       try {
         return telemetry.join(() -> {
-          Ticket verified = verifyUncounted(address, ticket, routedSessionId, expectedRole);
+          // The incarnation is the presenting client's (Join.incarnation), not part of the ticket.
+          Ticket verified = verifyUncounted(address, ticket, routedSessionId, expectedRole).withIncarnation(incarnation);
           beforeSeat.accept(verified);
           fromHub[0] = true;
           return hub.join(verified, participant);

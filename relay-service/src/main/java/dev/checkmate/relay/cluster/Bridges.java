@@ -54,6 +54,7 @@ final class Bridges {
     byte[] request = NodeMessage.newBuilder().setBind(BindRequest.newBuilder()
         .setSessionId(t.sessionId()).setBridgeToken(token)
         .setWindowFrames(bridge.windowFrames()).setWindowBytes(bridge.windowBytes()).setHandover(handover)
+        .setIncarnation(t.incarnation())
         .setTicket(keys.seal(t.token(), "bind", t.sessionId(), me, home, SessionKeys.hex(token))))
         .build().toByteArray();
     if (!link.nats().publish(Subjects.node(home, me, Subjects.shard(t.sessionId())), request)) {

@@ -97,11 +97,11 @@ final class ClusterSeat implements Seat, Participant {
   }
 
   @Override
-  public void onAck(long seq) {
+  public void onAck(dev.checkmate.relay.proto.v1.Ack ack) {
     synchronized (this) {
       outstanding--;
     }
-    call(s -> s.onAck(seq));
+    call(s -> s.onAck(ack));
   }
 
   @Override
@@ -146,7 +146,8 @@ final class ClusterSeat implements Seat, Participant {
         if (message.getJoined().getPeerPresent()) {
           Role peer = ticket.role() == Role.PROVER ? Role.VERIFIER : Role.PROVER;
           client.send(ServerMessage.newBuilder().setPeerJoined(PeerJoined.newBuilder().setRole(peer)
-              .setBridged(message.getJoined().getBridged())).build());
+              .setBridged(message.getJoined().getBridged())
+              .setIncarnation(message.getJoined().getPeerIncarnation())).build());
         }
         return;
       }

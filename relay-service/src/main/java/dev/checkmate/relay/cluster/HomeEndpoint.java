@@ -81,7 +81,8 @@ final class HomeEndpoint {
     }
     Ticket t;
     try {
-      t = admission.verifyFromNode(src, ticket, sid);
+      // The incarnation is the presenting client's, carried by its bridge (not part of the ticket).
+      t = admission.verifyFromNode(src, ticket, sid).withIncarnation(b.getIncarnation());
     } catch (RelayException e) {
       refuse(e);
       replyBind(src, bridgeToken, e.error().grpcCode(), e.getMessage(), null);

@@ -128,7 +128,7 @@ final class RemoteParticipant extends Binding implements Participant {
             receivedNanos = 0;
           }
         } else {
-          s.onAck((Long) item);
+          s.onAck((dev.checkmate.relay.proto.v1.Ack) item);
         }
       } finally {
         synchronized (this) {
@@ -181,7 +181,7 @@ final class RemoteParticipant extends Binding implements Participant {
         drain(link.hooks().timeHops() ? receivedNanos : 0);
       }
       case ACK -> {
-        if (receive(m.getAck().getSeq(), 0)) {
+        if (receive(m.getAck(), 0)) {
           drain(0);
         }
       }

@@ -118,7 +118,7 @@ final class RemoteSeat extends Binding implements Seat {
             link.hooks().hop(ClusterHooks.Hop.SEND, true, System.nanoTime() - start);
           }
         } else {
-          publish(NodeMessage.newBuilder().setAck(Ack.newBuilder().setSeq((Long) item)));
+          publish(NodeMessage.newBuilder().setAck((Ack) item));
         }
       }
     }
@@ -168,9 +168,9 @@ final class RemoteSeat extends Binding implements Seat {
 
   /** An ack travels like a frame (in order, one credit frame, no bytes); the home forwards it to the peer. */
   @Override
-  public void onAck(long seq) {
+  public void onAck(Ack ack) {
     synchronized (this) {
-      outbox.add(seq);
+      outbox.add(ack);
     }
     pump();
     readNextIfCredit();

@@ -94,7 +94,7 @@ final class LocalSeat implements Seat {
 
   /** Resume: forwards the participant's cumulative ack to the peer (dropped while the peer is away). */
   @Override
-  public void onAck(long seq) {
+  public void onAck(dev.checkmate.relay.proto.v1.Ack ack) {
     if (!frameBudget.tryTake(1)) {
       session.violation(this, RelayError.RATE_LIMITED,
           "more than " + hub.config().maxFramesPerSecond() + " frames and acks per second; acknowledge less often");
@@ -103,7 +103,7 @@ final class LocalSeat implements Seat {
     LocalSeat target = forwardTarget;
     if (target != null) {
       target.participant.send(dev.checkmate.relay.proto.v1.ServerMessage.newBuilder()
-          .setAck(dev.checkmate.relay.proto.v1.Ack.newBuilder().setSeq(seq)).build());
+          .setAck(ack).build());
       readNextWhenPeerReady(target);
     } else {
       participant.requestNext();

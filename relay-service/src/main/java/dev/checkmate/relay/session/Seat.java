@@ -24,10 +24,11 @@ public interface Seat {
   void onWritable();
 
   /**
-   * The participant acknowledged its peer's frames up to {@code seq} (resume; ClientMessage.ack).
-   * Like a frame, it consumes the one read the transport was granted; the seat asks for the next.
+   * The participant acknowledged its peer's frames (resume; ClientMessage.ack), forwarded to the
+   * peer unchanged. Like a frame, it consumes the one read the transport was granted; the seat
+   * asks for the next.
    */
-  default void onAck(long seq) {
+  default void onAck(dev.checkmate.relay.proto.v1.Ack ack) {
     protocolError("acknowledgements are not supported on this seat");
   }
 

@@ -24,14 +24,16 @@ import java.util.List;
 final class Session {
   /**
    * A role's place: the live seat, if any; the frames it sent that its peer has not taken yet
-   * (while the peer was away, or not reading); and its rate budgets, which belong to the role's
-   * ticket, not to one stream, so a reconnect does not refill them.
+   * (while the peer was away, or not reading); its rate budgets, which belong to the role's
+   * ticket, not to one stream, so a reconnect does not refill them; and the latest non-zero
+   * incarnation that held it (kept while the role is empty; relay.proto, Join).
    */
   static final class Slot {
     final Role role;
     LocalSeat current;
     final ArrayDeque<Frame> pending = new ArrayDeque<>(0);
     long pendingBytes;
+    long incarnation;
     private RateLimit frameBudget;
     private RateLimit byteBudget;
 
@@ -107,12 +109,23 @@ final class Session {
         firstJoinNanos = now;
       }
       Slot theirs = other(mine);
+      long replacedIncarnation = 0;
+      if (ticket.incarnation() != 0) {
+        if (mine.incarnation != 0 && mine.incarnation != ticket.incarnation()) {
+          // A restarted participant: nothing its predecessor sent, and nothing held for its
+          // predecessor, may reach anyone now (each side's SDK reports its unacknowledged frames).
+          replacedIncarnation = mine.incarnation;
+          discardPending(mine);
+          discardPending(theirs);
+        }
+        mine.incarnation = ticket.incarnation();
+      }
       LocalSeat peer = theirs.current;
       boolean bridged = peer != null && (bridged(participant) || bridged(peer.participant));
-      participant.send(joined(ticket.role(), peer != null, bridged));
+      participant.send(joined(ticket.role(), peer != null, bridged, theirs.incarnation, replacedIncarnation));
       if (peer != null) {
-        peer.participant.send(ServerMessage.newBuilder()
-            .setPeerJoined(PeerJoined.newBuilder().setRole(mine.role).setBridged(bridged)).build());
+        peer.participant.send(ServerMessage.newBuilder().setPeerJoined(PeerJoined.newBuilder()
+            .setRole(mine.role).setBridged(bridged).setIncarnation(ticket.incarnation())).build());
         // Frames that waited go first, in order, before any new frame — and only as fast as the
         // receiver takes them: what it cannot take yet stays in the sender's bounded buffer.
         seat.forwardTarget = drain(mine, peer) ? peer : null;
@@ -195,6 +208,11 @@ final class Session {
     }
   }
 
+  private static void discardPending(Slot s) {
+    s.pending.clear();
+    s.pendingBytes = 0;
+  }
+
   private boolean hasRendezvousRoom(Slot s) {
     return s.pending.size() < hub.config().rendezvousMaxFrames()
         && s.pendingBytes + hub.config().maxFrameBytes() <= hub.config().rendezvousMaxBytes();
@@ -270,6 +288,7 @@ final class Session {
         peer.forwardTarget = null;
         peer.participant.send(ServerMessage.newBuilder()
             .setPeerLeft(PeerLeft.newBuilder().setRole(seat.slot.role).setDetail(detail)
+                .setIncarnation(seat.ticket.incarnation())
                 // The role stays reserved until the join deadline: "peer reconnecting".
                 .setReconnecting(true)).build());
       }
@@ -349,8 +368,7 @@ final class Session {
           s.current.forwardTarget = null;
           s.current = null;
         }
-        s.pending.clear();
-        s.pendingBytes = 0;
+        discardPending(s);
       }
     }
     hub.onEnded(this, reason);
@@ -390,8 +408,7 @@ final class Session {
           s.current.forwardTarget = null;
           s.current = null;
         }
-        s.pending.clear();
-        s.pendingBytes = 0;
+        discardPending(s);
       }
     }
     return out;
@@ -414,12 +431,15 @@ final class Session {
     return Participant.BRIDGED_TRANSPORT.equals(p.transport());
   }
 
-  private ServerMessage joined(Role role, boolean peerPresent, boolean bridged) {
+  private ServerMessage joined(Role role, boolean peerPresent, boolean bridged, long peerIncarnation,
+      long replacedIncarnation) {
     return ServerMessage.newBuilder().setJoined(Joined.newBuilder()
         .setSessionId(id)
         .setRole(role)
         .setPeerPresent(peerPresent)
         .setBridged(bridged)
+        .setPeerIncarnation(peerIncarnation)
+        .setReplacedIncarnation(replacedIncarnation)
         .setExpiresAt(Timestamp.newBuilder().setSeconds(Math.floorDiv(expiresAtMillis, 1000))
             .setNanos((int) Math.floorMod(expiresAtMillis, 1000) * 1_000_000))
         .setLimits(hub.limits()))

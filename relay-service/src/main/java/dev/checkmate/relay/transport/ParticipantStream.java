@@ -113,7 +113,7 @@ public abstract class ParticipantStream implements Participant {
    * The one join path: ticket check (after the join-attempt budget) and hub seat. On refusal the
    * stream is closed with the refusal's status and null is returned.
    */
-  protected final Seat join(String ticket, String routedSessionId, Role expectedRole) {
+  protected final Seat join(String ticket, String routedSessionId, Role expectedRole, long incarnation) {
     cancelHelloTimer();
     if (!helloSettled.compareAndSet(false, true)) {
       return null; // the hello deadline already closed this stream
@@ -123,7 +123,7 @@ public abstract class ParticipantStream implements Participant {
       return null;
     }
     try {
-      Seat s = e.join(ticket, routedSessionId, expectedRole, this, this::verified);
+      Seat s = e.join(ticket, routedSessionId, expectedRole, incarnation, this, this::verified);
       seat = s;
       return s;
     } catch (RelayException ex) {
@@ -165,13 +165,14 @@ public abstract class ParticipantStream implements Participant {
         return;
       }
       try (JoinScope ignored = joinContext(message)) {
-        join(message.getJoin().getTicket(), routedSessionId, message.getJoin().getExpectedRole());
+        join(message.getJoin().getTicket(), routedSessionId, message.getJoin().getExpectedRole(),
+            message.getJoin().getIncarnation());
       }
       return;
     }
     switch (message.getKindCase()) {
       case DATA -> s.onFrame(message.getData());
-      case ACK -> s.onAck(message.getAck().getSeq());
+      case ACK -> s.onAck(message.getAck());
       case HEARTBEAT -> answerKeepAlive(() -> send(HEARTBEAT), this::readOne);
       case TERMINATE -> s.terminate(message.getTerminate().getReason());
       case JOIN -> s.protocolError("already joined: send Join only once per " + streamNoun());

@@ -1,6 +1,7 @@
 package dev.checkmate.relay.testing;
 
 import com.google.protobuf.ByteString;
+import dev.checkmate.relay.proto.v1.Ack;
 import dev.checkmate.relay.proto.v1.ClientMessage;
 import dev.checkmate.relay.proto.v1.Frame;
 import dev.checkmate.relay.proto.v1.Join;
@@ -66,13 +67,27 @@ public final class TestPeer implements AutoCloseable {
   }
 
   public static TestPeer join(Channel channel, String ticket) {
+    return join(channel, ticket, 0);
+  }
+
+  /** Joins as the client incarnation {@code incarnation} (Join.incarnation; 0 = none). */
+  public static TestPeer join(Channel channel, String ticket, long incarnation) {
     TestPeer peer = connect(channel, true);
-    peer.sendJoin(ticket);
+    peer.sendJoin(ticket, incarnation);
     return peer;
   }
 
   public void sendJoin(String ticket) {
-    send(ClientMessage.newBuilder().setJoin(Join.newBuilder().setTicket(ticket)).build());
+    sendJoin(ticket, 0);
+  }
+
+  public void sendJoin(String ticket, long incarnation) {
+    send(ClientMessage.newBuilder().setJoin(Join.newBuilder().setTicket(ticket).setIncarnation(incarnation)).build());
+  }
+
+  /** Acknowledges the peer's frames up to {@code seq}, naming the peer incarnation they came from. */
+  public void sendAck(long seq, long incarnation) {
+    send(ClientMessage.newBuilder().setAck(Ack.newBuilder().setSeq(seq).setIncarnation(incarnation)).build());
   }
 
   public synchronized void send(ClientMessage message) {

@@ -42,6 +42,10 @@ public final class TestRelay implements AutoCloseable {
     return TestPeer.join(channel, ticket);
   }
 
+  public TestPeer join(String ticket, long incarnation) {
+    return TestPeer.join(channel, ticket, incarnation);
+  }
+
   /** Polls a condition (for state that settles asynchronously, e.g. the hub emptying). */
   public static void await(String what, BooleanSupplier condition) throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);

@@ -66,7 +66,7 @@ final class ReceiveCall extends ParticipantStream implements SplitStreams.Receiv
       return;
     }
     // The routed session (x-session-id) must match, as for a gRPC or WebSocket Join.
-    if (join(request.getTicket(), routedSessionId, null) == null) {
+    if (join(request.getTicket(), routedSessionId, null, request.getIncarnation()) == null) {
       return;
     }
     long pingMs = streams.config().webSocketPingInterval().toMillis();
