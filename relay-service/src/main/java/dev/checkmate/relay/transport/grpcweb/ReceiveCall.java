@@ -1,5 +1,6 @@
 package dev.checkmate.relay.transport.grpcweb;
 
+import dev.checkmate.relay.proto.v1.Ack;
 import dev.checkmate.relay.proto.v1.Frame;
 import dev.checkmate.relay.proto.v1.ReceiveRequest;
 import dev.checkmate.relay.proto.v1.SendRequest;
@@ -24,12 +25,14 @@ import java.util.concurrent.TimeUnit;
  * One participant of the gRPC-Web fallback: a Receive stream (outbound) plus the Sends that carry
  * its frames (inbound), as one {@link Participant} of the hub.
  *
- * <p>Flow control: "reading the next message" means taking the next frame of the pending Send. A
- * Send's frames are handed to the hub one per {@link #requestNext}, so a Send completes only as
- * fast as the peer reads; after the send wait it completes with a partial ack and its remaining
- * frames are dropped (the client sends them again). At most one Send per participant is held: a
- * newer Send supersedes a pending one (whose client has usually given up), and the sequence
- * numbers keep retries idempotent.
+ * <p>Flow control: "reading the next message" means taking the next item of the pending Send: its
+ * ack (forwarded to the peer first) and then its frames, one per {@link #requestNext}, so a Send
+ * completes only as fast as the peer reads; after the send wait it completes with a partial ack
+ * and its remaining frames are dropped (the client sends them again). At most one Send per
+ * participant is held: a newer Send supersedes a pending one (whose client has usually given up),
+ * and the sequence numbers keep retries idempotent. The first frame a Receive stream accepts may
+ * have any seq (a resuming client continues its numbering on a new stream); then they are
+ * consecutive.
  *
  * <p>Threading: any thread. State is guarded by this object's lock, which is never held while
  * calling into the hub (the session takes its own lock and then calls {@link #send}).
@@ -46,6 +49,8 @@ final class ReceiveCall extends ParticipantStream implements SplitStreams.Receiv
   private int demand;
   private long lastAccepted;
   private final ArrayDeque<Frame> queue = new ArrayDeque<>();
+  /** The newest ack not yet handed to the hub (cumulative, so a newer one replaces it). */
+  private Ack pendingAck;
   private Terminate pendingTerminate;
   private CompletableFuture<SendResponse> pendingSend;
   private ScheduledFuture<?> sendTimer;
@@ -104,9 +109,12 @@ final class ReceiveCall extends ParticipantStream implements SplitStreams.Receiv
         return;
       }
       long expect = lastAccepted + 1;
+      if (lastAccepted == 0 && request.getFramesCount() > 0) {
+        expect = Math.max(1, request.getFrames(0).getSeq()); // a resuming client's numbering goes on
+      }
       List<Frame> fresh = new ArrayList<>(request.getFramesCount());
       for (Frame f : request.getFramesList()) {
-        if (f.getSeq() <= lastAccepted && fresh.isEmpty()) {
+        if (f.getSeq() < expect && fresh.isEmpty()) {
           continue; // already accepted: a retry, acknowledged without forwarding twice
         }
         if (f.getSeq() != expect) {
@@ -120,6 +128,9 @@ final class ReceiveCall extends ParticipantStream implements SplitStreams.Receiv
       superseded = pendingSend;
       ack = lastAccepted;
       clearPending();
+      if (request.hasAck()) {
+        pendingAck = request.getAck();
+      }
       queue.addAll(fresh);
       pendingTerminate = request.hasTerminate() ? request.getTerminate() : null;
       pendingSend = result;
@@ -159,6 +170,7 @@ final class ReceiveCall extends ParticipantStream implements SplitStreams.Receiv
   private void pump() {
     while (true) {
       Frame frame = null;
+      Ack peerAck = null;
       CompletableFuture<SendResponse> done = null;
       Terminate terminate = null;
       long ack = 0;
@@ -167,7 +179,12 @@ final class ReceiveCall extends ParticipantStream implements SplitStreams.Receiv
         if (pumping || s == null || isClosed()) {
           return;
         }
-        if (!queue.isEmpty() && demand > 0) {
+        if (pendingAck != null && demand > 0) {
+          demand--;
+          peerAck = pendingAck;
+          pendingAck = null;
+          pumping = true;
+        } else if (!queue.isEmpty() && demand > 0) {
           demand--;
           frame = queue.poll();
           lastAccepted = frame.getSeq();
@@ -181,9 +198,13 @@ final class ReceiveCall extends ParticipantStream implements SplitStreams.Receiv
           return;
         }
       }
-      if (frame != null) {
+      if (frame != null || peerAck != null) {
         try {
-          s.onFrame(frame);
+          if (peerAck != null) {
+            s.onAck(peerAck);
+          } else {
+            s.onFrame(frame);
+          }
         } finally {
           synchronized (this) {
             pumping = false;

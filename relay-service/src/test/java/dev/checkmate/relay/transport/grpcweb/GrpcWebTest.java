@@ -144,6 +144,65 @@ class GrpcWebTest {
     TestRelay.await("permits released", () -> relay.server.addressLimiter().trackedAddresses() == 0);
   }
 
+  /**
+   * Resume over gRPC-Web: a Send may carry just an ack, which reaches the peer with the incarnation
+   * it names; after its Receive stream is lost the participant opens a new one with the same
+   * ticket and incarnation (a resume: nothing replaced), and the new stream takes the resent frames
+   * at the seq where the client's numbering goes on.
+   */
+  @Test
+  void aGrpcWebParticipantAcknowledgesInASendAndResumesOnANewReceiveStream() throws Exception {
+    long web = 0x77L;
+    long grpc = 0x33L;
+    CreateSessionResponse s = relay.createSession();
+    var stub = RelayServiceGrpc.newBlockingStub(relay.channel);
+    Receiver first = new Receiver();
+    var call = io.grpc.Context.current().withCancellation();
+    call.run(() -> RelayServiceGrpc.newStub(relay.channel).receive(
+        ReceiveRequest.newBuilder().setTicket(s.getVerifierTicket()).setIncarnation(web).build(), first));
+    String token = first.next(JOINED).getJoined().getSendToken();
+    try (TestPeer prover = relay.join(s.getProverTicket(), grpc)) {
+      assertThat(prover.next(JOINED).getJoined().getPeerIncarnation()).isEqualTo(web);
+      assertThat(first.next(PEER_JOINED).getPeerJoined().getIncarnation()).isEqualTo(grpc);
+      prover.sendData("p1".getBytes());
+      assertThat(first.next(DATA).getData().getSeq()).isEqualTo(1);
+
+      SendResponse ackOnly = stub.send(SendRequest.newBuilder().setSendToken(token)
+          .setAck(dev.checkmate.relay.proto.v1.Ack.newBuilder().setSeq(1).setIncarnation(grpc)).build());
+      assertThat(ackOnly.getAckedSeq()).isZero();
+      ServerMessage ack = prover.next(ServerMessage.KindCase.ACK);
+      assertThat(ack.getAck().getSeq()).isEqualTo(1);
+      assertThat(ack.getAck().getIncarnation()).isEqualTo(grpc);
+      assertThat(stub.send(SendRequest.newBuilder().setSendToken(token)
+          .addFrames(frame(1, "w1")).addFrames(frame(2, "w2")).build()).getAckedSeq()).isEqualTo(2);
+      assertThat(prover.next(DATA).getData().getPayload().toStringUtf8()).isEqualTo("w1");
+      assertThat(prover.next(DATA).getData().getPayload().toStringUtf8()).isEqualTo("w2");
+
+      call.cancel(null); // the page lost its Receive stream
+      assertThat(prover.next(ServerMessage.KindCase.PEER_LEFT).getPeerLeft().getIncarnation()).isEqualTo(web);
+      Receiver second = new Receiver();
+      RelayServiceGrpc.newStub(relay.channel).receive(
+          ReceiveRequest.newBuilder().setTicket(s.getVerifierTicket()).setIncarnation(web).build(), second);
+      var rejoined = second.next(JOINED).getJoined();
+      assertThat(rejoined.getReplacedIncarnation()).isZero();
+      assertThat(rejoined.getPeerIncarnation()).isEqualTo(grpc);
+      assertThat(prover.next(PEER_JOINED).getPeerJoined().getIncarnation()).isEqualTo(web);
+      String token2 = rejoined.getSendToken();
+      // The client resends w2 (the peer had not acknowledged it) and goes on with w3.
+      assertThat(stub.send(SendRequest.newBuilder().setSendToken(token2)
+          .addFrames(frame(2, "w2")).addFrames(frame(3, "w3")).build()).getAckedSeq()).isEqualTo(3);
+      assertThat(prover.next(DATA).getData().getSeq()).isEqualTo(2);
+      assertThat(prover.next(DATA).getData().getPayload().toStringUtf8()).isEqualTo("w3");
+      assertThatThrownBy(() -> stub.send(SendRequest.newBuilder().setSendToken(token2).addFrames(frame(5, "x")).build()))
+          .isInstanceOfSatisfying(StatusRuntimeException.class,
+              e -> assertThat(e.getStatus().getDescription()).contains("expects seq 4"));
+      assertThatThrownBy(() -> stub.send(SendRequest.newBuilder().setSendToken(token).addFrames(frame(4, "x")).build()))
+          .as("the lost stream's token is dead")
+          .isInstanceOfSatisfying(StatusRuntimeException.class,
+              e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.FAILED_PRECONDITION));
+    }
+  }
+
   @Test
   void aSendWaitsForAStalledPeerAndThenAnswersWithAPartialAck() throws Exception {
     CreateSessionResponse s = relay.createSession();
