@@ -5,27 +5,22 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
- * The blocking style's {@link Delivery}: frames wait here for {@link RelaySession#receive}; the
- * session asks the relay for the next message only when the application takes one, so this holds
- * at most the number of messages the session requested up front ({@code receiveQueueFrames}).
- * A peer restart is an item of its own, thrown once by the receive that reaches it; the end is
- * thrown by every receive after the last frame.
+ * The blocking style's {@link Delivery}: frames wait here for {@link RelaySession#receive}; a frame
+ * counts as delivered (acknowledged, and the next message requested) only when the application
+ * takes it, so this holds at most the number of messages the session requested up front ({@code
+ * receiveQueueFrames}). A peer restart is an item of its own, thrown once by the receive that
+ * reaches it; the end is thrown by every receive after the last frame.
  */
 final class BlockingInbox implements Delivery {
   private record End(RelayException end) {}
 
-  private final LinkedBlockingDeque<Object> items = new LinkedBlockingDeque<>();
-  private final Runnable requestOne;
+  private record Item(byte[] payload, Runnable delivered) {}
 
-  /** {@code requestOne}: asks the relay for one more message (the application made room). */
-  BlockingInbox(Runnable requestOne) {
-    this.requestOne = requestOne;
-  }
+  private final LinkedBlockingDeque<Object> items = new LinkedBlockingDeque<>();
 
   @Override
-  public boolean frame(byte[] payload) {
-    items.add(payload);
-    return false;
+  public void frame(byte[] payload, Runnable delivered) {
+    items.add(new Item(payload, delivered));
   }
 
   @Override
@@ -62,7 +57,8 @@ final class BlockingInbox implements Delivery {
     if (item instanceof PeerRestartedException r) {
       throw r;
     }
-    requestOne.run();
-    return (byte[]) item;
+    Item frame = (Item) item;
+    frame.delivered().run();
+    return frame.payload();
   }
 }

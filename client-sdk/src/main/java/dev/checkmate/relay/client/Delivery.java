@@ -10,11 +10,11 @@ import java.util.function.Consumer;
  */
 interface Delivery {
   /**
-   * One frame from the peer, in order, exactly once. Returns true when the session may ask the
-   * relay for the next message now (the callback returned); false when the application takes it
-   * later (the inbox asks then).
+   * One frame from the peer, in order, exactly once. {@code delivered} runs once the application
+   * has it (the callback returned, or a receive took it): only then is the frame acknowledged and
+   * the next message requested.
    */
-  boolean frame(byte[] payload);
+  void frame(byte[] payload, Runnable delivered);
 
   /** The peer restarted: in order with the frames. */
   void peerRestarted(PeerRestartedException restart);

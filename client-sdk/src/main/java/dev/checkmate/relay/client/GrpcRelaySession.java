@@ -111,6 +111,8 @@ final class GrpcRelaySession implements RelaySession, ConnectAttempt.Events {
   private long nextSeq = 1;
   private final ResumeBuffer<ClientMessage> sent;
   private final InboundSequencer inbound;
+  /** Counts peer restarts: a delivery of a frame from before the last one must not touch the new ack. */
+  private int inboundEpoch;
   private final ReconnectPolicy reconnect;
   private boolean writesClosed;
   private boolean terminateQueued;
@@ -151,7 +153,7 @@ final class GrpcRelaySession implements RelaySession, ConnectAttempt.Events {
     this.inbound = new InboundSequencer(this.resume.enabled());
     this.reconnect = new ReconnectPolicy(this.resume.grace(), () -> ThreadLocalRandom.current().nextDouble());
     if (listener == null) {
-      this.inbox = new BlockingInbox(this::requestOne);
+      this.inbox = new BlockingInbox();
       this.delivery = inbox;
     } else {
       this.inbox = null;
@@ -592,13 +594,16 @@ final class GrpcRelaySession implements RelaySession, ConnectAttempt.Events {
 
   private void onFrame(ConnectAttempt a, Frame frame) {
     int size = frame.getPayload().size();
-    InboundSequencer.Step step;
+    long seq = frame.getSeq();
+    InboundSequencer.Verdict verdict;
     long expected;
+    int epoch;
     synchronized (lock) {
-      expected = inbound.lastDelivered() + 1;
-      step = inbound.offer(frame.getSeq(), size);
+      expected = inbound.lastAccepted() + 1;
+      verdict = inbound.offer(seq);
+      epoch = inboundEpoch;
     }
-    switch (step.verdict()) {
+    switch (verdict) {
       case DUPLICATE -> {
         scheduleAck(); // the peer still holds it: tell it again that we have it
         a.request(1);
@@ -611,17 +616,12 @@ final class GrpcRelaySession implements RelaySession, ConnectAttempt.Events {
         return;
       }
       case VIOLATION -> {
-        protocolViolation("expected frame " + expected + " from the peer but got frame " + frame.getSeq());
+        protocolViolation("expected frame " + expected + " from the peer but got frame " + seq);
         return;
       }
       default -> {
-        // delivered below
+        // accepted: below
       }
-    }
-    if (step.ack() == InboundSequencer.AckAction.NOW) {
-      sendAck(false);
-    } else {
-      scheduleAck();
     }
     trace.received(size);
     byte[] payload = frame.getPayload().toByteArray();
@@ -641,26 +641,41 @@ final class GrpcRelaySession implements RelaySession, ConnectAttempt.Events {
           codec.activate();
           lock.notifyAll();
         }
+        delivered(epoch, seq, size); // consumed here: nothing for the application
         drain();
         if (!wasSecure && codec.isSecure()) {
           String sas = codec.sas();
           trace.event("relay.client.e2e_secure");
           toApplication(l -> l.onSecure(this, sas));
         }
-        a.request(1); // nothing for the application: read on
         return;
       }
     }
-    boolean requestNow;
     try {
-      requestNow = delivery.frame(payload);
+      delivery.frame(payload, () -> delivered(epoch, seq, size));
     } catch (RuntimeException e) {
       listenerFailed(e);
-      return;
     }
-    if (requestNow) {
-      a.request(1);
+  }
+
+  /**
+   * Frame {@code seq} reached the application (or the end-to-end layer consumed it): acknowledge it
+   * by the ack policy and ask the relay for the next message. Runs on the incoming thread (callback
+   * style, handshake) or on the application's thread that took it (blocking style).
+   */
+  private void delivered(int epoch, long seq, int size) {
+    InboundSequencer.AckAction ack = InboundSequencer.AckAction.NONE;
+    synchronized (lock) {
+      if (epoch == inboundEpoch && terminal == null) {
+        ack = inbound.delivered(seq, size);
+      }
     }
+    if (ack == InboundSequencer.AckAction.NOW) {
+      sendAck(false);
+    } else if (ack == InboundSequencer.AckAction.SOON) {
+      scheduleAck();
+    }
+    requestOne();
   }
 
   // ---- incarnations ----
@@ -678,7 +693,7 @@ final class GrpcRelaySession implements RelaySession, ConnectAttempt.Events {
    * else we send from now on.
    */
   private Restart restartLocked(long newPeer) {
-    long received = inbound.lastDelivered();
+    long received = inbound.lastAccepted(); // all of them reach the application before the restart
     int lost = sent.clear();
     List<CompletableFuture<Void>> dropped = new ArrayList<>();
     for (Iterator<Outgoing> it = outbox.iterator(); it.hasNext(); ) {
@@ -691,6 +706,7 @@ final class GrpcRelaySession implements RelaySession, ConnectAttempt.Events {
     lost += dropped.size();
     nextSeq = 1;
     inbound.reset();
+    inboundEpoch++;
     inbound.fence();
     peerIncarnation = newPeer;
     resendOnPairing = true;

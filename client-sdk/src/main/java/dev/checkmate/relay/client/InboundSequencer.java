@@ -7,17 +7,20 @@ package dev.checkmate.relay.client;
  * InboundSequencer} is the same; both pass the {@code inbound} and {@code ackPolicy} cases of
  * testvectors/resume-v1.json.
  *
- * <p>Verdicts: the next frame in order is delivered; with resume, a frame already delivered is a
- * retransmission (dropped, and the peer is told again soon that we have it) and a frame ahead of
- * the next one is dropped (the peer resends everything unacknowledged in order after a re-pairing);
- * without resume both are protocol violations. While fenced (the peer restarted, or this side
- * replaced an earlier incarnation of itself) every frame is dropped until the peer's first ack
- * naming this side's incarnation lifts the fence.
+ * <p>{@link #offer}: the next frame in order is accepted; with resume, a frame already accepted is
+ * a retransmission (dropped, and the peer is told again soon that we have it) and a frame ahead of
+ * the next one is dropped (the peer resends everything unacknowledged in order after a
+ * re-pairing); without resume both are protocol violations. While fenced (the peer restarted, or
+ * this side replaced an earlier incarnation of itself) every frame is dropped until the peer's
+ * first ack naming this side's incarnation lifts the fence.
  *
- * <p>The ack policy (docs/resume.md, "Acknowledgements"): acknowledge cumulatively, at once after
- * {@value #ACK_EVERY_FRAMES} new frames or {@value #ACK_EVERY_BYTES} new payload bytes, else
- * {@value #ACK_DELAY_MILLIS} ms after the first unacknowledged one; a duplicate asks for the same
- * delayed ack.
+ * <p>{@link #delivered}: an accepted frame reached the application (or the end-to-end layer
+ * consumed it). Only delivered frames are acknowledged, so a frame the SDK holds when its process
+ * dies is not acknowledged and the sender reports it lost instead of believing it arrived. The ack
+ * policy (docs/resume.md, "Acknowledgements"): cumulative; at once after {@value
+ * #ACK_EVERY_FRAMES} frames or {@value #ACK_EVERY_BYTES} payload bytes delivered since the last
+ * ack, else {@value #ACK_DELAY_MILLIS} ms after the first one not yet acknowledged; a duplicate
+ * asks for the same delayed ack.
  */
 final class InboundSequencer {
   static final int ACK_EVERY_FRAMES = 16;
@@ -26,80 +29,82 @@ final class InboundSequencer {
 
   enum Verdict { DELIVER, DUPLICATE, AHEAD, FENCED, VIOLATION }
 
-  /** What the session does about acknowledgements after a frame. */
+  /** What the session does about acknowledgements. */
   enum AckAction { NONE, NOW, SOON }
 
-  record Step(Verdict verdict, AckAction ack) {}
-
-  private static final Step DELIVER_NOW = new Step(Verdict.DELIVER, AckAction.NOW);
-  private static final Step DELIVER_SOON = new Step(Verdict.DELIVER, AckAction.SOON);
-  private static final Step DUPLICATE = new Step(Verdict.DUPLICATE, AckAction.SOON);
-  private static final Step AHEAD = new Step(Verdict.AHEAD, AckAction.NONE);
-  private static final Step FENCED = new Step(Verdict.FENCED, AckAction.NONE);
-  private static final Step VIOLATION = new Step(Verdict.VIOLATION, AckAction.NONE);
-
   private final boolean resume;
-  private long last;
+  private long accepted;
+  private long delivered;
   private long lastAcked;
   private int framesSinceAck;
   private long bytesSinceAck;
   private boolean fenced;
   private long duplicates;
   private long ahead;
-  private long fencedOut;
 
   /** {@code resume}: tolerate retransmissions (duplicates and frames ahead are dropped, not fatal). */
   InboundSequencer(boolean resume) {
     this.resume = resume;
   }
 
-  Step offer(long seq, int payloadBytes) {
+  Verdict offer(long seq) {
     if (fenced) {
-      fencedOut++;
-      return FENCED;
+      return Verdict.FENCED;
     }
-    if (seq == last + 1) {
-      last = seq;
-      framesSinceAck++;
-      bytesSinceAck += payloadBytes;
-      return framesSinceAck >= ACK_EVERY_FRAMES || bytesSinceAck >= ACK_EVERY_BYTES ? DELIVER_NOW : DELIVER_SOON;
+    if (seq == accepted + 1) {
+      accepted = seq;
+      return Verdict.DELIVER;
     }
     if (!resume) {
-      return VIOLATION;
+      return Verdict.VIOLATION;
     }
-    if (seq <= last) {
+    if (seq <= accepted) {
       duplicates++;
-      return DUPLICATE;
+      return Verdict.DUPLICATE;
     }
     ahead++;
-    return AHEAD;
+    return Verdict.AHEAD;
   }
 
-  /** The cumulative ack to send: the highest seq delivered in order. */
+  /** The ack a verdict calls for: a duplicate means the peer missed our last ack. */
+  static AckAction ackFor(Verdict verdict) {
+    return verdict == Verdict.DUPLICATE ? AckAction.SOON : AckAction.NONE;
+  }
+
+  /** Accepted frame {@code seq} (in order) reached the application; returns when to acknowledge. */
+  AckAction delivered(long seq, int payloadBytes) {
+    delivered = seq;
+    framesSinceAck++;
+    bytesSinceAck += payloadBytes;
+    return framesSinceAck >= ACK_EVERY_FRAMES || bytesSinceAck >= ACK_EVERY_BYTES ? AckAction.NOW : AckAction.SOON;
+  }
+
+  /** The cumulative ack to send: the highest seq delivered. */
   long ackValue() {
-    return last;
+    return delivered;
   }
 
   /** Whether the ack moved since the last one sent. */
   boolean ackPending() {
-    return last != lastAcked;
+    return delivered != lastAcked;
   }
 
   /** An ack carrying {@link #ackValue()} was sent: the batch counters start over. */
   void acked() {
-    lastAcked = last;
+    lastAcked = delivered;
     framesSinceAck = 0;
     bytesSinceAck = 0;
   }
 
-  /** The seq after which the next frame is expected (frames delivered since the last reset). */
-  long lastDelivered() {
-    return last;
+  /** The highest seq accepted in order (the next frame expected is this + 1). */
+  long lastAccepted() {
+    return accepted;
   }
 
   /** The peer restarted: its new incarnation numbers from 1. */
   void reset() {
-    last = 0;
+    accepted = 0;
+    delivered = 0;
     lastAcked = 0;
     framesSinceAck = 0;
     bytesSinceAck = 0;
@@ -124,9 +129,5 @@ final class InboundSequencer {
 
   long ahead() {
     return ahead;
-  }
-
-  long fencedOut() {
-    return fencedOut;
   }
 }

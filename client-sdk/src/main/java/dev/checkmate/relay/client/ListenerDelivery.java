@@ -13,9 +13,9 @@ final class ListenerDelivery implements Delivery {
   }
 
   @Override
-  public boolean frame(byte[] payload) {
+  public void frame(byte[] payload, Runnable delivered) {
     listener.onFrame(session, payload);
-    return true; // only after the callback returned: a slow callback slows the peer
+    delivered.run(); // only after the callback returned: a slow callback slows the peer
   }
 
   @Override

@@ -103,6 +103,28 @@ class ResumeProtocolTest {
     }
   }
 
+  /**
+   * A frame is acknowledged only once the application has it: frames waiting in the SDK when its
+   * process dies are then resent or reported lost by the peer, never believed delivered.
+   */
+  @Test
+  void framesAreAcknowledgedOnlyOnceTheApplicationTookThem() throws Exception {
+    try (RelaySession s = client.join(ticket())) {
+      ScriptedRelay.Stream relay = this.relay.nextStream();
+      for (int i = 1; i <= 3; i++) {
+        relay.toClient().onNext(frame(i, "f" + i));
+      }
+      assertThat(relay.fromClient().poll(300, TimeUnit.MILLISECONDS)).as("nothing taken, nothing acknowledged").isNull();
+      assertThat(text(s.receive(Duration.ofSeconds(5)))).isEqualTo("f1");
+      ClientMessage ack = relay.nextNonHeartbeat();
+      assertThat(ack.getAck().getSeq()).isEqualTo(1);
+      assertThat(relay.fromClient().poll(300, TimeUnit.MILLISECONDS)).as("f2 and f3 are not taken yet").isNull();
+      s.receive(Duration.ofSeconds(5));
+      s.receive(Duration.ofSeconds(5));
+      assertThat(relay.nextNonHeartbeat().getAck().getSeq()).isEqualTo(3);
+    }
+  }
+
   @Test
   void theUnacknowledgedBufferIsBoundedAndBackPressuresSend() throws Exception {
     try (RelaySession s = client.join(ticket())) {
