@@ -96,6 +96,8 @@ final class GrpcRelaySession implements RelaySession, ConnectAttempt.Events {
   private final CompletableFuture<RelayException> ended = new CompletableFuture<>();
   /** Spans of this session (ClientTracing); the no-op unless the client has OpenTelemetry. */
   private volatile ClientTracing.SessionTrace trace = ClientTracing.SessionTrace.NOOP;
+  /** Application frames handed to delivery since the session or the last peer restart; incoming thread only. */
+  private long framesFromPeer;
   /** The first Joined; read without the lock by the accessors. */
   private volatile Joined joinedMessage;
   private String ticket;
@@ -651,6 +653,7 @@ final class GrpcRelaySession implements RelaySession, ConnectAttempt.Events {
         return;
       }
     }
+    framesFromPeer++;
     try {
       delivery.frame(payload, () -> delivered(epoch, seq, size));
     } catch (RuntimeException e) {
@@ -693,7 +696,8 @@ final class GrpcRelaySession implements RelaySession, ConnectAttempt.Events {
    * else we send from now on.
    */
   private Restart restartLocked(long newPeer) {
-    long received = inbound.lastAccepted(); // all of them reach the application before the restart
+    long received = framesFromPeer; // all of them reach the application before the restart
+    framesFromPeer = 0;
     int lost = sent.clear();
     List<CompletableFuture<Void>> dropped = new ArrayList<>();
     for (Iterator<Outgoing> it = outbox.iterator(); it.hasNext(); ) {

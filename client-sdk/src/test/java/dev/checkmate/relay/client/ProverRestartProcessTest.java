@@ -1,0 +1,204 @@
+package dev.checkmate.relay.client;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * A prover process is killed with kill -9 in the middle of a two-way stream and a new prover
+ * process joins with the same ticket (a restarted app): a new incarnation. The verifier (this JVM,
+ * blocking style) must see the first prover's frames exactly once and in order, then one
+ * {@link PeerRestartedException} at that very point, then the second prover's frames exactly once
+ * and in order; its own frames must each have reached the first prover (exactly once, in order) or
+ * been reported lost by count, or reached the second prover (exactly once, in order, from the first
+ * frame sent after the restart). Checked frame by frame and with SHA-256 hash chains over the
+ * payloads, with and without end-to-end encryption (where the two provers hold different keys, so
+ * a splice could not even be decrypted).
+ */
+@Timeout(180)
+class ProverRestartProcessTest {
+  private static final int SECOND_PROVER_FRAMES = 60;
+
+  @RegisterExtension
+  final RelayExtension relay = new RelayExtension(b -> b.maxFramesPerSecond(100_000));
+
+  static byte[] chain(List<String> payloads) throws Exception {
+    byte[] chain = new byte[32];
+    for (String p : payloads) {
+      MessageDigest d = MessageDigest.getInstance("SHA-256");
+      d.update(chain);
+      d.update(p.getBytes(StandardCharsets.UTF_8));
+      chain = d.digest();
+    }
+    return chain;
+  }
+
+  static List<String> expected(String label, long from, long to) {
+    List<String> out = new ArrayList<>();
+    for (long i = from; i <= to; i++) {
+      out.add(ProverProcess.payload(label, i));
+    }
+    return out;
+  }
+
+  /** The index of a frame {@code "<label>-<i> xx..."} of the given label, else -1. */
+  static long indexOf(String payload, String label) {
+    if (!payload.startsWith(label + "-")) {
+      return -1;
+    }
+    return Long.parseLong(payload.substring(label.length() + 1, payload.indexOf(' ')));
+  }
+
+  private static List<String> received(ChildJvm prover, String label) {
+    List<String> out = new ArrayList<>();
+    for (String line : prover.lines()) {
+      if (line.startsWith("RECV " + label + "-")) {
+        out.add(line.substring("RECV ".length()));
+      }
+    }
+    return out;
+  }
+
+  @ParameterizedTest(name = "endToEnd={0}")
+  @ValueSource(booleans = {false, true})
+  void aKilledProverRestartedWithTheSameTicketIsReportedAndNoFrameIsSplicedLostSilentlyOrDuplicated(boolean endToEnd)
+      throws Exception {
+    RelayClient client = relay.client();
+    SessionInvite invite = client.createSession();
+    byte[] secret = JoinOptions.newPairingSecret();
+    String[] e2eArg = endToEnd ? new String[] {JoinOptions.encodePairingSecret(secret)} : new String[0];
+    RelaySession verifier = relay.closeLater(
+        client.join(invite.verifierTicket(), endToEnd ? JoinOptions.endToEnd(secret) : JoinOptions.defaults()));
+
+    // The verifier reads everything in order (frames as text, the restart as the exception).
+    List<Object> got = new CopyOnWriteArrayList<>();
+    CompletableFuture<Void> reading = CompletableFuture.runAsync(() -> {
+      while (true) {
+        try {
+          String text = new String(verifier.receive(), StandardCharsets.UTF_8);
+          got.add(text);
+          if (text.startsWith("b-" + SECOND_PROVER_FRAMES + " ")) {
+            return;
+          }
+        } catch (PeerRestartedException e) {
+          got.add(e);
+        } catch (InterruptedException e) {
+          throw new IllegalStateException(e);
+        }
+      }
+    });
+    // The verifier sends v-1, v-2, ... all along; a send that fails with the restart was not sent.
+    AtomicBoolean stop = new AtomicBoolean();
+    AtomicLong lastSent = new AtomicLong();
+    List<Long> failedWithRestart = new CopyOnWriteArrayList<>();
+    CompletableFuture<Void> sending = CompletableFuture.runAsync(() -> {
+      for (long i = 1; !stop.get(); i++) {
+        try {
+          verifier.sendBlocking(ProverProcess.payload("v", i).getBytes(StandardCharsets.UTF_8));
+        } catch (PeerRestartedException e) {
+          failedWithRestart.add(i);
+        } catch (InterruptedException e) {
+          throw new IllegalStateException(e);
+        }
+        lastSent.set(i);
+        try {
+          Thread.sleep(3);
+        } catch (InterruptedException e) {
+          throw new IllegalStateException(e);
+        }
+      }
+    });
+
+    String target = relay.target();
+    try (ChildJvm first = ChildJvm.start("prover-a", ProverProcess.class,
+            concat(new String[] {target, invite.proverTicket(), "a", "1000000", "3"}, e2eArg))) {
+      assertThat(first.await("JOINED", l -> l.startsWith("JOINED"), 60)).isEqualTo("JOINED false");
+      // Mid-stream both ways, then kill -9.
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+      while (got.size() < 50 && System.nanoTime() < deadline) {
+        Thread.sleep(5);
+      }
+      first.awaitCount("RECV v-", l -> l.startsWith("RECV v-"), 20, 60);
+      first.kill();
+      List<String> firstGot = received(first, "v");
+      long firstSent = first.count(l -> l.startsWith("SENT "));
+
+      try (ChildJvm second = ChildJvm.start("prover-b", ProverProcess.class,
+              concat(new String[] {target, invite.proverTicket(), "b", String.valueOf(SECOND_PROVER_FRAMES), "5"}, e2eArg))) {
+        assertThat(second.await("JOINED", l -> l.startsWith("JOINED"), 60))
+            .as("the second prover knows it took over from an earlier one").isEqualTo("JOINED true");
+        reading.get(90, TimeUnit.SECONDS);
+        second.awaitCount("RECV v-", l -> l.startsWith("RECV v-"), 20, 60);
+        stop.set(true);
+        sending.get(10, TimeUnit.SECONDS);
+        long last = lastSent.get();
+        second.await("the verifier's last frame", l -> l.startsWith("RECV " + ProverProcess.payload("v", last)), 30);
+        assertThat(second.count(l -> l.startsWith("SENT "))).isEqualTo(SECOND_PROVER_FRAMES);
+        verifier.terminate("done");
+        second.await("the end", l -> l.startsWith("END"), 30);
+        assertThat(second.awaitExit(30)).isZero();
+
+        // ---- the verifier's side: a-1..a-k, the restart, b-1..b-60 ----
+        int restartAt = -1;
+        for (int i = 0; i < got.size(); i++) {
+          if (got.get(i) instanceof PeerRestartedException) {
+            assertThat(restartAt).as("reported once").isEqualTo(-1);
+            restartAt = i;
+          }
+        }
+        assertThat(restartAt).as("the restart was reported").isPositive();
+        PeerRestartedException restart = (PeerRestartedException) got.get(restartAt);
+        List<String> fromFirst = new ArrayList<>();
+        got.subList(0, restartAt).forEach(o -> fromFirst.add((String) o));
+        List<String> fromSecond = new ArrayList<>();
+        got.subList(restartAt + 1, got.size()).forEach(o -> fromSecond.add((String) o));
+        long k = fromFirst.size();
+        assertThat(restart.framesFromPreviousPeer()).isEqualTo(k);
+        assertThat(fromFirst).as("the first prover's frames, exactly once, in order").isEqualTo(expected("a", 1, k));
+        assertThat(chain(fromFirst)).isEqualTo(chain(expected("a", 1, k)));
+        assertThat(k).as("no more than the first prover could have sent").isLessThanOrEqualTo(firstSent + 1);
+        assertThat(fromSecond).as("the second prover's frames, exactly once, in order").isEqualTo(expected("b", 1, SECOND_PROVER_FRAMES));
+        assertThat(chain(fromSecond)).isEqualTo(chain(expected("b", 1, SECOND_PROVER_FRAMES)));
+
+        // ---- the verifier's frames: to the first prover, reported lost, or to the second ----
+        List<String> secondGot = received(second, "v");
+        long j = indexOf(secondGot.get(0), "v") - 1; // the last frame passed to send before the restart
+        assertThat(secondGot).as("the second prover got everything sent after the restart, once, in order")
+            .isEqualTo(expected("v", j + 1, last));
+        assertThat(chain(secondGot)).isEqualTo(chain(expected("v", j + 1, last)));
+        assertThat(firstGot).as("the first prover got a prefix, once, in order").isEqualTo(expected("v", 1, firstGot.size()));
+        long confirmed = j - restart.lostFrames(); // acknowledged by the first prover
+        // Acknowledged means delivered to its application, which prints right after: all of them
+        // were printed but at most the one it was holding when it was killed.
+        assertThat((long) firstGot.size()).as("every frame not reported lost reached the first prover")
+            .isBetween(confirmed - 1, j);
+        assertThat(failedWithRestart).allSatisfy(i -> assertThat(i).isLessThanOrEqualTo(j));
+        assertThat(second.lines()).noneMatch(l -> l.startsWith("RESTART"));
+        if (endToEnd) {
+          assertThat(second.lines()).contains("SECURE");
+        }
+        System.out.printf("endToEnd=%s: verifier got %d frames from the killed prover, %d from the new one;"
+                + " sent %d: %d reached the killed prover, %d reported lost, %d reached the new one%n",
+            endToEnd, k, fromSecond.size(), last, firstGot.size(), restart.lostFrames(), secondGot.size());
+      }
+    }
+  }
+
+  private static String[] concat(String[] a, String[] b) {
+    String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+    System.arraycopy(b, 0, out, a.length, b.length);
+    return out;
+  }
+}
