@@ -1,10 +1,12 @@
-import { RelayError, RelayUnavailableError, errorForStatus, type StatusCode } from "./errors.js";
+import { RelayError, RelayUnavailableError, errorForStatus } from "./errors.js";
+import { ConnectAttempt, newIncarnation } from "./connect-attempt.js";
+import { checkPairingSecret, generateE2eKeyPair, type EndToEndOptions } from "./e2e/keys.js";
+import { E2eCodec, PLAIN_CODEC, type FrameCodec } from "./frame-codec.js";
 import { GrpcWebLink } from "./grpcweb.js";
-import { RelaySession, type E2eSetup, type Link, type LinkListener, type Relinker, type ResumeOptions } from "./session.js";
-import { checkPairingSecret, generateE2eKeyPair, type EndToEndOptions } from "./e2e.js";
-import { WebSocketLink } from "./websocket.js";
+import type { LinkFactory } from "./link.js";
+import { RelaySession, type ResumeOptions } from "./session.js";
 import { traceContext, type TraceContextOptions } from "./trace.js";
-import type { ServerMessage } from "./wire.js";
+import { WebSocketLink } from "./websocket.js";
 
 export type TransportChoice = "websocket" | "grpc-web" | "auto";
 
@@ -33,7 +35,7 @@ export interface JoinOptions extends Partial<RelayClientOptions>, TraceContextOp
    * `session.sas`. Both participants must join the same way.
    */
   e2e?: EndToEndOptions;
-  /** Resume over WebSocket (on by default; `{ enabled: false }` turns it off). See ResumeOptions. */
+  /** Resume (on by default, WebSocket and gRPC-Web; `{ enabled: false }` turns it off). See ResumeOptions. */
   resume?: ResumeOptions;
 }
 
@@ -41,7 +43,7 @@ export interface JoinOptions extends Partial<RelayClientOptions>, TraceContextOp
 export interface SessionJoinOptions extends TraceContextOptions {
   sessionId?: string;
   e2e?: EndToEndOptions;
-  /** Resume over WebSocket (on by default; `{ enabled: false }` turns it off). See ResumeOptions. */
+  /** Resume (on by default, WebSocket and gRPC-Web; `{ enabled: false }` turns it off). See ResumeOptions. */
   resume?: ResumeOptions;
 }
 
@@ -66,22 +68,25 @@ export class RelayClient {
     const o = this.options;
     // W3C trace context: gRPC-Web headers, or the Join message on a WebSocket (see trace.ts).
     const trace = traceContext(options);
-    let e2e: E2eSetup | undefined;
+    let codec: FrameCodec = PLAIN_CODEC;
     if (options.e2e) {
       const secret = options.e2e.pairingSecret;
       if (secret !== undefined) checkPairingSecret(secret);
       // Before connecting: a browser without X25519 fails here (EndToEndUnsupportedError), not mid-session.
-      e2e = { pairingSecret: secret?.slice(), keys: await generateE2eKeyPair() };
+      codec = new E2eCodec(secret?.slice(), await generateE2eKeyPair());
     }
+    const grpcWeb: LinkFactory = (l, incarnation) =>
+      new GrpcWebLink(o.endpoint, ticket, options.sessionId, l, o.highWaterMark, trace, incarnation);
     if (o.transport === "grpc-web") {
-      return open((l) => new GrpcWebLink(o.endpoint, ticket, options.sessionId, l, o.highWaterMark, trace), e2e);
+      return openSession(grpcWeb, codec, options.resume);
     }
+    const webSocket: LinkFactory = (l, incarnation) =>
+      new WebSocketLink(webSocketUrl(o.endpoint, options.sessionId), ticket, l, o.highWaterMark, o.openTimeoutMs, trace, incarnation);
     try {
-      const webSocket: Relinker = (l) => new WebSocketLink(webSocketUrl(o.endpoint, options.sessionId), ticket, l, o.highWaterMark, o.openTimeoutMs, trace);
-      return await open(webSocket, e2e, webSocket, options.resume);
+      return await openSession(webSocket, codec, options.resume);
     } catch (e) {
       if (o.transport === "auto" && e instanceof Unreachable) {
-        return open((l) => new GrpcWebLink(o.endpoint, ticket, options.sessionId, l, o.highWaterMark, trace), e2e);
+        return openSession(grpcWeb, codec, options.resume);
       }
       throw e instanceof Unreachable ? new RelayUnavailableError(e.message, { code: "UNAVAILABLE" }) : e;
     }
@@ -109,49 +114,36 @@ export function webSocketUrl(endpoint: string, sessionId?: string): string {
 class Unreachable extends Error {}
 
 /**
- * Opens a link and waits for Joined. Messages after Joined that arrive before the session exists
- * (PeerJoined, early frames) are replayed to it in order.
+ * @internal Opens the first link (a new incarnation) and resolves with the session once the relay
+ * answered Joined. What comes with Joined (PeerJoined, early frames) reaches the session only after
+ * the caller had a chance to attach its callbacks, in order.
  */
-function open(makeLink: (listener: LinkListener & { unreachable(message: string): void }) => Link, e2e?: E2eSetup,
-  relink?: Relinker, resume?: ResumeOptions): Promise<RelaySession> {
+export function openSession(factory: LinkFactory, codec: FrameCodec, resume?: ResumeOptions): Promise<RelaySession> {
   return new Promise((resolve, reject) => {
-    let session: RelaySession | undefined;
+    const incarnation = newIncarnation();
     const early: Array<() => void> = [];
-    let settled = false;
-    const listener = {
-      message(m: ServerMessage) {
-        if (session) {
-          session.handle(m);
-        } else if (m.kind.case === "joined" && !settled) {
-          settled = true;
-          session = new RelaySession(link, m.kind.value, e2e, relink, resume);
-          resolve(session);
-          // Deliver what came with Joined after the caller had a chance to attach callbacks.
-          queueMicrotask(() => {
-            for (const f of early.splice(0)) f();
-          });
-        } else {
-          early.push(() => session?.handle(m));
-        }
+    let session: RelaySession | undefined;
+    let attached = false;
+    const later = (f: () => void) => (attached ? f() : early.push(f));
+    void new ConnectAttempt(factory, incarnation, {
+      joined(attempt, joined) {
+        const s = new RelaySession(attempt, joined, { factory, incarnation, codec, resume });
+        session = s;
+        resolve(s);
+        setTimeout(() => {
+          attached = true;
+          for (const f of early.splice(0)) f();
+        }, 0);
       },
-      closed(code: StatusCode, message: string, closeCode?: number) {
-        if (session && early.length === 0) {
-          session.closed(code, message, closeCode);
-        } else if (session) {
-          early.push(() => session?.closed(code, message, closeCode));
-        } else if (!settled) {
-          settled = true;
-          reject(errorForStatus(code, message, closeCode, false));
-        }
+      message: (a, m) => later(() => session!.events.message(a, m)),
+      closed(a, code, message, closeCode) {
+        if (session) later(() => session!.events.closed(a, code, message, closeCode));
+        else reject(errorForStatus(code, message, closeCode, false));
       },
-      unreachable(message: string) {
-        if (!settled) {
-          settled = true;
-          reject(new Unreachable(message));
-        }
+      unreachable(_a, message) {
+        reject(new Unreachable(message));
       },
-    };
-    const link: Link = makeLink(listener);
+    });
   });
 }
 

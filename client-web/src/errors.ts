@@ -81,6 +81,28 @@ export class RelayUnavailableError extends RelayError {}
 /** The relay or the peer broke the protocol (e.g. frames out of order). */
 export class ProtocolViolationError extends RelayError {}
 
+/**
+ * The peer restarted and joined again with its ticket (a new process, a reloaded page): a new
+ * incarnation that remembers nothing (code ABORTED; docs/resume.md). Not an end: the session goes on
+ * with it from the start (numbering, end-to-end keys; without a pairing secret compare the new SAS).
+ * Reported once, in order with the frames: `receive()` / `for await` reject with it once (catch it
+ * to go on), or `session.onPeerRestarted` is called; with an `onFrame` callback and no
+ * `onPeerRestarted`, the session ends with it. `lostFrames`: frames this side sent or queued that
+ * the previous incarnation never acknowledged (queued sends reject with this error).
+ */
+export class PeerRestartedError extends RelayError {
+  readonly lostFrames: number;
+  readonly framesFromPreviousPeer: number;
+
+  constructor(lostFrames: number, framesFromPreviousPeer: number) {
+    super(`the peer restarted and rejoined with its ticket: ${lostFrames} frame(s) sent to its previous incarnation were`
+      + ` never acknowledged and are lost; ${framesFromPreviousPeer} frame(s) had been received from it; the session goes on`
+      + " with the new incarnation from the start", { code: "ABORTED" });
+    this.lostFrames = lostFrames;
+    this.framesFromPreviousPeer = framesFromPreviousPeer;
+  }
+}
+
 /** The session is over: `reason` says why, `endedBy` who (for TERMINATED, LIMIT_EXCEEDED, PROTOCOL_ERROR). */
 export class SessionEndedError extends RelayError {
   readonly reason: EndReason;

@@ -1,8 +1,10 @@
 import { STATUS_CODES, type StatusCode } from "./errors.js";
 import { FrameParser, frame, parseTrailers } from "./grpcweb-framing.js";
-import type { Link, LinkListener } from "./session.js";
+import type { Link, LinkListener } from "./link.js";
 import { traceHeaders, type TraceContext } from "./trace.js";
-import { decodeSendResponse, decodeServerMessage, encodeReceiveRequest, encodeSendRequest, type OutgoingFrame } from "./wire.js";
+import {
+  decodeSendResponse, decodeServerMessage, encodeReceiveRequest, encodeSendRequest, type OutgoingAck, type OutgoingFrame,
+} from "./wire.js";
 
 const SERVICE = "/relay.v1.RelayService/";
 const MAX_SEND_ATTEMPTS = 8;
@@ -13,31 +15,39 @@ function statusName(n: number): StatusCode {
 
 /**
  * The gRPC-Web fallback: a Receive server stream (fetch with a streamed body) for the relay's
- * messages, and unary Sends for this side's frames. Frames carry consecutive seq numbers, so a
- * Send that failed in transit is simply sent again; the relay acknowledges duplicates. {@link
- * ready} waits while more than the high-water mark of frame bytes is unacknowledged; the relay
- * acknowledges a frame only once the peer could take it.
+ * messages, and unary Sends for this side's frames and acks. Frames carry consecutive seq numbers,
+ * so a Send that failed in transit is simply sent again; the relay acknowledges duplicates. {@link
+ * ready} waits while more than the high-water mark of frame bytes is not yet taken by the relay;
+ * the relay takes a frame only once the peer could take it. The session's acks of the peer's
+ * frames ride on the next Send (SendRequest.ack; a Send may carry only that), so a page on
+ * gRPC-Web resumes like one on WebSocket: after a lost Receive stream the session opens a new
+ * link, whose first Send may continue the numbering.
  */
 export class GrpcWebLink implements Link {
   readonly transport = "grpc-web" as const;
   private readonly endpoint: string;
   private readonly headers: Record<string, string>;
   private readonly highWaterMark: number;
-  private readonly listener: LinkListener & { unreachable(message: string): void };
+  private readonly listener: LinkListener;
   private readonly abort = new AbortController();
   private sessionId = "";
   private sendToken = "";
   private readonly pending: OutgoingFrame[] = [];
   private unackedBytes = 0;
   private terminateReason?: string;
+  /** The newest ack not yet carried by a Send (cumulative: a newer one replaces it). */
+  private pendingAck?: OutgoingAck;
   private pumping = false;
   private done = false;
   private readyWaiters: Array<() => void> = [];
   private maxBatchBytes = 64 * 1024;
 
-  /** `trace`: the page's W3C trace context, sent as `traceparent`/`tracestate` on every request (Envoy continues it). */
-  constructor(endpoint: string, ticket: string, sessionId: string | undefined, listener: LinkListener & { unreachable(message: string): void }, highWaterMark: number,
-    trace?: TraceContext) {
+  /**
+   * `trace`: the page's W3C trace context, sent as `traceparent`/`tracestate` on every request
+   * (Envoy continues it); `incarnation`: the session's, sent in the ReceiveRequest.
+   */
+  constructor(endpoint: string, ticket: string, sessionId: string | undefined, listener: LinkListener, highWaterMark: number,
+    trace: TraceContext | undefined, private readonly incarnation: bigint) {
     this.endpoint = endpoint.replace(/\/+$/, "");
     this.listener = listener;
     this.highWaterMark = highWaterMark;
@@ -52,7 +62,7 @@ export class GrpcWebLink implements Link {
       response = await fetch(this.endpoint + SERVICE + "Receive", {
         method: "POST",
         headers: this.headers,
-        body: frame(encodeReceiveRequest(ticket)),
+        body: frame(encodeReceiveRequest(ticket, this.incarnation)),
         signal: this.abort.signal,
       });
     } catch (e) {
@@ -88,6 +98,7 @@ export class GrpcWebLink implements Link {
             this.headers["x-session-id"] = this.sessionId;
           }
           this.listener.message(m);
+          if (m.kind.case === "joined") void this.pump(); // what was handed over before Joined
         }
       }
       if (headerStatus !== null) {
@@ -104,6 +115,11 @@ export class GrpcWebLink implements Link {
   sendFrame(seq: bigint, payload: Uint8Array): void {
     this.pending.push({ seq, payload });
     this.unackedBytes += payload.length;
+    void this.pump();
+  }
+
+  sendAck(seq: bigint, incarnation: bigint): void {
+    this.pendingAck = { seq, incarnation };
     void this.pump();
   }
 
@@ -126,13 +142,13 @@ export class GrpcWebLink implements Link {
     this.finish("CANCELLED", "closed by the application");
   }
 
-  /** Sends pending frames (and a terminate after them), one Send at a time, in order. */
+  /** Sends the pending ack and frames (and a terminate after them), one Send at a time, in order. */
   private async pump(): Promise<void> {
-    if (this.pumping) return;
+    if (this.pumping || !this.sendToken) return; // nothing can be sent before Joined named the token
     this.pumping = true;
     try {
       let attempt = 0;
-      while (!this.done && (this.pending.length > 0 || this.terminateReason !== undefined)) {
+      while (!this.done && (this.pending.length > 0 || this.terminateReason !== undefined || this.pendingAck !== undefined)) {
         const batch: OutgoingFrame[] = [];
         let bytes = 0;
         for (const f of this.pending) {
@@ -141,11 +157,14 @@ export class GrpcWebLink implements Link {
           bytes += f.payload.length;
         }
         const withTerminate = batch.length === this.pending.length ? this.terminateReason : undefined;
-        const body = frame(encodeSendRequest(this.sessionId, this.sendToken, batch, withTerminate));
+        const ack = this.pendingAck;
+        this.pendingAck = undefined;
+        const body = frame(encodeSendRequest(this.sessionId, this.sendToken, batch, withTerminate, ack));
         let acked: bigint;
         try {
           acked = await this.send(body);
         } catch (e) {
+          if (this.pendingAck === undefined) this.pendingAck = ack; // unless a newer one came meanwhile
           if (e instanceof SendFailure && !e.retry) {
             this.abort.abort();
             this.finish(e.code, e.message);

@@ -17,6 +17,7 @@ export type { RelayLimits, ResumeOptions, SessionEnd, TransportName } from "./se
 export {
   LimitExceededError,
   NotAuthorizedError,
+  PeerRestartedError,
   ProtocolViolationError,
   RelayError,
   RelayUnavailableError,

@@ -1,30 +1,26 @@
 import {
+  PeerRestartedError,
   ProtocolViolationError,
   RelayError,
+  RelayUnavailableError,
+  RoleTakenError,
   SessionEndedError,
   errorForStatus,
   type EndReason,
   type Role,
   type StatusCode,
 } from "./errors.js";
-import { RelayUnavailableError } from "./errors.js";
+import { ConnectAttempt, type AttemptEvents, type Joined } from "./connect-attempt.js";
+import { Delivery } from "./delivery.js";
+import { EndToEndSecurityError, TERMINATE_PREFIX, peerReportedError } from "./e2e/errors.js";
+import type { FrameCodec } from "./frame-codec.js";
+import { ACK_DELAY_MS, InboundSequencer } from "./inbound-sequencer.js";
+import type { Link, LinkFactory, TransportName } from "./link.js";
+import { ReconnectPolicy } from "./reconnect-policy.js";
+import { ResumeBuffer } from "./resume-buffer.js";
 import { endReasonName, roleName, type ServerMessage } from "./wire.js";
-import {
-  E2E_OVERHEAD,
-  E2eLayer,
-  EndToEndSecurityError,
-  TERMINATE_PREFIX,
-  peerReportedError,
-  type E2eKeyPair,
-} from "./e2e.js";
 
-/** @internal What joinSession hands a session that runs end-to-end encryption. */
-export interface E2eSetup {
-  pairingSecret?: Uint8Array;
-  keys: E2eKeyPair;
-}
-
-export type TransportName = "websocket" | "grpc-web";
+export type { TransportName } from "./link.js";
 
 /** The limits the relay enforces on this participant (relay.v1.Limits). */
 export interface RelayLimits {
@@ -35,54 +31,22 @@ export interface RelayLimits {
   idleTimeoutSeconds: number;
 }
 
-/** What a transport does for a session. Internal: applications use {@link RelaySession}. */
-export interface Link {
-  readonly transport: TransportName;
-  /** Hands one frame to the connection, in call order. */
-  sendFrame(seq: bigint, payload: Uint8Array): void;
-  /** Resolves once the connection holds at most its high-water mark of unsent bytes. */
-  ready(): Promise<void>;
-  /** Bytes handed to the connection that the relay has not taken yet. */
-  bufferedAmount(): number;
-  /** Resume: sends a cumulative Ack (transports without one, gRPC-Web, leave it out: no resume). */
-  sendAck?(seq: bigint): void;
-  /** Sends a Terminate after every frame already handed over. */
-  terminate(reason: string): void;
-  /** Drops the connection without terminating the session. */
-  close(): void;
-}
-
-/** How a link reports to its session. */
-export interface LinkListener {
-  message(message: ServerMessage): void;
-  closed(code: StatusCode, message: string, closeCode?: number): void;
-}
-
 /**
- * Resume (WebSocket; on by default): the session survives a lost connection. Sent frames are kept
- * until the peer acknowledges them (at most `maxUnackedFrames` / `maxUnackedBytes`; `send` waits
- * beyond that), incoming frames are de-duplicated by seq before decryption and delivery and
- * acknowledged cumulatively, and a connection that drops (close 1006 / UNAVAILABLE) is reopened with
- * the same ticket, jittered exponential backoff (100 ms doubling to 2 s), within `graceMs` (default
- * 30 s, capped by the relay's join deadline); then the current ack and every unacknowledged frame go
- * out again in order. The page sees `onReconnecting` / `onResumed`, never an error, unless the grace
- * window passes (`RelayUnavailableError`). gRPC-Web has no ack yet: no resume there.
+ * Resume (on by default, WebSocket and gRPC-Web; the rules are in docs/resume.md): the session
+ * survives a lost connection. Sent frames are kept until the peer acknowledges them (at most
+ * `maxUnackedFrames` / `maxUnackedBytes`; `send` waits beyond that), incoming frames are
+ * de-duplicated by seq before decryption and delivery, and a connection that drops (close 1006,
+ * UNAVAILABLE) is reopened with the same ticket within `graceMs` (default 30 s, capped by the
+ * relay's join deadline). The page sees `onReconnecting` / `onResumed`, never an error, unless the
+ * grace window passes (`RelayUnavailableError`).
  */
 export interface ResumeOptions {
-  /** Default true (WebSocket only). */
+  /** Default true. */
   enabled?: boolean;
   graceMs?: number;
   maxUnackedFrames?: number;
   maxUnackedBytes?: number;
 }
-
-/** @internal Opens a replacement link with the same ticket (WebSocket), for resume. */
-export type Relinker = (listener: LinkListener & { unreachable(message: string): void }) => Link;
-
-const ACK_EVERY_FRAMES = 16;
-const ACK_DELAY_MS = 50;
-const BACKOFF_BASE_MS = 100;
-const BACKOFF_CAP_MS = 2000;
 
 /** How a session ended: `error` is null when it was terminated on purpose (by either side). */
 export interface SessionEnd {
@@ -92,71 +56,58 @@ export interface SessionEnd {
   message: string;
 }
 
+/** @internal What joinSession gives a session besides its first attempt. */
+export interface SessionConfig {
+  /** Opens a link with the same ticket and transport (first join, rejoins). */
+  factory: LinkFactory;
+  incarnation: bigint;
+  codec: FrameCodec;
+  resume?: ResumeOptions;
+}
+
+/** An application send waiting to be numbered, or the Terminate queued behind them. */
+type Outgoing =
+  | { kind: "frame"; payload: Uint8Array; resolve: () => void; reject: (e: unknown) => void }
+  | { kind: "terminate"; reason: string };
+
 /**
- * One participant's live connection to a session, from {@link joinSession}. Frames arrive in the
- * order the peer sent them, through {@link receive} / `for await` or the {@link onFrame} callback.
+ * One participant's session, from {@link joinSession}: the state machine (live, reconnecting,
+ * ended) over one connect attempt at a time, driving the same parts as the Java SDK's session:
+ * ResumeBuffer, InboundSequencer, ReconnectPolicy, FrameCodec, Delivery, ConnectAttempt (rules:
+ * docs/resume.md). Frames arrive in the order the peer sent them, through {@link receive} /
+ * `for await` or the {@link onFrame} callback.
  *
  * Back-pressure: {@link send} resolves once the connection can take more (the WebSocket's
- * `bufferedAmount`, or gRPC-Web's unacknowledged bytes, is at or below the high-water mark). The
- * relay only takes bytes off the connection while the peer can take them, so awaiting each send
- * paces the page to the peer. Sends that are not awaited are buffered by the browser without bound.
+ * `bufferedAmount`, or gRPC-Web's bytes not yet taken, is at or below the high-water mark) and,
+ * with resume, once the frame fits in the unacknowledged buffer. Sends that are not awaited are
+ * buffered without bound.
  *
  * End-to-end encryption (`joinSession(ticket, { e2e: { pairingSecret } })`, docs/e2e-protocol.md):
- * the session runs the handshake with the peer right after Joined; {@link send} seals and
- * {@link receive} opens every frame, so the application only handles plaintext. {@link secure}
- * resolves once the peer's key confirmation checked out, {@link sas} then holds the 6-digit short
- * authentication string. Any failed check ends the session with an `EndToEndSecurityError`.
+ * the session runs the handshake right after Joined; {@link send} seals and {@link receive} opens
+ * every frame. {@link secure} resolves once the peer's key confirmation checked out, {@link sas}
+ * then holds the 6-digit short authentication string. Any failed check ends the session with an
+ * `EndToEndSecurityError`.
+ *
+ * Peer restarts: a peer that restarts (a new page or process) and joins again with its ticket is a
+ * new incarnation. Both sides start over (numbering, keys) and this side reports it once, in order:
+ * {@link receive} rejects once with a `PeerRestartedError` (catch it to go on), or
+ * {@link onPeerRestarted} is called.
  */
 export class RelaySession implements AsyncIterable<Uint8Array> {
   readonly sessionId: string;
   readonly role: Role;
   readonly expiresAt: Date;
   readonly limits: RelayLimits;
+  /**
+   * Whether this session took over its role from an earlier incarnation of itself (another page
+   * or process joined with the same ticket before): the peer treats this one as new, and whatever
+   * the earlier one sent without acknowledgement is lost.
+   */
+  readonly rejoinedAfterRestart: boolean;
   /** Whether the peer's connection is live right now. */
   peerPresent: boolean;
-
   /** Resolves once, when the session is over (never rejects). */
   readonly ended: Promise<SessionEnd>;
-
-  private link: Link;
-  private sendSeq = 0n;
-  private receiveSeq = 0n;
-  private readonly queue: Array<{ payload: Uint8Array; seq: bigint }> = [];
-  private readonly waiters: Array<{ resolve: (v: IteratorResult<Uint8Array>) => void; reject: (e: unknown) => void }> = [];
-  private readonly peerWaiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
-  private frameCallback?: (payload: Uint8Array, seq: bigint) => void;
-  private peerCallback?: (present: boolean) => void;
-  private endedMessage?: { reason: EndReason; endedBy?: Role; message: string };
-  private end?: SessionEnd;
-  private resolveEnded!: (end: SessionEnd) => void;
-  // End-to-end encryption: incoming payloads (and the link's close) are processed in order on
-  // `inbound`; sealed sends leave in call order on `outbound`, once our CONFIRM is out.
-  private readonly e2e?: E2eLayer;
-  private inbound: Promise<void> = Promise.resolve();
-  private outbound: Promise<void> = Promise.resolve();
-  private sendable?: Deferred<void>;
-  private secured?: Deferred<string>;
-  // Resume state (see ResumeOptions).
-  private readonly relink?: Relinker;
-  private readonly resumeOn: boolean;
-  private readonly graceMs: number;
-  private readonly maxUnackedFrames: number;
-  private readonly maxUnackedBytes: number;
-  private readonly unacked: Array<{ seq: bigint; payload: Uint8Array }> = [];
-  private unackedBytes = 0;
-  private peerAcked = 0n;
-  private lastAckSent = 0n;
-  private framesSinceAck = 0;
-  private ackTimer?: ReturnType<typeof setTimeout>;
-  private roomWaiters: Array<() => void> = [];
-  private linkLive = true;
-  private reconnectingNow = false;
-  private graceDeadline = 0;
-  private attempts = 0;
-  private resumes = 0;
-  private everPaired: boolean;
-  private closedLocally = false;
-  private pendingTerminate?: string;
   /** Resume: this side's connection was lost and is being reopened (nothing failed yet). */
   onReconnecting?: (cause: RelayError) => void;
   /** Resume: the connection was replaced and the session continues where it stopped. */
@@ -164,15 +115,52 @@ export class RelaySession implements AsyncIterable<Uint8Array> {
   /** The peer's connection dropped and the relay keeps its role reserved: it is expected back. */
   onPeerReconnecting?: () => void;
 
+  private readonly config: SessionConfig;
+  private readonly codec: FrameCodec;
+  private readonly resumeOn: boolean;
+  private readonly sent: ResumeBuffer<{ seq: bigint; payload: Uint8Array }>;
+  private readonly inbound: InboundSequencer;
+  private readonly reconnect: ReconnectPolicy;
+  private readonly delivery = new Delivery();
+  private attempt: ConnectAttempt;
+  private state: "live" | "reconnecting" | "ended" = "live";
+  private peerIncarnation: bigint;
+  private readonly outbox: Outgoing[] = [];
+  private readonly handshakeOut: Uint8Array[] = [];
+  private nextSeq = 1n;
+  /** Peer restarts so far: a delivery from before the last one must not touch the new ack. */
+  private inboundEpoch = 0;
+  /** Application frames handed to delivery since the session or the last peer restart. */
+  private framesFromPeer = 0;
+  private resendOnPairing: boolean;
+  private terminateQueued = false;
+  private closedLocally = false;
+  /** A protocol violation was seen: nothing more is accepted; the end follows in order. */
+  private violated = false;
+  private pumping = false;
+  private pumpAgain = false;
+  private ackTimer?: ReturnType<typeof setTimeout>;
+  /** Incoming work that must stay in order (end-to-end opening is asynchronous). */
+  private serial: Promise<void> = Promise.resolve();
+  private endedMessage?: { reason: EndReason; endedBy?: Role; message: string };
+  private end?: SessionEnd;
+  private resolveEnded!: (end: SessionEnd) => void;
+  private readonly peerWaiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
+  private peerCallback?: (present: boolean) => void;
+  private secured?: Deferred<string>;
+
   /** @internal Built by joinSession once the relay answered Joined. */
-  constructor(link: Link, joined: Extract<ServerMessage["kind"], { case: "joined" }>["value"], e2e?: E2eSetup,
-    relink?: Relinker, resume?: ResumeOptions) {
-    this.link = link;
-    this.relink = relink;
-    this.resumeOn = relink !== undefined && link.sendAck !== undefined && resume?.enabled !== false;
-    this.maxUnackedFrames = resume?.maxUnackedFrames ?? 1024;
-    this.maxUnackedBytes = resume?.maxUnackedBytes ?? 4 * 1024 * 1024;
-    this.everPaired = joined.peerPresent;
+  constructor(attempt: ConnectAttempt, joined: Joined, config: SessionConfig) {
+    this.attempt = attempt;
+    this.config = config;
+    this.codec = config.codec;
+    const resume = config.resume;
+    this.resumeOn = resume?.enabled !== false;
+    this.sent = this.resumeOn
+      ? ResumeBuffer.keeping(resume?.maxUnackedFrames ?? 1024, resume?.maxUnackedBytes ?? 4 * 1024 * 1024)
+      : ResumeBuffer.counting();
+    this.inbound = new InboundSequencer(this.resumeOn);
+    this.reconnect = new ReconnectPolicy(resume?.graceMs ?? 30_000);
     this.sessionId = joined.sessionId;
     this.role = roleName(joined.role) ?? "prover";
     this.peerPresent = joined.peerPresent;
@@ -186,46 +174,40 @@ export class RelaySession implements AsyncIterable<Uint8Array> {
       joinDeadlineSeconds: l?.joinDeadlineSeconds ?? 0,
       idleTimeoutSeconds: l?.idleTimeoutSeconds ?? 0,
     };
-    const deadlineMs = this.limits.joinDeadlineSeconds > 0 ? this.limits.joinDeadlineSeconds * 1000 : Infinity;
-    this.graceMs = Math.min(resume?.graceMs ?? 30_000, deadlineMs);
     this.ended = new Promise((resolve) => (this.resolveEnded = resolve));
-    if (e2e) {
-      this.e2e = new E2eLayer(this.sessionId, this.role, e2e.pairingSecret, e2e.keys);
-      this.sendable = deferred();
+    this.rejoinedAfterRestart = joined.replacedIncarnation !== 0n;
+    this.peerIncarnation = joined.peerIncarnation;
+    // Frames in the relay's rendezvous buffer reach a first peer intact; every later pairing
+    // resends. A restarted participant resends from its first pairing on, and takes nothing from
+    // the peer before the peer has acknowledged this incarnation.
+    this.resendOnPairing = joined.peerPresent || this.rejoinedAfterRestart;
+    if (this.rejoinedAfterRestart && this.peerIncarnation !== 0n) this.inbound.fence();
+    this.delivery.onUnhandledRestart = (e) => this.endBecauseUnhandled(e);
+    if (joined.peerPresent) this.sendAck(true); // names the peer, before anything else
+    if (this.codec.endToEnd) {
       this.secured = deferred();
-      // The COMMIT is the first frame (relay seq 1); the relay holds it until the peer joins.
-      const layer = this.e2e;
-      this.inbound = layer.start().then(
-        (commit) => {
-          if (!this.end) this.sendRaw(commit);
-        },
-        (e) => this.e2eFailed(e),
-      );
+      this.inOrder(() => this.startHandshake());
     }
   }
 
   /** Whether this session runs end-to-end encryption. */
   get endToEnd(): boolean {
-    return this.e2e !== undefined;
+    return this.codec.endToEnd;
   }
 
   /**
    * End-to-end sessions: resolves with the SAS once the handshake completed and the peer's key
-   * confirmation verified; rejects with the session's end error (e.g. `EndToEndSecurityError`
-   * KEY_CONFIRMATION_FAILED for a wrong pairing secret) if it ends first. Rejects at once for a
-   * session without end-to-end encryption.
+   * confirmation verified (after a peer restart: the new handshake's); rejects with the session's
+   * end error if it ends first. Rejects at once for a session without end-to-end encryption.
    */
   get secure(): Promise<string> {
     if (!this.secured) return Promise.reject(new Error("this session was joined without end-to-end encryption (e2e option)"));
     return this.secured.promise;
   }
 
-  /**
-   * The short authentication string (6 digits) once {@link secure} resolved, else undefined. Without
-   * a pairing secret both users must compare it (e.g. read aloud) before trusting the channel.
-   */
+  /** The short authentication string (6 digits) once {@link secure} resolved, else undefined. */
   get sas(): string | undefined {
-    return this.e2e?.sas;
+    return this.codec.sas;
   }
 
   /** "websocket" or "grpc-web": the transport this session runs on. */
@@ -235,7 +217,7 @@ export class RelaySession implements AsyncIterable<Uint8Array> {
 
   /** Resume: whether the connection is being reopened right now. */
   get isReconnecting(): boolean {
-    return this.reconnectingNow && this.end === undefined;
+    return this.state === "reconnecting";
   }
 
   /** Whether the session is still open on this side. */
@@ -248,77 +230,30 @@ export class RelaySession implements AsyncIterable<Uint8Array> {
     return this.link.bufferedAmount();
   }
 
+  private get link(): Link {
+    return this.attempt.link;
+  }
+
   /**
-   * Sends one frame (at most `limits.maxFrameBytes`). Resolves when the connection can take more;
-   * rejects with the session's end error if it is over.
+   * Sends one frame (at most `limits.maxFrameBytes`, minus 28 bytes with end-to-end encryption).
+   * Resolves when the connection can take more; rejects with the session's end error if it is over,
+   * or with a `PeerRestartedError` if the peer restarted before the frame went out.
    */
   async send(payload: Uint8Array): Promise<void> {
-    if (this.end) {
-      throw this.end.error ?? new SessionEndedError("the session has ended: " + this.end.message, this.end.reason, this.end.endedBy, { code: "FAILED_PRECONDITION" });
-    }
-    const max = this.limits.maxFrameBytes > 0 && this.e2e ? Math.max(1, this.limits.maxFrameBytes - E2E_OVERHEAD) : this.limits.maxFrameBytes;
+    this.throwIfEnded();
+    if (this.terminateQueued) throw new Error("terminate() was called; the session accepts no more frames");
+    const max = this.limits.maxFrameBytes > 0 && this.codec.endToEnd
+      ? Math.max(1, this.limits.maxFrameBytes - this.codec.overhead) : this.limits.maxFrameBytes;
     if (max > 0 && payload.length > max) {
       throw new RangeError(`frame of ${payload.length} bytes exceeds the relay's limit of ${max} bytes`
-        + (this.e2e ? " (frame limit minus 28 bytes of end-to-end overhead)" : "") + "; split it");
+        + (this.codec.endToEnd ? " (frame limit minus 28 bytes of end-to-end overhead)" : "") + "; split it");
     }
-    if (this.e2e) {
-      const layer = this.e2e;
-      const plaintext = payload.slice(); // the caller may reuse its buffer while we wait
-      const op = this.outbound.then(async () => {
-        await this.sendable!.promise; // DATA only after our CONFIRM
-        await this.room(plaintext.length + E2E_OVERHEAD);
-        this.throwIfEnded();
-        let sealed: Uint8Array;
-        try {
-          sealed = await layer.seal(plaintext);
-        } catch (e) {
-          this.e2eFailed(e);
-          throw e;
-        }
-        this.throwIfEnded();
-        this.sendRaw(sealed);
-      });
-      this.outbound = op.catch(() => undefined);
-      await op;
-    } else if (this.resumeOn) {
-      // In call order, each once the unacknowledged buffer has room.
-      const copy = payload.slice();
-      const op = this.outbound.then(async () => {
-        await this.room(copy.length);
-        this.throwIfEnded();
-        this.sendRaw(copy);
-      });
-      this.outbound = op.catch(() => undefined);
-      await op;
-    } else {
-      this.sendRaw(payload);
-    }
+    const copy = payload.slice(); // the caller may reuse its buffer while the frame waits
+    await new Promise<void>((resolve, reject) => {
+      this.outbox.push({ kind: "frame", payload: copy, resolve, reject });
+      this.pump();
+    });
     await this.ready();
-  }
-
-  /** Resume: waits until `bytes` more fit in the unacknowledged buffer (back-pressure by acks). */
-  private async room(bytes: number): Promise<void> {
-    while (this.resumeOn && !this.end && this.unacked.length > 0
-      && (this.unacked.length >= this.maxUnackedFrames || this.unackedBytes + bytes > this.maxUnackedBytes)) {
-      await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
-    }
-  }
-
-  private throwIfEnded(): void {
-    if (this.end) {
-      throw this.end.error ?? new SessionEndedError("the session has ended: " + this.end.message, this.end.reason, this.end.endedBy, { code: "FAILED_PRECONDITION" });
-    }
-  }
-
-  /** Hands one payload to the link with the next relay seq (call order = wire order). */
-  private sendRaw(payload: Uint8Array): void {
-    this.sendSeq += 1n;
-    if (this.resumeOn) {
-      // Kept as sent (sealed, numbered) until acknowledged; resent after a loss.
-      this.unacked.push({ seq: this.sendSeq, payload });
-      this.unackedBytes += payload.length;
-    }
-    if (this.linkLive) this.link.sendFrame(this.sendSeq, payload);
   }
 
   /** Resolves when the connection can take more (or immediately once the session is over). */
@@ -329,32 +264,30 @@ export class RelaySession implements AsyncIterable<Uint8Array> {
 
   /**
    * The next frame from the peer. Resolves with `undefined` once the session was terminated and
-   * every frame has been read; rejects with the typed error for any other end.
+   * every frame has been read; rejects with the typed error for any other end, and once with a
+   * `PeerRestartedError` where the peer restarted.
    */
   async receive(): Promise<Uint8Array | undefined> {
-    const r = await this.next();
+    const r = await this.delivery.next();
     return r.done ? undefined : r.value;
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
-    return { next: () => this.next() };
-  }
-
-  private next(): Promise<IteratorResult<Uint8Array>> {
-    const head = this.queue.shift();
-    if (head) return Promise.resolve({ value: head.payload, done: false });
-    if (this.end) {
-      return this.end.error ? Promise.reject(this.end.error) : Promise.resolve({ value: undefined, done: true });
-    }
-    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+    return { next: () => this.delivery.next() };
   }
 
   /** Callback style: every frame goes to `callback` (frames already queued first), not to receive(). */
   set onFrame(callback: ((payload: Uint8Array, seq: bigint) => void) | undefined) {
-    this.frameCallback = callback;
-    if (callback) {
-      for (const f of this.queue.splice(0)) callback(f.payload, f.seq);
-    }
+    this.delivery.onFrame = callback;
+  }
+
+  /**
+   * Callback style: the peer restarted (see {@link PeerRestartedError}); called in order between
+   * the frames of its previous and its new incarnation. With `onFrame` set and this unset, the
+   * session ends with the error instead (it never goes on with a new peer silently).
+   */
+  set onPeerRestarted(callback: ((restart: PeerRestartedError) => void) | undefined) {
+    this.delivery.restartCallback = callback;
   }
 
   /** Called with true / false when the peer's connection comes and goes. */
@@ -365,7 +298,7 @@ export class RelaySession implements AsyncIterable<Uint8Array> {
   /** Resolves when the peer is present; rejects if the session ends first. */
   waitForPeer(): Promise<void> {
     if (this.peerPresent) return Promise.resolve();
-    if (this.end) return Promise.reject(this.end.error ?? new SessionEndedError(this.end.message, this.end.reason, this.end.endedBy, { code: "FAILED_PRECONDITION" }));
+    if (this.end) return Promise.reject(this.endError());
     return new Promise((resolve, reject) => this.peerWaiters.push({ resolve, reject }));
   }
 
@@ -374,9 +307,10 @@ export class RelaySession implements AsyncIterable<Uint8Array> {
    * confirmed the end. Reason: at most 256 UTF-8 bytes, passed to the peer.
    */
   async terminate(reason = ""): Promise<SessionEnd> {
-    if (!this.end) {
-      if (this.linkLive) this.link.terminate(reason);
-      else this.pendingTerminate = reason; // after the resume, behind the resent frames
+    if (!this.end && !this.terminateQueued) {
+      this.terminateQueued = true;
+      this.outbox.push({ kind: "terminate", reason }); // behind the frames queued before it
+      this.pump();
     }
     return this.ended;
   }
@@ -387,61 +321,50 @@ export class RelaySession implements AsyncIterable<Uint8Array> {
    */
   close(): void {
     this.closedLocally = true;
-    if (this.reconnectingNow && !this.end) {
+    if (this.state === "reconnecting") {
       this.finish({ error: null, reason: "UNKNOWN", message: "closed" });
     }
     this.link.close();
   }
 
-  /** @internal */
-  handle(m: ServerMessage): void {
+  // ---- incoming ----
+
+  /** @internal What this session does with its attempts' events (the first one's are forwarded here). */
+  readonly events: AttemptEvents = {
+    joined: () => undefined, // the first attempt's Joined made this session
+    message: (a, m) => {
+      if (a === this.attempt) this.handle(m);
+    },
+    closed: (a, code, message, closeCode) => {
+      if (a === this.attempt) this.inOrder(() => this.linkClosed(code, message, closeCode));
+    },
+    unreachable: () => undefined,
+  };
+
+  /** One message from the relay on the current link. */
+  private handle(m: ServerMessage): void {
+    if (this.end || this.violated) return;
     switch (m.kind.case) {
-      case "data": {
-        const frame = m.kind.value;
-        if (this.resumeOn) {
-          // De-duplication first: neither E2E nor the page ever sees a frame twice. A frame ahead
-          // of the next one is dropped: the peer resends everything unacknowledged in order.
-          if (frame.seq <= this.receiveSeq) {
-            this.scheduleAck();
-            return;
-          }
-          if (frame.seq !== this.receiveSeq + 1n) return;
-        } else if (frame.seq !== this.receiveSeq + 1n) {
-          this.finish({
-            error: new ProtocolViolationError(`frame seq ${frame.seq} arrived after ${this.receiveSeq}; frames must be consecutive`, { code: "DATA_LOSS" }),
-            reason: "PROTOCOL_ERROR",
-            message: "frames out of order",
-          });
-          this.link.close();
-          return;
-        }
-        this.receiveSeq = frame.seq;
-        if (this.resumeOn) this.countForAck();
-        if (this.e2e) {
-          const payload = frame.payload;
-          this.inbound = this.inbound.then(() => this.e2eIncoming(payload, frame.seq));
-        } else {
-          this.deliver(frame.payload, frame.seq);
-        }
+      case "data":
+        this.onFrameMessage(m.kind.value.seq, m.kind.value.payload);
         break;
-      }
       case "peerJoined":
-        if (this.resumeOn) {
-          // Frames in the relay's rendezvous buffer reach a first peer intact; after any loss
-          // (ours, or the peer's) send the unacknowledged ones again.
-          if (this.everPaired || this.resumes > 0) this.resendAll();
-          this.everPaired = true;
-          this.sendAck(true);
-        }
-        this.setPeer(true);
+        this.onPeerJoined(m.kind.value.incarnation);
         break;
       case "peerLeft":
         this.setPeer(false);
         if (m.kind.value.reconnecting) this.onPeerReconnecting?.();
         break;
-      case "ack":
-        if (this.resumeOn) this.onAck(m.kind.value.seq);
+      case "ack": {
+        const named = m.kind.value.incarnation;
+        if (named === 0n || named === this.config.incarnation) {
+          // Naming us: the peer knows this incarnation, what it sends from now on is meant for it.
+          if (named === this.config.incarnation) this.inbound.liftFence();
+          this.sent.onAck(m.kind.value.seq);
+          this.pump();
+        } // else meant for a predecessor of ours that held this role
         break;
+      }
       case "sessionEnded": {
         const e = m.kind.value;
         this.endedMessage = { reason: endReasonName(e.reason), endedBy: roleName(e.endedBy), message: e.message };
@@ -452,62 +375,227 @@ export class RelaySession implements AsyncIterable<Uint8Array> {
     }
   }
 
-  private deliver(payload: Uint8Array, seq: bigint): void {
-    if (this.frameCallback) {
-      this.frameCallback(payload, seq);
-    } else {
-      const w = this.waiters.shift();
-      if (w) w.resolve({ value: payload, done: false });
-      else this.queue.push({ payload, seq });
-    }
-  }
-
-  /** One payload from the peer through the end-to-end layer (runs in order on `inbound`). */
-  private async e2eIncoming(payload: Uint8Array, seq: bigint): Promise<void> {
-    if (this.end) return; // a failed direction accepts nothing more
-    const layer = this.e2e!;
-    let r;
-    try {
-      r = await layer.onIncoming(payload);
-    } catch (e) {
-      this.e2eFailed(e);
+  private onFrameMessage(seq: bigint, payload: Uint8Array): void {
+    const expected = this.inbound.lastAccepted + 1n;
+    const verdict = this.inbound.offer(seq);
+    if (verdict === "DUPLICATE") {
+      this.scheduleAck(); // the peer still holds it: tell it again that we have it
       return;
     }
-    if (this.end) return;
-    for (const reply of r.replies) this.sendRaw(reply);
-    if (layer.canSeal) this.sendable!.resolve(); // our CONFIRM is out: DATA may follow
-    if (r.becameSecure) this.secured!.resolve(layer.sas!);
-    if (r.plaintext) this.deliver(r.plaintext, seq);
+    if (verdict === "AHEAD" || verdict === "FENCED") return; // resent in order later / not meant for us
+    if (verdict === "VIOLATION") {
+      // After the frames accepted before it have been delivered.
+      this.violated = true;
+      this.inOrder(() => this.protocolViolation(`expected frame ${expected} from the peer but got frame ${seq}`));
+      return;
+    }
+    const epoch = this.inboundEpoch;
+    this.inOrder(async () => {
+      if (this.end) return;
+      let opened;
+      try {
+        opened = await this.codec.open(payload);
+      } catch (e) {
+        this.e2eFailed(e);
+        return;
+      }
+      if (this.end) return;
+      if (opened.plaintext === undefined) {
+        // A handshake message: answer it; DATA may be sealed once our CONFIRM is out.
+        this.handshakeOut.push(...opened.replies);
+        this.delivered(epoch, seq, payload.length);
+        this.pump();
+        if (opened.becameSecure) this.secured?.resolve(this.codec.sas!);
+        return;
+      }
+      this.framesFromPeer++;
+      this.delivery.frame(opened.plaintext, seq, () => this.delivered(epoch, seq, payload.length));
+    });
   }
 
-  /** An end-to-end check failed: tell the peer which one (via the relay) and end the session. */
-  private e2eFailed(e: unknown): void {
-    if (this.end) return;
-    const error = e instanceof EndToEndSecurityError ? e
-      : e instanceof RelayError ? e
-      : new EndToEndSecurityError("CLOSED", "end-to-end encryption failed: " + String((e as Error)?.message ?? e));
-    const reason = TERMINATE_PREFIX + (error instanceof EndToEndSecurityError ? error.check : "CLOSED");
-    this.link.terminate(reason);
-    this.finish({ error, reason: "TERMINATED", endedBy: this.role, message: reason });
+  /** Frame `seq` reached the page (or the end-to-end layer consumed it): acknowledge it by the policy. */
+  private delivered(epoch: number, seq: bigint, size: number): void {
+    if (epoch !== this.inboundEpoch || this.end) return;
+    if (this.inbound.delivered(seq, size) === "NOW") this.sendAck(false);
+    else this.scheduleAck();
   }
 
-  /** @internal The link is gone: work out why, once (after the payloads before it, with E2E). */
-  closed(code: StatusCode, message: string, closeCode?: number): void {
-    if (this.e2e) {
-      this.inbound = this.inbound.then(() => this.closedNow(code, message, closeCode));
-    } else {
-      this.closedNow(code, message, closeCode);
+  private onPeerJoined(peer: bigint): void {
+    let restarted = false;
+    if (this.peerChanged(peer)) {
+      this.restart(peer);
+      restarted = true;
+    } else if (peer !== 0n) {
+      this.peerIncarnation = peer;
+    }
+    if (this.resendOnPairing && !restarted) this.sent.markResend(); // after any loss, ours or the peer's
+    this.resendOnPairing = true;
+    this.sendAck(true); // our ack first, so the peer drops what we already have
+    this.setPeer(true);
+    this.pump();
+  }
+
+  /** Runs `work` after the incoming work before it (frames being opened, a restart being reported). */
+  private inOrder(work: () => void | Promise<void>): void {
+    this.serial = this.serial.then(work).catch((e) => this.e2eFailed(e));
+  }
+
+  // ---- incarnations ----
+
+  private peerChanged(reported: bigint): boolean {
+    return reported !== 0n && this.peerIncarnation !== 0n && reported !== this.peerIncarnation;
+  }
+
+  /**
+   * The peer restarted. Now: our unacknowledged and queued frames are dropped and counted as lost,
+   * numbering starts at 1 both ways, frames from the peer are ignored until it acknowledges this
+   * incarnation, nothing more is sealed with the old keys, and the ack naming the new incarnation
+   * goes out before anything else. In order with the frames still being opened: the report, then a
+   * new end-to-end handshake.
+   */
+  private restart(newPeer: bigint): void {
+    const doomed: Array<(e: unknown) => void> = [];
+    for (let i = this.outbox.length - 1; i >= 0; i--) {
+      const o = this.outbox[i];
+      if (o.kind === "frame") {
+        doomed.push(o.reject);
+        this.outbox.splice(i, 1);
+      }
+    }
+    const lost = this.sent.clear() + doomed.length;
+    this.nextSeq = 1n;
+    this.inbound.reset();
+    this.inboundEpoch++;
+    this.inbound.fence();
+    this.peerIncarnation = newPeer;
+    this.resendOnPairing = true;
+    this.handshakeOut.length = 0;
+    this.codec.pause();
+    this.sendAck(true);
+    this.inOrder(() => {
+      const error = new PeerRestartedError(lost, this.framesFromPeer);
+      this.framesFromPeer = 0;
+      for (const reject of doomed.reverse()) reject(error);
+      if (this.end) return;
+      if (this.delivery.peerRestarted(error) === "unhandled") {
+        this.endBecauseUnhandled(error);
+        return;
+      }
+      if (this.codec.endToEnd) {
+        this.secured?.reject(error);
+        this.secured = deferred();
+        // Within this step: the new peer's COMMIT may already be queued behind it.
+        return this.startHandshake();
+      }
+    });
+  }
+
+  /** Starts a handshake (new keys); its COMMIT is this side's first frame of the pairing. Runs in order. */
+  private async startHandshake(): Promise<void> {
+    const hello = await this.codec.start(this.sessionId, this.role);
+    if (hello && !this.end) {
+      this.handshakeOut.push(hello);
+      this.pump();
     }
   }
 
-  private closedNow(code: StatusCode, message: string, closeCode?: number): void {
+  private endBecauseUnhandled(error: PeerRestartedError): void {
+    this.link.terminate("the peer restarted and the application does not handle restarts");
+    this.finish({ error, reason: "UNKNOWN", message: error.message });
+  }
+
+  // ---- acknowledgements (the policy is InboundSequencer's) ----
+
+  private sendAck(force: boolean): void {
+    if (this.state !== "live" || this.end) return;
+    const seq = this.inbound.ackValue;
+    if ((seq === 0n && this.peerIncarnation === 0n) || (!force && !this.inbound.ackPending)) return;
+    this.link.sendAck(seq, this.peerIncarnation);
+    this.inbound.acked();
+  }
+
+  private scheduleAck(): void {
+    if (this.ackTimer !== undefined || this.end) return;
+    this.ackTimer = setTimeout(() => {
+      this.ackTimer = undefined;
+      this.sendAck(true);
+    }, ACK_DELAY_MS);
+  }
+
+  // ---- writing ----
+
+  /** Writes what is queued while live: resends first, then handshake messages, then sends in order. */
+  private pump(): void {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    void this.drain().finally(() => {
+      this.pumping = false;
+      if (this.pumpAgain) {
+        this.pumpAgain = false;
+        this.pump();
+      }
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.state === "live" && !this.end) {
+      const again = this.sent.nextResend();
+      if (again) {
+        this.link.sendFrame(again.seq, again.payload); // same seq, same bytes
+        continue;
+      }
+      const handshake = this.handshakeOut.shift();
+      if (handshake) {
+        this.write(handshake, false);
+        continue;
+      }
+      const next = this.outbox[0];
+      if (!next) return;
+      if (next.kind === "terminate") {
+        this.outbox.shift();
+        this.link.terminate(next.reason);
+        continue;
+      }
+      if (!this.sent.hasRoom(next.payload.length + this.codec.overhead)) return; // acks make room
+      if (!this.codec.canSeal) return; // DATA after our CONFIRM; handshake replies still pass above
+      let payload = next.payload;
+      if (this.codec.endToEnd) {
+        try {
+          payload = await this.codec.seal(payload);
+        } catch (e) {
+          this.e2eFailed(e);
+          return;
+        }
+        // Meanwhile the peer may have restarted (the send was dropped) or the link changed.
+        if (this.outbox[0] !== next || this.state !== "live" || this.end) continue;
+      }
+      this.outbox.shift();
+      this.write(payload, true);
+      next.resolve();
+    }
+  }
+
+  /** Numbers one payload and hands it to the link; kept until acknowledged. */
+  private write(payload: Uint8Array, application: boolean): void {
+    const seq = this.nextSeq++;
+    this.sent.add(seq, { seq, payload }, payload.length, application);
+    this.link.sendFrame(seq, payload);
+  }
+
+  // ---- ends and reconnects ----
+
+  /** The link is gone: work out why (after the incoming work before it). */
+  private linkClosed(code: StatusCode, message: string, closeCode?: number): void {
     if (this.end) return;
     const e = this.endedMessage;
     if (this.resumeOn && !e && !this.closedLocally && code === "UNAVAILABLE") {
       this.beginReconnect(errorForStatus(code, message, closeCode, true));
       return;
     }
-    if (e && this.e2e && e.reason === "TERMINATED" && e.message.startsWith(TERMINATE_PREFIX)) {
+    if (e && this.codec.endToEnd && e.reason === "TERMINATED" && e.message.startsWith(TERMINATE_PREFIX)) {
       // The peer's end-to-end check failed: it ended the session with "e2e: CHECK".
       this.finish({ error: peerReportedError(e.message), reason: e.reason, endedBy: e.endedBy, message: e.message });
     } else if (e) {
@@ -521,59 +609,10 @@ export class RelaySession implements AsyncIterable<Uint8Array> {
     }
   }
 
-  private setPeer(present: boolean): void {
-    this.peerPresent = present;
-    if (present) for (const w of this.peerWaiters.splice(0)) w.resolve();
-    this.peerCallback?.(present);
-  }
-
-  // ---- resume ----
-
-  private countForAck(): void {
-    this.framesSinceAck++;
-    if (this.framesSinceAck >= ACK_EVERY_FRAMES) this.sendAck(false);
-    else this.scheduleAck();
-  }
-
-  private scheduleAck(): void {
-    if (this.ackTimer !== undefined || this.end) return;
-    this.ackTimer = setTimeout(() => {
-      this.ackTimer = undefined;
-      this.sendAck(true);
-    }, ACK_DELAY_MS);
-  }
-
-  private sendAck(force: boolean): void {
-    if (!this.linkLive || this.end || this.receiveSeq === 0n) return;
-    if (!force && this.receiveSeq === this.lastAckSent) return;
-    this.link.sendAck?.(this.receiveSeq);
-    this.lastAckSent = this.receiveSeq;
-    this.framesSinceAck = 0;
-  }
-
-  private onAck(seq: bigint): void {
-    if (seq > this.sendSeq) seq = this.sendSeq;
-    if (seq <= this.peerAcked) return;
-    this.peerAcked = seq;
-    while (this.unacked.length > 0 && this.unacked[0].seq <= seq) {
-      this.unackedBytes -= this.unacked.shift()!.payload.length;
-    }
-    for (const w of this.roomWaiters.splice(0)) w();
-  }
-
-  private resendAll(): void {
-    if (!this.linkLive) return;
-    for (const f of this.unacked) {
-      if (f.seq > this.peerAcked) this.link.sendFrame(f.seq, f.payload); // same seq, same bytes
-    }
-  }
-
   private beginReconnect(cause: RelayError): void {
-    this.linkLive = false;
-    this.reconnectingNow = true;
-    this.attempts = 0;
-    this.graceDeadline = Date.now() + this.graceMs;
-    this.peerPresent = false;
+    this.state = "reconnecting";
+    this.reconnect.begin(Date.now(), this.limits.joinDeadlineSeconds);
+    this.setPeer(false);
     this.onReconnecting?.(cause);
     this.scheduleReconnect(cause);
   }
@@ -584,56 +623,50 @@ export class RelaySession implements AsyncIterable<Uint8Array> {
       this.finish({ error: null, reason: "UNKNOWN", message: "closed" });
       return;
     }
-    const left = this.graceDeadline - Date.now();
-    if (left <= 0) {
-      const message = `could not resume the session within ${this.graceMs} ms (${this.attempts} attempts); last error: ${cause.message}`;
+    const delay = this.reconnect.nextDelayMs(Date.now());
+    if (delay < 0) {
+      const message = `could not resume the session within ${this.reconnect.window} ms (${this.reconnect.attempts} attempts); last error: ${cause.message}`;
       this.finish({ error: new RelayUnavailableError(message, { code: "UNAVAILABLE" }), reason: "UNKNOWN", message });
       return;
     }
-    const cap = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(this.attempts, 20));
-    const delay = Math.min(Math.floor(Math.random() * (cap + 1)), left);
-    this.attempts++;
     setTimeout(() => this.reconnectNow(), delay);
   }
 
-  /** Opens a new link with the same ticket; on Joined it replaces the lost one. */
+  /** Opens a new link with the same ticket and incarnation; on Joined it replaces the lost one. */
   private reconnectNow(): void {
-    if (this.end || !this.relink) return;
+    if (this.end) return;
     if (this.closedLocally) {
       this.finish({ error: null, reason: "UNKNOWN", message: "closed" });
       return;
     }
-    let joinedHere = false;
-    let link: Link | undefined;
     const failed = (error: RelayError) => {
       if (this.end) return;
-      if (error.code === "UNAVAILABLE") this.scheduleReconnect(error);
-      else this.finish({ error, reason: "UNKNOWN", message: error.message }); // refused: the relay's verdict
+      if (error.code === "UNAVAILABLE") {
+        this.reconnect.attemptFailed();
+        this.scheduleReconnect(error);
+      } else {
+        this.finish({ error, reason: "UNKNOWN", message: error.message }); // refused: the relay's verdict
+      }
     };
-    link = this.relink({
-      message: (m: ServerMessage) => {
-        if (this.end) return;
-        if (!joinedHere) {
-          if (m.kind.case === "joined") {
-            joinedHere = true;
-            this.resumedOn(link!, m.kind.value);
-          }
-          return;
-        }
-        if (this.link === link) this.handle(m);
+    const events = this.events;
+    void new ConnectAttempt(this.config.factory, this.config.incarnation, {
+      ...events,
+      joined: (a, joined) => this.resumedOn(a, joined),
+      closed: (a, code, message, closeCode) => {
+        if (!a.joined) failed(errorForStatus(code, message, closeCode, false));
+        else events.closed(a, code, message, closeCode);
       },
-      closed: (code: StatusCode, message: string, closeCode?: number) => {
-        if (this.end) return;
-        if (!joinedHere) failed(errorForStatus(code, message, closeCode, false));
-        else if (this.link === link) this.closed(code, message, closeCode);
-      },
-      unreachable: (message: string) => failed(new RelayUnavailableError(message, { code: "UNAVAILABLE" })),
+      unreachable: (_a, message) => failed(new RelayUnavailableError(message, { code: "UNAVAILABLE" })),
     });
   }
 
-  private resumedOn(link: Link, joined: Extract<ServerMessage["kind"], { case: "joined" }>["value"]): void {
+  private resumedOn(a: ConnectAttempt, joined: Joined): void {
+    if (this.end) {
+      a.link.close();
+      return;
+    }
     if (joined.sessionId !== this.sessionId) {
-      link.close();
+      a.link.close();
       this.finish({
         error: new ProtocolViolationError("the relay resumed a different session", { code: "DATA_LOSS" }),
         reason: "PROTOCOL_ERROR",
@@ -641,40 +674,77 @@ export class RelaySession implements AsyncIterable<Uint8Array> {
       });
       return;
     }
-    this.link = link;
-    this.linkLive = true;
-    this.reconnectingNow = false;
-    this.resumes++;
+    if (joined.replacedIncarnation !== 0n) {
+      // Another page held this role meanwhile, and the peer has started over with it.
+      const message = "another participant joined with this session's ticket while this one was reconnecting";
+      a.link.close();
+      this.finish({ error: new RoleTakenError(message, { code: "ALREADY_EXISTS" }), reason: "UNKNOWN", message });
+      return;
+    }
+    this.attempt = a;
+    this.state = "live";
     this.endedMessage = undefined;
+    if (this.peerChanged(joined.peerIncarnation)) {
+      this.restart(joined.peerIncarnation); // the peer restarted while we were away
+    } else {
+      if (joined.peerIncarnation !== 0n) this.peerIncarnation = joined.peerIncarnation;
+      if (joined.peerPresent) {
+        this.resendOnPairing = true;
+        this.sent.markResend();
+      }
+    }
     if (joined.peerPresent) {
-      this.everPaired = true;
-      this.sendAck(true); // the current ack first, then the unacknowledged frames
-      this.resendAll();
+      this.sendAck(true); // the current ack first, then retransmissions, then new frames
       this.setPeer(true);
     }
-    if (this.pendingTerminate !== undefined) {
-      link.terminate(this.pendingTerminate);
-      this.pendingTerminate = undefined;
-    }
     this.onResumed?.();
+    this.pump();
+  }
+
+  private protocolViolation(detail: string): void {
+    this.link.terminate("protocol error: " + detail);
+    this.finish({ error: new ProtocolViolationError(detail, { code: "DATA_LOSS" }), reason: "PROTOCOL_ERROR", message: detail });
+    this.link.close();
+  }
+
+  /** An end-to-end check failed: tell the peer which one (via the relay) and end the session. */
+  private e2eFailed(e: unknown): void {
+    if (this.end) return;
+    const error = e instanceof EndToEndSecurityError ? e
+      : e instanceof RelayError ? e
+      : new EndToEndSecurityError("CLOSED", "end-to-end encryption failed: " + String((e as Error)?.message ?? e));
+    const reason = TERMINATE_PREFIX + (error instanceof EndToEndSecurityError ? error.check : "CLOSED");
+    this.link.terminate(reason);
+    this.finish({ error, reason: "TERMINATED", endedBy: this.role, message: reason });
+  }
+
+  private setPeer(present: boolean): void {
+    this.peerPresent = present;
+    if (present) for (const w of this.peerWaiters.splice(0)) w.resolve();
+    this.peerCallback?.(present);
+  }
+
+  private endError(): RelayError {
+    const end = this.end!;
+    return end.error ?? new SessionEndedError("the session has ended: " + end.message, end.reason, end.endedBy, { code: "FAILED_PRECONDITION" });
+  }
+
+  private throwIfEnded(): void {
+    if (this.end) throw this.endError();
   }
 
   private finish(end: SessionEnd): void {
     if (this.end) return;
     this.end = end;
+    this.state = "ended";
     if (this.ackTimer !== undefined) clearTimeout(this.ackTimer);
-    this.reconnectingNow = false;
-    this.unacked.length = 0;
-    for (const w of this.roomWaiters.splice(0)) w();
-    for (const w of this.waiters.splice(0)) {
-      if (end.error) w.reject(end.error);
-      else w.resolve({ value: undefined, done: true });
-    }
-    const peerError = end.error ?? new SessionEndedError(end.message, end.reason, end.endedBy, { code: "FAILED_PRECONDITION" });
-    for (const w of this.peerWaiters.splice(0)) w.reject(peerError);
-    this.sendable?.reject(peerError);
-    this.secured?.reject(peerError);
-    this.e2e?.close();
+    const error = this.endError();
+    for (const o of this.outbox.splice(0)) if (o.kind === "frame") o.reject(error);
+    this.sent.clear();
+    this.delivery.ended(end.error);
+    for (const w of this.peerWaiters.splice(0)) w.reject(error);
+    this.secured?.reject(error);
+    this.codec.close();
     this.resolveEnded(end);
   }
 }

@@ -1,6 +1,6 @@
 import type { StatusCode } from "./errors.js";
 import { statusForCloseCode } from "./errors.js";
-import type { Link, LinkListener } from "./session.js";
+import type { Link, LinkListener } from "./link.js";
 import type { TraceContext } from "./trace.js";
 import { decodeServerMessage, encodeAck, encodeData, encodeJoin, encodeTerminate } from "./wire.js";
 
@@ -17,9 +17,12 @@ export class WebSocketLink implements Link {
   private joined = false;
   private done = false;
 
-  /** `trace`: the page's W3C trace context, sent in the Join (browsers cannot set WebSocket headers). */
-  constructor(url: string, ticket: string, listener: LinkListener & { unreachable(message: string): void }, highWaterMark: number, openTimeoutMs: number,
-    trace?: TraceContext) {
+  /**
+   * `trace`: the page's W3C trace context, sent in the Join (browsers cannot set WebSocket headers);
+   * `incarnation`: the session's, sent in the Join.
+   */
+  constructor(url: string, ticket: string, listener: LinkListener, highWaterMark: number, openTimeoutMs: number,
+    trace: TraceContext | undefined, incarnation: bigint) {
     this.highWaterMark = highWaterMark;
     this.ws = new WebSocket(url);
     this.ws.binaryType = "arraybuffer";
@@ -33,7 +36,7 @@ export class WebSocketLink implements Link {
     this.ws.onopen = () => {
       clearTimeout(timer);
       this.opened = true;
-      this.ws.send(encodeJoin(ticket, trace));
+      this.ws.send(encodeJoin(ticket, trace, incarnation));
     };
     this.ws.onmessage = (ev: MessageEvent) => {
       if (!(ev.data instanceof ArrayBuffer)) return;
@@ -59,8 +62,8 @@ export class WebSocketLink implements Link {
     if (this.ws.readyState === WebSocket.OPEN) this.ws.send(encodeData(seq, payload));
   }
 
-  sendAck(seq: bigint): void {
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(encodeAck(seq));
+  sendAck(seq: bigint, incarnation: bigint): void {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(encodeAck(seq, incarnation));
   }
 
   bufferedAmount(): number {

@@ -16,9 +16,12 @@ import type { TraceContext } from "./trace.js";
 
 export type { ServerMessage };
 
-/** The Join; `trace` (the WebSocket's only way to carry W3C trace context) goes into Join.traceparent/tracestate. */
-export function encodeJoin(ticket: string, trace?: TraceContext): Uint8Array {
-  const join = { ticket, traceparent: trace?.traceparent ?? "", tracestate: trace?.tracestate ?? "" };
+/**
+ * The Join; `trace` (the WebSocket's only way to carry W3C trace context) goes into
+ * Join.traceparent/tracestate; `incarnation` is the session's (docs/resume.md).
+ */
+export function encodeJoin(ticket: string, trace?: TraceContext, incarnation = 0n): Uint8Array {
+  const join = { ticket, traceparent: trace?.traceparent ?? "", tracestate: trace?.tracestate ?? "", incarnation };
   return toBinary(ClientMessageSchema, create(ClientMessageSchema, { kind: { case: "join", value: join } }));
 }
 
@@ -30,9 +33,9 @@ export function encodeTerminate(reason: string): Uint8Array {
   return toBinary(ClientMessageSchema, create(ClientMessageSchema, { kind: { case: "terminate", value: { reason } } }));
 }
 
-/** Resume: cumulative acknowledgement of the peer's frames up to `seq` (ClientMessage.ack). */
-export function encodeAck(seq: bigint): Uint8Array {
-  return toBinary(ClientMessageSchema, create(ClientMessageSchema, { kind: { case: "ack", value: { seq } } }));
+/** Resume: cumulative acknowledgement of the peer's frames up to `seq`, naming the peer's incarnation. */
+export function encodeAck(seq: bigint, incarnation: bigint): Uint8Array {
+  return toBinary(ClientMessageSchema, create(ClientMessageSchema, { kind: { case: "ack", value: { seq, incarnation } } }));
 }
 
 export function encodeHeartbeat(): Uint8Array {
@@ -43,8 +46,8 @@ export function decodeServerMessage(bytes: Uint8Array): ServerMessage {
   return fromBinary(ServerMessageSchema, bytes);
 }
 
-export function encodeReceiveRequest(ticket: string): Uint8Array {
-  return toBinary(ReceiveRequestSchema, create(ReceiveRequestSchema, { ticket }));
+export function encodeReceiveRequest(ticket: string, incarnation = 0n): Uint8Array {
+  return toBinary(ReceiveRequestSchema, create(ReceiveRequestSchema, { ticket, incarnation }));
 }
 
 export interface OutgoingFrame {
@@ -52,12 +55,19 @@ export interface OutgoingFrame {
   payload: Uint8Array;
 }
 
-export function encodeSendRequest(sessionId: string, sendToken: string, frames: OutgoingFrame[], terminate?: string): Uint8Array {
+export interface OutgoingAck {
+  seq: bigint;
+  incarnation: bigint;
+}
+
+export function encodeSendRequest(sessionId: string, sendToken: string, frames: OutgoingFrame[], terminate?: string,
+  ack?: OutgoingAck): Uint8Array {
   return toBinary(SendRequestSchema, create(SendRequestSchema, {
     sessionId,
     sendToken,
     frames: frames.map((f) => ({ seq: f.seq, payload: f.payload })),
     terminate: terminate === undefined ? undefined : { reason: terminate },
+    ack,
   }));
 }
 

@@ -1,4 +1,4 @@
-// The browser SDK's end-to-end encryption (dist/e2e.js) against every value and every must-reject
+// The browser SDK's end-to-end encryption (dist/e2e.js, the E2eCodec of dist/frame-codec.js) against every value and every must-reject
 // case of testvectors/e2e-v1.json (docs/e2e-protocol.md §11), with Node's WebCrypto (X25519 needs
 // Node >= 20). Run after `npm run build`: node --test test/*.test.mjs
 import { test } from "node:test";
@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import {
   E2eHandshake,
-  E2eLayer,
+  E2eCodec,
   EndToEndSecurityError,
   deriveKeySchedule,
   isCanonicalX25519,
@@ -119,21 +119,21 @@ for (const hs of v.handshakes) {
   test(`${hs.name}: the session layer of both sides interoperates over the vector messages`, async () => {
     const { inputs, prover, verifier } = hs;
     const secret = secretOf(hs);
-    const a = new E2eLayer(inputs.session_id, "prover", secret, await keysOf(inputs.prover_private_key));
-    const b = new E2eLayer(inputs.session_id, "verifier", secret, await keysOf(inputs.verifier_private_key));
-    assert.equal(toHex(await a.start()), prover.commit);
-    assert.equal(toHex(await b.start()), verifier.commit);
-    const r1 = await b.onIncoming(hex(prover.commit));
+    const a = new E2eCodec(secret, await keysOf(inputs.prover_private_key));
+    const b = new E2eCodec(secret, await keysOf(inputs.verifier_private_key));
+    assert.equal(toHex(await a.start(inputs.session_id, "prover")), prover.commit);
+    assert.equal(toHex(await b.start(inputs.session_id, "verifier")), verifier.commit);
+    const r1 = await b.open(hex(prover.commit));
     assert.equal(toHex(r1.replies[0]), verifier.hello);
-    const r2 = await b.onIncoming(hex(prover.hello));
+    const r2 = await b.open(hex(prover.hello));
     assert.equal(toHex(r2.replies[0]), verifier.confirm);
     assert.equal(b.canSeal, true);
     assert.equal(b.secure, false);
-    const r3 = await b.onIncoming(hex(prover.confirm));
+    const r3 = await b.open(hex(prover.confirm));
     assert.equal(r3.becameSecure, true);
     assert.equal(b.sas, hs.derived.sas);
     for (const f of hs.frames.filter((x) => x.sender === "PROVER")) {
-      assert.equal(toHex((await b.onIncoming(hex(f.payload))).plaintext), f.plaintext);
+      assert.equal(toHex((await b.open(hex(f.payload))).plaintext), f.plaintext);
     }
     assert.ok(a); // a's side is exercised by the handshake test above
   });
@@ -142,8 +142,8 @@ for (const hs of v.handshakes) {
     test(`${hs.name}: the verifier rejects ${r.description} with ${r.check}`, async () => {
       const { inputs, prover } = hs;
       assert.equal(r.receiver, "VERIFIER");
-      const layer = new E2eLayer(inputs.session_id, "verifier", secretOf(hs), await keysOf(inputs.verifier_private_key));
-      await layer.start();
+      const layer = new E2eCodec(secretOf(hs), await keysOf(inputs.verifier_private_key));
+      await layer.start(inputs.session_id, "verifier");
       const steps = [
         ["commit", r.commit ?? prover.commit, r.commit !== undefined],
         ["hello", r.hello ?? prover.hello, r.hello !== undefined],
@@ -152,7 +152,7 @@ for (const hs of v.handshakes) {
       let failed;
       const deliver = async (payload, mustFail) => {
         try {
-          await layer.onIncoming(hex(payload));
+          await layer.open(hex(payload));
         } catch (e) {
           assert.ok(e instanceof EndToEndSecurityError, String(e));
           assert.ok(mustFail, `unexpected failure ${e.check}: ${e.message}`);
@@ -174,7 +174,7 @@ for (const hs of v.handshakes) {
         assert.ok(data && data.length > 0, "a rejection without replaced messages has data");
         for (let i = 0; i < data.length && !failed; i++) {
           try {
-            await layer.onIncoming(hex(data[i]));
+            await layer.open(hex(data[i]));
           } catch (e) {
             assert.ok(e instanceof EndToEndSecurityError, String(e));
             failed = e;
@@ -191,7 +191,7 @@ for (const hs of v.handshakes) {
       // After a failed DATA frame the receiving direction stays dead.
       if (r.data) {
         const next = hs.frames.find((f) => f.sender === "PROVER");
-        await assert.rejects(layer.onIncoming(hex(next.payload)), (e) => e.check === "CLOSED" || e.check === "COUNTER_MISMATCH" || e.check === "UNEXPECTED_MESSAGE");
+        await assert.rejects(layer.open(hex(next.payload)), (e) => e.check === "CLOSED" || e.check === "COUNTER_MISMATCH" || e.check === "UNEXPECTED_MESSAGE");
       }
     });
   }
@@ -200,21 +200,21 @@ for (const hs of v.handshakes) {
 test("protocol details: second CONFIRM, DATA before CONFIRM, canonical keys, SAS padding, secret encoding", async () => {
   const hs = v.handshakes[0];
   const { inputs, prover } = hs;
-  const layer = new E2eLayer(inputs.session_id, "verifier", secretOf(hs), await keysOf(inputs.verifier_private_key));
-  await layer.start();
-  await layer.onIncoming(hex(prover.commit));
-  await layer.onIncoming(hex(prover.hello));
-  await assert.rejects(layer.onIncoming(hex(hs.frames[0].payload)), (e) => e.check === "UNEXPECTED_MESSAGE");
+  const layer = new E2eCodec(secretOf(hs), await keysOf(inputs.verifier_private_key));
+  await layer.start(inputs.session_id, "verifier");
+  await layer.open(hex(prover.commit));
+  await layer.open(hex(prover.hello));
+  await assert.rejects(layer.open(hex(hs.frames[0].payload)), (e) => e.check === "UNEXPECTED_MESSAGE");
 
-  const l2 = new E2eLayer(inputs.session_id, "verifier", secretOf(hs), await keysOf(inputs.verifier_private_key));
-  await l2.start();
-  await l2.onIncoming(hex(prover.commit));
-  await l2.onIncoming(hex(prover.hello));
-  await l2.onIncoming(hex(prover.confirm));
-  await assert.rejects(l2.onIncoming(hex(prover.confirm)), (e) => e.check === "UNEXPECTED_MESSAGE");
-  await assert.rejects(l2.onIncoming(hex(prover.commit)), (e) => e.check === "UNEXPECTED_MESSAGE");
-  await assert.rejects(l2.onIncoming(new Uint8Array([1, 9, 1, 0])), (e) => e.check === "MALFORMED");
-  await assert.rejects(l2.onIncoming(new Uint8Array([1, 4])), (e) => e.check === "MALFORMED");
+  const l2 = new E2eCodec(secretOf(hs), await keysOf(inputs.verifier_private_key));
+  await l2.start(inputs.session_id, "verifier");
+  await l2.open(hex(prover.commit));
+  await l2.open(hex(prover.hello));
+  await l2.open(hex(prover.confirm));
+  await assert.rejects(l2.open(hex(prover.confirm)), (e) => e.check === "UNEXPECTED_MESSAGE");
+  await assert.rejects(l2.open(hex(prover.commit)), (e) => e.check === "UNEXPECTED_MESSAGE");
+  await assert.rejects(l2.open(new Uint8Array([1, 9, 1, 0])), (e) => e.check === "MALFORMED");
+  await assert.rejects(l2.open(new Uint8Array([1, 4])), (e) => e.check === "MALFORMED");
 
   assert.equal(isCanonicalX25519(hex("ec".padEnd(62, "f") + "7f")), true); // p - 1
   assert.equal(isCanonicalX25519(hex("ed".padEnd(62, "f") + "7f")), false); // p

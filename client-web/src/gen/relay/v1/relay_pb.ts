@@ -59,7 +59,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file relay/v1/relay.proto.
  */
 export const file_relay_v1_relay: GenFile = /*@__PURE__*/
-  fileDesc("ChRyZWxheS92MS9yZWxheS5wcm90bxIIcmVsYXkudjEiKwoUQ3JlYXRlU2Vzc2lvblJlcXVlc3QSEwoLdHRsX3NlY29uZHMYASABKA0iwAEKFUNyZWF0ZVNlc3Npb25SZXNwb25zZRISCgpzZXNzaW9uX2lkGAEgASgJEhUKDXByb3Zlcl90aWNrZXQYAiABKAkSFwoPdmVyaWZpZXJfdGlja2V0GAMgASgJEi4KCmV4cGlyZXNfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCWVuZHBvaW50cxgFIAMoCRIgCgZsaW1pdHMYBiABKAsyEC5yZWxheS52MS5MaW1pdHMi2AEKBkxpbWl0cxIXCg9tYXhfZnJhbWVfYnl0ZXMYASABKA0SHQoVbWF4X2ZyYW1lc19wZXJfc2Vjb25kGAIgASgNEhwKFG1heF9ieXRlc19wZXJfc2Vjb25kGAMgASgEEh0KFWpvaW5fZGVhZGxpbmVfc2Vjb25kcxgEIAEoDRIcChRpZGxlX3RpbWVvdXRfc2Vjb25kcxgFIAEoDRIdChVyZW5kZXp2b3VzX21heF9mcmFtZXMYBiABKA0SHAoUcmVuZGV6dm91c19tYXhfYnl0ZXMYByABKA0iygEKDUNsaWVudE1lc3NhZ2USHgoEam9pbhgBIAEoCzIOLnJlbGF5LnYxLkpvaW5IABIfCgRkYXRhGAIgASgLMg8ucmVsYXkudjEuRnJhbWVIABIoCgl0ZXJtaW5hdGUYAyABKAsyEy5yZWxheS52MS5UZXJtaW5hdGVIABIoCgloZWFydGJlYXQYBCABKAsyEy5yZWxheS52MS5IZWFydGJlYXRIABIcCgNhY2sYBSABKAsyDS5yZWxheS52MS5BY2tIAEIGCgRraW5kImYKBEpvaW4SDgoGdGlja2V0GAEgASgJEiUKDWV4cGVjdGVkX3JvbGUYAiABKA4yDi5yZWxheS52MS5Sb2xlEhMKC3RyYWNlcGFyZW50GAMgASgJEhIKCnRyYWNlc3RhdGUYBCABKAkiJQoFRnJhbWUSCwoDc2VxGAEgASgEEg8KB3BheWxvYWQYAiABKAwiGwoJVGVybWluYXRlEg4KBnJlYXNvbhgBIAEoCSILCglIZWFydGJlYXQiEgoDQWNrEgsKA3NlcRgBIAEoBCKrAgoNU2VydmVyTWVzc2FnZRIiCgZqb2luZWQYASABKAsyEC5yZWxheS52MS5Kb2luZWRIABIrCgtwZWVyX2pvaW5lZBgCIAEoCzIULnJlbGF5LnYxLlBlZXJKb2luZWRIABIfCgRkYXRhGAMgASgLMg8ucmVsYXkudjEuRnJhbWVIABInCglwZWVyX2xlZnQYBCABKAsyEi5yZWxheS52MS5QZWVyTGVmdEgAEi8KDXNlc3Npb25fZW5kZWQYBSABKAsyFi5yZWxheS52MS5TZXNzaW9uRW5kZWRIABIoCgloZWFydGJlYXQYBiABKAsyEy5yZWxheS52MS5IZWFydGJlYXRIABIcCgNhY2sYByABKAsyDS5yZWxheS52MS5BY2tIAEIGCgRraW5kIrYBCgZKb2luZWQSEgoKc2Vzc2lvbl9pZBgBIAEoCRIcCgRyb2xlGAIgASgOMg4ucmVsYXkudjEuUm9sZRIUCgxwZWVyX3ByZXNlbnQYAyABKAgSLgoKZXhwaXJlc19hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASIAoGbGltaXRzGAUgASgLMhAucmVsYXkudjEuTGltaXRzEhIKCnNlbmRfdG9rZW4YBiABKAkiKgoKUGVlckpvaW5lZBIcCgRyb2xlGAEgASgOMg4ucmVsYXkudjEuUm9sZSJOCghQZWVyTGVmdBIcCgRyb2xlGAEgASgOMg4ucmVsYXkudjEuUm9sZRIOCgZkZXRhaWwYAiABKAkSFAoMcmVjb25uZWN0aW5nGAMgASgIImYKDFNlc3Npb25FbmRlZBIjCgZyZWFzb24YASABKA4yEy5yZWxheS52MS5FbmRSZWFzb24SDwoHbWVzc2FnZRgCIAEoCRIgCghlbmRlZF9ieRgDIAEoDjIOLnJlbGF5LnYxLlJvbGUiOQoXVGVybWluYXRlU2Vzc2lvblJlcXVlc3QSDgoGdGlja2V0GAEgASgJEg4KBnJlYXNvbhgCIAEoCSIuChhUZXJtaW5hdGVTZXNzaW9uUmVzcG9uc2USEgoKdGVybWluYXRlZBgBIAEoCCIgCg5SZWNlaXZlUmVxdWVzdBIOCgZ0aWNrZXQYASABKAkifgoLU2VuZFJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCRISCgpzZW5kX3Rva2VuGAIgASgJEh8KBmZyYW1lcxgDIAMoCzIPLnJlbGF5LnYxLkZyYW1lEiYKCXRlcm1pbmF0ZRgEIAEoCzITLnJlbGF5LnYxLlRlcm1pbmF0ZSIhCgxTZW5kUmVzcG9uc2USEQoJYWNrZWRfc2VxGAEgASgEKjYKBFJvbGUSFAoQUk9MRV9VTlNQRUNJRklFRBAAEgoKBlBST1ZFUhABEgwKCFZFUklGSUVSEAIqswEKCUVuZFJlYXNvbhIaChZFTkRfUkVBU09OX1VOU1BFQ0lGSUVEEAASDgoKVEVSTUlOQVRFRBABEhUKEVBFRVJfTkVWRVJfSk9JTkVEEAISEAoMSURMRV9USU1FT1VUEAMSFQoRTElGRVRJTUVfRVhDRUVERUQQBBISCg5SRUxBWV9TSFVURE9XThAFEhIKDkxJTUlUX0VYQ0VFREVEEAYSEgoOUFJPVE9DT0xfRVJST1IQBzLzAgoMUmVsYXlTZXJ2aWNlElAKDUNyZWF0ZVNlc3Npb24SHi5yZWxheS52MS5DcmVhdGVTZXNzaW9uUmVxdWVzdBofLnJlbGF5LnYxLkNyZWF0ZVNlc3Npb25SZXNwb25zZRI/CgdDb25uZWN0EhcucmVsYXkudjEuQ2xpZW50TWVzc2FnZRoXLnJlbGF5LnYxLlNlcnZlck1lc3NhZ2UoATABElkKEFRlcm1pbmF0ZVNlc3Npb24SIS5yZWxheS52MS5UZXJtaW5hdGVTZXNzaW9uUmVxdWVzdBoiLnJlbGF5LnYxLlRlcm1pbmF0ZVNlc3Npb25SZXNwb25zZRI+CgdSZWNlaXZlEhgucmVsYXkudjEuUmVjZWl2ZVJlcXVlc3QaFy5yZWxheS52MS5TZXJ2ZXJNZXNzYWdlMAESNQoEU2VuZBIVLnJlbGF5LnYxLlNlbmRSZXF1ZXN0GhYucmVsYXkudjEuU2VuZFJlc3BvbnNlQiwKHGRldi5jaGVja21hdGUucmVsYXkucHJvdG8udjFCClJlbGF5UHJvdG9QAWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("ChRyZWxheS92MS9yZWxheS5wcm90bxIIcmVsYXkudjEiKwoUQ3JlYXRlU2Vzc2lvblJlcXVlc3QSEwoLdHRsX3NlY29uZHMYASABKA0iwAEKFUNyZWF0ZVNlc3Npb25SZXNwb25zZRISCgpzZXNzaW9uX2lkGAEgASgJEhUKDXByb3Zlcl90aWNrZXQYAiABKAkSFwoPdmVyaWZpZXJfdGlja2V0GAMgASgJEi4KCmV4cGlyZXNfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCWVuZHBvaW50cxgFIAMoCRIgCgZsaW1pdHMYBiABKAsyEC5yZWxheS52MS5MaW1pdHMi2AEKBkxpbWl0cxIXCg9tYXhfZnJhbWVfYnl0ZXMYASABKA0SHQoVbWF4X2ZyYW1lc19wZXJfc2Vjb25kGAIgASgNEhwKFG1heF9ieXRlc19wZXJfc2Vjb25kGAMgASgEEh0KFWpvaW5fZGVhZGxpbmVfc2Vjb25kcxgEIAEoDRIcChRpZGxlX3RpbWVvdXRfc2Vjb25kcxgFIAEoDRIdChVyZW5kZXp2b3VzX21heF9mcmFtZXMYBiABKA0SHAoUcmVuZGV6dm91c19tYXhfYnl0ZXMYByABKA0iygEKDUNsaWVudE1lc3NhZ2USHgoEam9pbhgBIAEoCzIOLnJlbGF5LnYxLkpvaW5IABIfCgRkYXRhGAIgASgLMg8ucmVsYXkudjEuRnJhbWVIABIoCgl0ZXJtaW5hdGUYAyABKAsyEy5yZWxheS52MS5UZXJtaW5hdGVIABIoCgloZWFydGJlYXQYBCABKAsyEy5yZWxheS52MS5IZWFydGJlYXRIABIcCgNhY2sYBSABKAsyDS5yZWxheS52MS5BY2tIAEIGCgRraW5kInsKBEpvaW4SDgoGdGlja2V0GAEgASgJEiUKDWV4cGVjdGVkX3JvbGUYAiABKA4yDi5yZWxheS52MS5Sb2xlEhMKC3RyYWNlcGFyZW50GAMgASgJEhIKCnRyYWNlc3RhdGUYBCABKAkSEwoLaW5jYXJuYXRpb24YBSABKAYiJQoFRnJhbWUSCwoDc2VxGAEgASgEEg8KB3BheWxvYWQYAiABKAwiGwoJVGVybWluYXRlEg4KBnJlYXNvbhgBIAEoCSILCglIZWFydGJlYXQiJwoDQWNrEgsKA3NlcRgBIAEoBBITCgtpbmNhcm5hdGlvbhgCIAEoBiKrAgoNU2VydmVyTWVzc2FnZRIiCgZqb2luZWQYASABKAsyEC5yZWxheS52MS5Kb2luZWRIABIrCgtwZWVyX2pvaW5lZBgCIAEoCzIULnJlbGF5LnYxLlBlZXJKb2luZWRIABIfCgRkYXRhGAMgASgLMg8ucmVsYXkudjEuRnJhbWVIABInCglwZWVyX2xlZnQYBCABKAsyEi5yZWxheS52MS5QZWVyTGVmdEgAEi8KDXNlc3Npb25fZW5kZWQYBSABKAsyFi5yZWxheS52MS5TZXNzaW9uRW5kZWRIABIoCgloZWFydGJlYXQYBiABKAsyEy5yZWxheS52MS5IZWFydGJlYXRIABIcCgNhY2sYByABKAsyDS5yZWxheS52MS5BY2tIAEIGCgRraW5kIu4BCgZKb2luZWQSEgoKc2Vzc2lvbl9pZBgBIAEoCRIcCgRyb2xlGAIgASgOMg4ucmVsYXkudjEuUm9sZRIUCgxwZWVyX3ByZXNlbnQYAyABKAgSLgoKZXhwaXJlc19hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASIAoGbGltaXRzGAUgASgLMhAucmVsYXkudjEuTGltaXRzEhIKCnNlbmRfdG9rZW4YBiABKAkSGAoQcGVlcl9pbmNhcm5hdGlvbhgHIAEoBhIcChRyZXBsYWNlZF9pbmNhcm5hdGlvbhgIIAEoBiI/CgpQZWVySm9pbmVkEhwKBHJvbGUYASABKA4yDi5yZWxheS52MS5Sb2xlEhMKC2luY2FybmF0aW9uGAIgASgGImMKCFBlZXJMZWZ0EhwKBHJvbGUYASABKA4yDi5yZWxheS52MS5Sb2xlEg4KBmRldGFpbBgCIAEoCRIUCgxyZWNvbm5lY3RpbmcYAyABKAgSEwoLaW5jYXJuYXRpb24YBCABKAYiZgoMU2Vzc2lvbkVuZGVkEiMKBnJlYXNvbhgBIAEoDjITLnJlbGF5LnYxLkVuZFJlYXNvbhIPCgdtZXNzYWdlGAIgASgJEiAKCGVuZGVkX2J5GAMgASgOMg4ucmVsYXkudjEuUm9sZSI5ChdUZXJtaW5hdGVTZXNzaW9uUmVxdWVzdBIOCgZ0aWNrZXQYASABKAkSDgoGcmVhc29uGAIgASgJIi4KGFRlcm1pbmF0ZVNlc3Npb25SZXNwb25zZRISCgp0ZXJtaW5hdGVkGAEgASgIIjUKDlJlY2VpdmVSZXF1ZXN0Eg4KBnRpY2tldBgBIAEoCRITCgtpbmNhcm5hdGlvbhgCIAEoBiKaAQoLU2VuZFJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCRISCgpzZW5kX3Rva2VuGAIgASgJEh8KBmZyYW1lcxgDIAMoCzIPLnJlbGF5LnYxLkZyYW1lEiYKCXRlcm1pbmF0ZRgEIAEoCzITLnJlbGF5LnYxLlRlcm1pbmF0ZRIaCgNhY2sYBSABKAsyDS5yZWxheS52MS5BY2siIQoMU2VuZFJlc3BvbnNlEhEKCWFja2VkX3NlcRgBIAEoBCo2CgRSb2xlEhQKEFJPTEVfVU5TUEVDSUZJRUQQABIKCgZQUk9WRVIQARIMCghWRVJJRklFUhACKrMBCglFbmRSZWFzb24SGgoWRU5EX1JFQVNPTl9VTlNQRUNJRklFRBAAEg4KClRFUk1JTkFURUQQARIVChFQRUVSX05FVkVSX0pPSU5FRBACEhAKDElETEVfVElNRU9VVBADEhUKEUxJRkVUSU1FX0VYQ0VFREVEEAQSEgoOUkVMQVlfU0hVVERPV04QBRISCg5MSU1JVF9FWENFRURFRBAGEhIKDlBST1RPQ09MX0VSUk9SEAcy8wIKDFJlbGF5U2VydmljZRJQCg1DcmVhdGVTZXNzaW9uEh4ucmVsYXkudjEuQ3JlYXRlU2Vzc2lvblJlcXVlc3QaHy5yZWxheS52MS5DcmVhdGVTZXNzaW9uUmVzcG9uc2USPwoHQ29ubmVjdBIXLnJlbGF5LnYxLkNsaWVudE1lc3NhZ2UaFy5yZWxheS52MS5TZXJ2ZXJNZXNzYWdlKAEwARJZChBUZXJtaW5hdGVTZXNzaW9uEiEucmVsYXkudjEuVGVybWluYXRlU2Vzc2lvblJlcXVlc3QaIi5yZWxheS52MS5UZXJtaW5hdGVTZXNzaW9uUmVzcG9uc2USPgoHUmVjZWl2ZRIYLnJlbGF5LnYxLlJlY2VpdmVSZXF1ZXN0GhcucmVsYXkudjEuU2VydmVyTWVzc2FnZTABEjUKBFNlbmQSFS5yZWxheS52MS5TZW5kUmVxdWVzdBoWLnJlbGF5LnYxLlNlbmRSZXNwb25zZUIsChxkZXYuY2hlY2ttYXRlLnJlbGF5LnByb3RvLnYxQgpSZWxheVByb3RvUAFiBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message relay.v1.CreateSessionRequest
@@ -280,6 +280,37 @@ export type Join = Message<"relay.v1.Join"> & {
    * @generated from field: string tracestate = 4;
    */
   tracestate: string;
+
+  /**
+   * Incarnations. A random non-zero value the client chooses once per participant object (an SDK
+   * session, i.e. one process or one page load) and sends unchanged with every (re)join of that
+   * participant, so that the relay and the peer can tell a resumed stream (same incarnation:
+   * sequence numbers, acknowledgements and end-to-end keys continue) from a restarted participant
+   * that joins again with the same ticket (new incarnation: it remembers nothing and numbers from
+   * 1). Not a secret and not authenticated: it only scopes sequence numbers. 0 = not sent (a
+   * client without incarnations; nobody can then detect its restarts).
+   *
+   * The relay keeps the latest incarnation of each role slot for the session's lifetime and
+   * reports it: Joined.peer_incarnation (the peer's, also while the peer is absent),
+   * Joined.replaced_incarnation (a different earlier incarnation of the joining role),
+   * PeerJoined.incarnation and PeerLeft.incarnation. When a join replaces a slot's non-zero
+   * incarnation by another non-zero one, the relay discards both rendezvous buffers of the
+   * session: the old incarnation's frames that waited for the peer, and the peer's frames that
+   * waited for the old incarnation. No frame of an old incarnation is delivered after its
+   * successor joined, and no frame held for it reaches its successor.
+   *
+   * What the SDKs do (docs/resume.md has the rules and the shared test scenarios): when the peer's
+   * incarnation changes, a participant resets its sequence numbers both ways, drops its
+   * unacknowledged frames and tells its application how many frames the old incarnation never
+   * acknowledged (lost, by count), starts end-to-end encryption over, and sends an Ack naming the
+   * new incarnation before anything else. A participant whose peer changed incarnation, or that
+   * replaced an earlier incarnation of itself, ignores the peer's frames until the peer's first
+   * Ack naming its own incarnation: frames sent before the peer learned of the change are never
+   * delivered.
+   *
+   * @generated from field: fixed64 incarnation = 5;
+   */
+  incarnation: bigint;
 };
 
 /**
@@ -351,11 +382,13 @@ export const HeartbeatSchema: GenMessage<Heartbeat> = /*@__PURE__*/
 
 /**
  * Resume support. The receiving SDK acknowledges frames cumulatively: every frame of the peer with
- * Frame.seq <= seq has been received (and de-duplicated) by the application's SDK. The sender keeps
- * unacknowledged frames (bounded) and sends them again, with their original seq, after it or its
- * peer reconnected; the receiver drops frames whose seq it already has. The relay only forwards
- * acks; it never stores or replays frames itself. An ack sent while the peer is absent is dropped:
- * send the current ack again after PeerJoined / Joined{peer_present}.
+ * Frame.seq <= seq has been delivered to the application (or consumed by the SDK's end-to-end
+ * layer), de-duplicated; merely received is not enough, so frames an SDK held when its process
+ * died are never acknowledged. When to acknowledge is the SDKs' one ack policy (docs/resume.md).
+ * The sender keeps unacknowledged frames (bounded) and sends them again, with their original seq,
+ * after it or its peer reconnected; the receiver drops frames whose seq it already has. The relay
+ * only forwards acks; it never stores or replays frames itself. An ack sent while the peer is
+ * absent is dropped: send the current ack again after PeerJoined / Joined{peer_present}.
  *
  * @generated from message relay.v1.Ack
  */
@@ -364,6 +397,17 @@ export type Ack = Message<"relay.v1.Ack"> & {
    * @generated from field: uint64 seq = 1;
    */
   seq: bigint;
+
+  /**
+   * The incarnation whose frames are acknowledged (the receiver of this ack; Join.incarnation).
+   * A client ignores an ack naming another incarnation than its own (it was meant for a
+   * predecessor); an ack naming it is also the peer's promise that everything it sends from now
+   * on is meant for this incarnation. 0 = not named (clients without incarnations). The relay
+   * forwards it unchanged.
+   *
+   * @generated from field: fixed64 incarnation = 2;
+   */
+  incarnation: bigint;
 };
 
 /**
@@ -472,6 +516,23 @@ export type Joined = Message<"relay.v1.Joined"> & {
    * @generated from field: string send_token = 6;
    */
   sendToken: string;
+
+  /**
+   * The peer role's latest incarnation (Join.incarnation), also while the peer is absent; 0 when
+   * the peer never joined or sent none.
+   *
+   * @generated from field: fixed64 peer_incarnation = 7;
+   */
+  peerIncarnation: bigint;
+
+  /**
+   * Non-zero when this join replaced another non-zero incarnation of the same role (this
+   * participant restarted and rejoined with its ticket): the earlier incarnation's frames that the
+   * peer did not acknowledge are lost, and the peer starts over with this one.
+   *
+   * @generated from field: fixed64 replaced_incarnation = 8;
+   */
+  replacedIncarnation: bigint;
 };
 
 /**
@@ -489,6 +550,14 @@ export type PeerJoined = Message<"relay.v1.PeerJoined"> & {
    * @generated from field: relay.v1.Role role = 1;
    */
   role: Role;
+
+  /**
+   * The incarnation of the peer that joined (Join.incarnation). Another value than the last one
+   * seen means the peer restarted: see Join.incarnation.
+   *
+   * @generated from field: fixed64 incarnation = 2;
+   */
+  incarnation: bigint;
 };
 
 /**
@@ -524,6 +593,13 @@ export type PeerLeft = Message<"relay.v1.PeerLeft"> & {
    * @generated from field: bool reconnecting = 3;
    */
   reconnecting: boolean;
+
+  /**
+   * The incarnation of the stream that left (Join.incarnation).
+   *
+   * @generated from field: fixed64 incarnation = 4;
+   */
+  incarnation: bigint;
 };
 
 /**
@@ -615,6 +691,13 @@ export type ReceiveRequest = Message<"relay.v1.ReceiveRequest"> & {
    * @generated from field: string ticket = 1;
    */
   ticket: string;
+
+  /**
+   * As Join.incarnation.
+   *
+   * @generated from field: fixed64 incarnation = 2;
+   */
+  incarnation: bigint;
 };
 
 /**
@@ -655,6 +738,15 @@ export type SendRequest = Message<"relay.v1.SendRequest"> & {
    * @generated from field: relay.v1.Terminate terminate = 4;
    */
   terminate?: Terminate | undefined;
+
+  /**
+   * Optional: cumulative acknowledgement of the peer's frames (same as ClientMessage.ack); the
+   * relay forwards it to the peer before this request's frames. A Send without frames may carry
+   * just an ack. A newer ack replaces one not yet forwarded (acks are cumulative).
+   *
+   * @generated from field: relay.v1.Ack ack = 5;
+   */
+  ack?: Ack | undefined;
 };
 
 /**
@@ -809,7 +901,9 @@ export const RelayService: GenService<{
    *     peer's stream can take more;
    *   - if the peer's stream drops, the participant receives PeerLeft{reconnecting: true} and the
    *     role stays reserved for the peer's ticket until the join deadline passes (a resuming SDK
-   *     rejoins with the same ticket within that window; see Ack).
+   *     rejoins with the same ticket within that window; see Ack);
+   *   - a rejoin with the same ticket but another Join.incarnation is a restarted participant, not
+   *     a resumed one: see "Incarnations" at Join.incarnation.
    *
    * @generated from rpc relay.v1.RelayService.Connect
    */
@@ -848,11 +942,16 @@ export const RelayService: GenService<{
     output: typeof ServerMessageSchema;
   },
   /**
-   * Delivers this participant's frames (and optionally a Terminate) for a live Receive stream.
-   * Ordering: frames must carry consecutive seq numbers (1, 2, 3, ...). A frame whose seq was
-   * already accepted is acknowledged again without being forwarded twice (retries are safe); a
-   * frame with any other seq than the next expected one is refused with OUT_OF_RANGE, and the
-   * description names the seq the relay expects.
+   * Delivers this participant's frames, its acknowledgement of the peer's frames and optionally a
+   * Terminate for a live Receive stream.
+   * Ordering: frames must carry consecutive seq numbers. The first frame a Receive stream accepts
+   * may have any seq >= 1 (a resuming SDK opens a new Receive stream and continues its numbering,
+   * resending what its peer has not acknowledged); every later frame must be the next one. A frame
+   * whose seq was already accepted on this stream is acknowledged again without being forwarded
+   * twice (retries are safe); a frame with any other seq than the next expected one is refused
+   * with OUT_OF_RANGE, and the description names the seq the relay expects.
+   * Resume: SendRequest.ack is forwarded to the peer as ServerMessage.ack, exactly like
+   * ClientMessage.ack on Connect; a Send may carry only an ack.
    * Back-pressure: the call completes once every frame was handed on, i.e. only as fast as the
    * peer reads. If the peer cannot take more within the relay's send wait (10 s by default), the
    * call completes with acked_seq below the last frame's seq: send the rest again later. The relay
