@@ -17,10 +17,7 @@ import dev.checkmate.relay.testing.TestPeer;
 import dev.checkmate.relay.testing.TestRelay;
 import java.io.IOException;
 import java.math.BigInteger;
-import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -36,19 +33,16 @@ import org.junit.jupiter.api.Test;
  * SDK's test page served by a real relay's HTTP port; this test is the Java peer over gRPC.
  */
 class BrowserTest {
-  private static final Path WEB = Path.of(System.getProperty("user.dir"));
-  private static final Path CHROMIUM = Path.of(System.getenv().getOrDefault("CHROMIUM_PATH", "/usr/bin/chromium"));
   private TestRelay relay;
 
   @BeforeAll
   static void needsBrowserAndBuild() {
-    assertThat(CHROMIUM).as("Chromium is needed: apt-get install -y chromium").isExecutable();
-    assertThat(WEB.resolve("www/test-page.js")).as("run npm ci && npm run build in client-web").exists();
+    Chromium.require("test-page.js");
   }
 
   @BeforeEach
   void start() throws Exception {
-    relay = TestRelay.start(RelayConfig.builder().webSocketPort(0).devStaticDir(WEB.resolve("www")));
+    relay = TestRelay.start(RelayConfig.builder().webSocketPort(0).devStaticDir(Chromium.WEB.resolve("www")));
   }
 
   @AfterEach
@@ -63,26 +57,7 @@ class BrowserTest {
   }
 
   private CompletableFuture<String> open(String pathAndFragment, String screenshot) throws IOException {
-    String url = "http://127.0.0.1:" + relay.server.webSocketPort() + pathAndFragment;
-    Path shot = WEB.resolve("target/" + screenshot);
-    Files.createDirectories(shot.getParent());
-    Process node = new ProcessBuilder("node", "test/browser.mjs", url, shot.toString())
-        .directory(WEB.toFile())
-        .redirectError(ProcessBuilder.Redirect.INHERIT)
-        .start();
-    return CompletableFuture.supplyAsync(() -> {
-      try {
-        String out = new String(node.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-        if (!node.waitFor(90, TimeUnit.SECONDS)) {
-          node.destroyForcibly();
-          throw new AssertionError("browser did not finish");
-        }
-        assertThat(node.exitValue()).as("browser.mjs exit code; output: " + out).isZero();
-        return out;
-      } catch (IOException | InterruptedException e) {
-        throw new IllegalStateException(e);
-      }
-    });
+    return Chromium.open("http://127.0.0.1:" + relay.server.webSocketPort() + pathAndFragment, screenshot);
   }
 
   /**
@@ -107,8 +82,9 @@ class BrowserTest {
   }
 
   private static String enc(String s) {
-    return URLEncoder.encode(s, StandardCharsets.UTF_8);
+    return Chromium.enc(s);
   }
+
 
   private void exchangeWithBrowser(String transport) throws Exception {
     CreateSessionResponse s = relay.createSession();

@@ -20,10 +20,7 @@ import io.opentelemetry.proto.trace.v1.ResourceSpans;
 import io.opentelemetry.proto.trace.v1.ScopeSpans;
 import io.opentelemetry.proto.trace.v1.Span;
 import java.net.InetSocketAddress;
-import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -45,22 +42,19 @@ import org.junit.jupiter.params.provider.CsvSource;
  * sends the traceparent header (served here on the relay's own HTTP port, through Envoy by gRPC).
  */
 class BrowserTracingTest {
-  private static final Path WEB = Path.of(System.getProperty("user.dir"));
-  private static final Path CHROMIUM = Path.of(System.getenv().getOrDefault("CHROMIUM_PATH", "/usr/bin/chromium"));
   static final String TRACE_ID = "5b8efff798038103d269b633813fc60c";
   static final String PAGE_SPAN = "eee19b7ec3c1b174";
 
   @BeforeAll
   static void needsBrowserAndBuild() {
-    assertThat(CHROMIUM).as("Chromium is needed: apt-get install -y chromium").isExecutable();
-    assertThat(WEB.resolve("www/trace-page.js")).as("run npm ci && npm run build in client-web").exists();
+    Chromium.require("trace-page.js");
   }
 
   @ParameterizedTest
   @CsvSource({"websocket, websocket", "grpc-web, grpc_web"})
   void theRelaysSpansOfABrowserParticipantContinueThePagesTrace(String transport, String label) throws Exception {
     try (Receiver otlp = new Receiver()) {
-      TestRelay relay = TestRelay.start(RelayConfig.builder().webSocketPort(0).devStaticDir(WEB.resolve("www"))
+      TestRelay relay = TestRelay.start(RelayConfig.builder().webSocketPort(0).devStaticDir(Chromium.WEB.resolve("www"))
           .telemetryProperties(otlp.relayProperties()));
       try {
         CreateSessionResponse s = relay.createSession();
@@ -101,31 +95,13 @@ class BrowserTracingTest {
   }
 
   private CompletableFuture<String> open(TestRelay relay, String pathAndFragment, String screenshot) throws Exception {
-    String url = "http://127.0.0.1:" + relay.server.webSocketPort() + pathAndFragment;
-    Path shot = WEB.resolve("target/" + screenshot);
-    Files.createDirectories(shot.getParent());
-    Process node = new ProcessBuilder("node", "test/browser.mjs", url, shot.toString())
-        .directory(WEB.toFile())
-        .redirectError(ProcessBuilder.Redirect.INHERIT)
-        .start();
-    return CompletableFuture.supplyAsync(() -> {
-      try {
-        String out = new String(node.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-        if (!node.waitFor(90, TimeUnit.SECONDS)) {
-          node.destroyForcibly();
-          throw new AssertionError("browser did not finish");
-        }
-        assertThat(node.exitValue()).as("browser.mjs exit code; output: " + out).isZero();
-        return out;
-      } catch (Exception e) {
-        throw new IllegalStateException(e);
-      }
-    });
+    return Chromium.open("http://127.0.0.1:" + relay.server.webSocketPort() + pathAndFragment, screenshot);
   }
 
   private static String enc(String s) {
-    return URLEncoder.encode(s, StandardCharsets.UTF_8);
+    return Chromium.enc(s);
   }
+
 
   private static String hex(byte[] b) {
     return HexFormat.of().formatHex(b);

@@ -1,4 +1,4 @@
-package dev.checkmate.relay.client;
+package dev.checkmate.relay.testing;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -12,18 +12,19 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * A TCP proxy on loopback between an SDK and a relay, for resume tests: {@link #cutAll()} kills
- * every connection through it (both sockets closed, as when a network path or a node dies), and
- * {@link #refuse(boolean)} makes new connections fail at once.
+ * A TCP proxy on loopback between a client and a relay port (gRPC, or HTTP for WebSocket and
+ * gRPC-Web), for resume tests of both SDKs: {@link #cutAll()} kills every connection through it
+ * (both sockets closed, as when a network path or a node dies), and {@link #refuse(boolean)} makes
+ * new connections fail at once.
  */
-final class CuttableProxy implements AutoCloseable {
+public final class CuttableProxy implements AutoCloseable {
   private final ServerSocket server;
   private final int targetPort;
   private final List<Socket> sockets = new CopyOnWriteArrayList<>();
   private final AtomicInteger accepted = new AtomicInteger();
   private volatile boolean refusing;
 
-  CuttableProxy(int targetPort) throws IOException {
+  public CuttableProxy(int targetPort) throws IOException {
     this.targetPort = targetPort;
     this.server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
     Thread t = new Thread(this::acceptLoop, "proxy-accept-" + server.getLocalPort());
@@ -31,16 +32,21 @@ final class CuttableProxy implements AutoCloseable {
     t.start();
   }
 
-  String target() {
+  /** {@code host:port} of the proxy. */
+  public String target() {
     return "127.0.0.1:" + server.getLocalPort();
   }
 
-  int connections() {
+  public int port() {
+    return server.getLocalPort();
+  }
+
+  public int connections() {
     return accepted.get();
   }
 
   /** Closes every connection through the proxy. */
-  void cutAll() {
+  public void cutAll() {
     for (Socket s : sockets) {
       try {
         s.close();
@@ -52,7 +58,7 @@ final class CuttableProxy implements AutoCloseable {
   }
 
   /** While refusing, new connections are closed as soon as they are accepted. */
-  void refuse(boolean refuse) {
+  public void refuse(boolean refuse) {
     this.refusing = refuse;
   }
 
