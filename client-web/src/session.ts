@@ -16,6 +16,7 @@ import { EndToEndSecurityError, TERMINATE_PREFIX, peerReportedError } from "./e2
 import type { FrameCodec } from "./frame-codec.js";
 import { ACK_DELAY_MS, InboundSequencer } from "./inbound-sequencer.js";
 import type { Link, LinkFactory, TransportName } from "./link.js";
+import { Outbound } from "./outbound.js";
 import { ReconnectPolicy } from "./reconnect-policy.js";
 import { ResumeBuffer } from "./resume-buffer.js";
 import { endReasonName, roleName, type ServerMessage } from "./wire.js";
@@ -65,11 +66,6 @@ export interface SessionConfig {
   resume?: ResumeOptions;
 }
 
-/** An application send waiting to be numbered, or the Terminate queued behind them. */
-type Outgoing =
-  | { kind: "frame"; payload: Uint8Array; resolve: () => void; reject: (e: unknown) => void }
-  | { kind: "terminate"; reason: string };
-
 /**
  * One participant's session, from {@link joinSession}: the state machine (live, reconnecting,
  * ended) over one connect attempt at a time, driving the same parts as the Java SDK's session:
@@ -118,16 +114,13 @@ export class RelaySession implements AsyncIterable<Uint8Array> {
   private readonly config: SessionConfig;
   private readonly codec: FrameCodec;
   private readonly resumeOn: boolean;
-  private readonly sent: ResumeBuffer<{ seq: bigint; payload: Uint8Array }>;
+  private readonly outbound: Outbound;
   private readonly inbound: InboundSequencer;
   private readonly reconnect: ReconnectPolicy;
   private readonly delivery = new Delivery();
   private attempt: ConnectAttempt;
   private state: "live" | "reconnecting" | "ended" = "live";
   private peerIncarnation: bigint;
-  private readonly outbox: Outgoing[] = [];
-  private readonly handshakeOut: Uint8Array[] = [];
-  private nextSeq = 1n;
   /** Peer restarts so far: a delivery from before the last one must not touch the new ack. */
   private inboundEpoch = 0;
   /** Application frames handed to delivery since the session or the last peer restart. */
@@ -137,8 +130,6 @@ export class RelaySession implements AsyncIterable<Uint8Array> {
   private closedLocally = false;
   /** A protocol violation was seen: nothing more is accepted; the end follows in order. */
   private violated = false;
-  private pumping = false;
-  private pumpAgain = false;
   private ackTimer?: ReturnType<typeof setTimeout>;
   /** Incoming work that must stay in order (end-to-end opening is asynchronous). */
   private serial: Promise<void> = Promise.resolve();
@@ -156,9 +147,12 @@ export class RelaySession implements AsyncIterable<Uint8Array> {
     this.codec = config.codec;
     const resume = config.resume;
     this.resumeOn = resume?.enabled !== false;
-    this.sent = this.resumeOn
+    this.outbound = new Outbound(this.resumeOn
       ? ResumeBuffer.keeping(resume?.maxUnackedFrames ?? 1024, resume?.maxUnackedBytes ?? 4 * 1024 * 1024)
-      : ResumeBuffer.counting();
+      : ResumeBuffer.counting(), this.codec, {
+      link: () => (this.state === "live" && !this.end ? this.link : undefined),
+      sealFailed: (e) => this.e2eFailed(e),
+    });
     this.inbound = new InboundSequencer(this.resumeOn);
     this.reconnect = new ReconnectPolicy(resume?.graceMs ?? 30_000);
     this.sessionId = joined.sessionId;
@@ -249,10 +243,7 @@ export class RelaySession implements AsyncIterable<Uint8Array> {
         + (this.codec.endToEnd ? " (frame limit minus 28 bytes of end-to-end overhead)" : "") + "; split it");
     }
     const copy = payload.slice(); // the caller may reuse its buffer while the frame waits
-    await new Promise<void>((resolve, reject) => {
-      this.outbox.push({ kind: "frame", payload: copy, resolve, reject });
-      this.pump();
-    });
+    await this.outbound.send(copy);
     await this.ready();
   }
 
@@ -309,8 +300,7 @@ export class RelaySession implements AsyncIterable<Uint8Array> {
   async terminate(reason = ""): Promise<SessionEnd> {
     if (!this.end && !this.terminateQueued) {
       this.terminateQueued = true;
-      this.outbox.push({ kind: "terminate", reason }); // behind the frames queued before it
-      this.pump();
+      this.outbound.terminate(reason); // behind the frames queued before it
     }
     return this.ended;
   }
@@ -360,8 +350,7 @@ export class RelaySession implements AsyncIterable<Uint8Array> {
         if (named === 0n || named === this.config.incarnation) {
           // Naming us: the peer knows this incarnation, what it sends from now on is meant for it.
           if (named === this.config.incarnation) this.inbound.liftFence();
-          this.sent.onAck(m.kind.value.seq);
-          this.pump();
+          this.outbound.onAck(m.kind.value.seq);
         } // else meant for a predecessor of ours that held this role
         break;
       }
@@ -402,9 +391,8 @@ export class RelaySession implements AsyncIterable<Uint8Array> {
       if (this.end) return;
       if (opened.plaintext === undefined) {
         // A handshake message: answer it; DATA may be sealed once our CONFIRM is out.
-        this.handshakeOut.push(...opened.replies);
+        this.outbound.handshake(opened.replies);
         this.delivered(epoch, seq, payload.length);
-        this.pump();
         if (opened.becameSecure) this.secured?.resolve(this.codec.sas!);
         return;
       }
@@ -428,11 +416,11 @@ export class RelaySession implements AsyncIterable<Uint8Array> {
     } else if (peer !== 0n) {
       this.peerIncarnation = peer;
     }
-    if (this.resendOnPairing && !restarted) this.sent.markResend(); // after any loss, ours or the peer's
+    if (this.resendOnPairing && !restarted) this.outbound.markResend(); // after any loss, ours or the peer's
     this.resendOnPairing = true;
     this.sendAck(true); // our ack first, so the peer drops what we already have
     this.setPeer(true);
-    this.pump();
+    this.outbound.pump();
   }
 
   /** Runs `work` after the incoming work before it (frames being opened, a restart being reported). */
@@ -454,28 +442,18 @@ export class RelaySession implements AsyncIterable<Uint8Array> {
    * new end-to-end handshake.
    */
   private restart(newPeer: bigint): void {
-    const doomed: Array<(e: unknown) => void> = [];
-    for (let i = this.outbox.length - 1; i >= 0; i--) {
-      const o = this.outbox[i];
-      if (o.kind === "frame") {
-        doomed.push(o.reject);
-        this.outbox.splice(i, 1);
-      }
-    }
-    const lost = this.sent.clear() + doomed.length;
-    this.nextSeq = 1n;
+    const { lostFrames: lost, dropped: doomed } = this.outbound.restart();
     this.inbound.reset();
     this.inboundEpoch++;
     this.inbound.fence();
     this.peerIncarnation = newPeer;
     this.resendOnPairing = true;
-    this.handshakeOut.length = 0;
     this.codec.pause();
     this.sendAck(true);
     this.inOrder(() => {
       const error = new PeerRestartedError(lost, this.framesFromPeer);
       this.framesFromPeer = 0;
-      for (const reject of doomed.reverse()) reject(error);
+      for (const reject of doomed) reject(error);
       if (this.end) return;
       if (this.delivery.peerRestarted(error) === "unhandled") {
         this.endBecauseUnhandled(error);
@@ -493,10 +471,7 @@ export class RelaySession implements AsyncIterable<Uint8Array> {
   /** Starts a handshake (new keys); its COMMIT is this side's first frame of the pairing. Runs in order. */
   private async startHandshake(): Promise<void> {
     const hello = await this.codec.start(this.sessionId, this.role);
-    if (hello && !this.end) {
-      this.handshakeOut.push(hello);
-      this.pump();
-    }
+    if (hello && !this.end) this.outbound.handshake([hello]);
   }
 
   private endBecauseUnhandled(error: PeerRestartedError): void {
@@ -520,69 +495,6 @@ export class RelaySession implements AsyncIterable<Uint8Array> {
       this.ackTimer = undefined;
       this.sendAck(true);
     }, ACK_DELAY_MS);
-  }
-
-  // ---- writing ----
-
-  /** Writes what is queued while live: resends first, then handshake messages, then sends in order. */
-  private pump(): void {
-    if (this.pumping) {
-      this.pumpAgain = true;
-      return;
-    }
-    this.pumping = true;
-    void this.drain().finally(() => {
-      this.pumping = false;
-      if (this.pumpAgain) {
-        this.pumpAgain = false;
-        this.pump();
-      }
-    });
-  }
-
-  private async drain(): Promise<void> {
-    while (this.state === "live" && !this.end) {
-      const again = this.sent.nextResend();
-      if (again) {
-        this.link.sendFrame(again.seq, again.payload); // same seq, same bytes
-        continue;
-      }
-      const handshake = this.handshakeOut.shift();
-      if (handshake) {
-        this.write(handshake, false);
-        continue;
-      }
-      const next = this.outbox[0];
-      if (!next) return;
-      if (next.kind === "terminate") {
-        this.outbox.shift();
-        this.link.terminate(next.reason);
-        continue;
-      }
-      if (!this.sent.hasRoom(next.payload.length + this.codec.overhead)) return; // acks make room
-      if (!this.codec.canSeal) return; // DATA after our CONFIRM; handshake replies still pass above
-      let payload = next.payload;
-      if (this.codec.endToEnd) {
-        try {
-          payload = await this.codec.seal(payload);
-        } catch (e) {
-          this.e2eFailed(e);
-          return;
-        }
-        // Meanwhile the peer may have restarted (the send was dropped) or the link changed.
-        if (this.outbox[0] !== next || this.state !== "live" || this.end) continue;
-      }
-      this.outbox.shift();
-      this.write(payload, true);
-      next.resolve();
-    }
-  }
-
-  /** Numbers one payload and hands it to the link; kept until acknowledged. */
-  private write(payload: Uint8Array, application: boolean): void {
-    const seq = this.nextSeq++;
-    this.sent.add(seq, { seq, payload }, payload.length, application);
-    this.link.sendFrame(seq, payload);
   }
 
   // ---- ends and reconnects ----
@@ -690,7 +602,7 @@ export class RelaySession implements AsyncIterable<Uint8Array> {
       if (joined.peerIncarnation !== 0n) this.peerIncarnation = joined.peerIncarnation;
       if (joined.peerPresent) {
         this.resendOnPairing = true;
-        this.sent.markResend();
+        this.outbound.markResend();
       }
     }
     if (joined.peerPresent) {
@@ -698,7 +610,7 @@ export class RelaySession implements AsyncIterable<Uint8Array> {
       this.setPeer(true);
     }
     this.onResumed?.();
-    this.pump();
+    this.outbound.pump();
   }
 
   private protocolViolation(detail: string): void {
@@ -739,8 +651,7 @@ export class RelaySession implements AsyncIterable<Uint8Array> {
     this.state = "ended";
     if (this.ackTimer !== undefined) clearTimeout(this.ackTimer);
     const error = this.endError();
-    for (const o of this.outbox.splice(0)) if (o.kind === "frame") o.reject(error);
-    this.sent.clear();
+    this.outbound.clear(error);
     this.delivery.ended(end.error);
     for (const w of this.peerWaiters.splice(0)) w.reject(error);
     this.secured?.reject(error);

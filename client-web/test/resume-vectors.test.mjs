@@ -272,3 +272,25 @@ for (const c of v.scenarios) {
   test(`scenario, receive(): ${c.name}`, () => runScenario(c, "receive"));
   test(`scenario, callbacks: ${c.name}`, () => runScenario(c, "callbacks"));
 }
+
+test("callback style without onPeerRestarted: a restart ends the session (and tells the peer) instead of going on", async () => {
+  const links = new Queue();
+  const joining = openSession((listener, incarnation) => {
+    const l = new ScriptedLink(listener, incarnation);
+    links.push(l);
+    return l;
+  }, PLAIN_CODEC, {});
+  const link = await links.take(5000, "a join");
+  const send = (m) => link.listener.message(create(ServerMessageSchema, { kind: m }));
+  send({ case: "joined", value: { sessionId: "s1", role: Role.VERIFIER, peerPresent: true, peerIncarnation: 1001n } });
+  const session = await within(joining, 5000, "the session");
+  const frames = [];
+  session.onFrame = (p) => frames.push(dec.decode(p));
+  send({ case: "data", value: { seq: 1n, payload: enc.encode("a") } });
+  send({ case: "peerJoined", value: { role: Role.PROVER, incarnation: 2002n } });
+  const end = await within(session.ended, 5000, "the end");
+  assert.ok(end.error instanceof PeerRestartedError, String(end.error));
+  assert.deepEqual(frames, ["a"]);
+  await expectSent(link, { terminate: { reasonStartsWith: "the peer restarted and the application does not handle restarts" } }, () => 0n);
+  assert.equal(session.isOpen, false);
+});

@@ -1,8 +1,12 @@
 package dev.checkmate.relay.client;
 
+import java.util.Spliterator;
+import java.util.Spliterators;
 import java.util.concurrent.LinkedBlockingDeque;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.stream.Stream;
+import java.util.stream.StreamSupport;
 
 /**
  * The blocking style's {@link Delivery}: frames wait here for {@link RelaySession#receive}; a frame
@@ -39,6 +43,29 @@ final class BlockingInbox implements Delivery {
   /** The next frame, or null after {@code nanos}; throws a restart or the end when it reaches it. */
   byte[] take(long nanos) throws InterruptedException {
     return unwrap(nanos < 0 ? items.take() : items.poll(nanos, TimeUnit.NANOSECONDS));
+  }
+
+  /** {@link RelaySession#frames()}: ends normally at a TERMINATED end, throws any other. */
+  Stream<byte[]> frames() {
+    Spliterator<byte[]> spliterator =
+        new Spliterators.AbstractSpliterator<byte[]>(Long.MAX_VALUE, Spliterator.ORDERED | Spliterator.NONNULL) {
+          @Override
+          public boolean tryAdvance(Consumer<? super byte[]> action) {
+            try {
+              action.accept(take(-1));
+              return true;
+            } catch (SessionEndedException e) {
+              if (e.endReason() == EndReason.TERMINATED) {
+                return false;
+              }
+              throw e;
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+              throw new RelayException(StatusCode.CANCELLED, "interrupted while receiving", e);
+            }
+          }
+        };
+    return StreamSupport.stream(spliterator, false);
   }
 
   /** Frames and markers waiting. */

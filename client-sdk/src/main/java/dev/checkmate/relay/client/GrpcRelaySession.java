@@ -1,6 +1,5 @@
 package dev.checkmate.relay.client;
 
-import com.google.protobuf.ByteString;
 import dev.checkmate.relay.proto.v1.Ack;
 import dev.checkmate.relay.proto.v1.ClientMessage;
 import dev.checkmate.relay.proto.v1.Frame;
@@ -9,19 +8,14 @@ import dev.checkmate.relay.proto.v1.Join;
 import dev.checkmate.relay.proto.v1.Joined;
 import dev.checkmate.relay.proto.v1.ServerMessage;
 import dev.checkmate.relay.proto.v1.SessionEnded;
-import dev.checkmate.relay.proto.v1.Terminate;
 import io.grpc.Status;
 import java.lang.System.Logger.Level;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Optional;
-import java.util.Spliterator;
-import java.util.Spliterators;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.RejectedExecutionException;
@@ -33,7 +27,6 @@ import java.util.concurrent.TimeoutException;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
-import java.util.stream.StreamSupport;
 
 /**
  * A participant's session: the state machine (joining, live, reconnecting, ended) over one {@link
@@ -57,7 +50,6 @@ import java.util.stream.StreamSupport;
  */
 final class GrpcRelaySession implements RelaySession, ConnectAttempt.Events {
   private static final System.Logger LOG = System.getLogger(GrpcRelaySession.class.getName());
-  private static final int MAX_TERMINATE_REASON_BYTES = 256;
   private static final SecureRandom INCARNATIONS = new SecureRandom();
 
   /** Starts Connect calls; implemented by RelayClient (one channel per target). */
@@ -75,9 +67,6 @@ final class GrpcRelaySession implements RelaySession, ConnectAttempt.Events {
   }
 
   private enum State { JOINING, LIVE, RECONNECTING, ENDED }
-
-  /** A queued write: an application payload (numbered and sealed when written) or a Terminate. */
-  private record Outgoing(ClientMessage message, byte[] payload, CompletableFuture<Void> sent) {}
 
   /** What a peer restart changed, to report once the lock is released. */
   private record Restart(PeerRestartedException event, List<CompletableFuture<Void>> dropped) {}
@@ -107,11 +96,7 @@ final class GrpcRelaySession implements RelaySession, ConnectAttempt.Events {
   // Everything below is guarded by lock.
   private State state = State.JOINING;
   private ConnectAttempt current;
-  private final ArrayDeque<Outgoing> outbox = new ArrayDeque<>();
-  /** End-to-end handshake payloads waiting to be written; they pass the outbox. */
-  private final ArrayDeque<byte[]> handshakeOut = new ArrayDeque<>();
-  private long nextSeq = 1;
-  private final ResumeBuffer<ClientMessage> sent;
+  private final Outbound outbound;
   private final InboundSequencer inbound;
   /** Counts peer restarts: a delivery of a frame from before the last one must not touch the new ack. */
   private int inboundEpoch;
@@ -131,7 +116,6 @@ final class GrpcRelaySession implements RelaySession, ConnectAttempt.Events {
   private ScheduledFuture<?> ackTimer;
   private ScheduledFuture<?> retryTimer;
   private long acksSent;
-  private long framesResent;
 
   GrpcRelaySession(
       SessionListener listener,
@@ -149,9 +133,9 @@ final class GrpcRelaySession implements RelaySession, ConnectAttempt.Events {
     this.connector = connector;
     this.resume = resume == null ? ResumeSettings.OFF : resume;
     this.codec = codec == null ? FrameCodec.PLAIN : codec;
-    this.sent = this.resume.enabled()
+    this.outbound = new Outbound(this.resume.enabled()
         ? ResumeBuffer.keeping(this.resume.maxUnackedFrames(), this.resume.maxUnackedBytes())
-        : ResumeBuffer.counting();
+        : ResumeBuffer.counting(), this.codec);
     this.inbound = new InboundSequencer(this.resume.enabled());
     this.reconnect = new ReconnectPolicy(this.resume.grace(), () -> ThreadLocalRandom.current().nextDouble());
     if (listener == null) {
@@ -329,7 +313,7 @@ final class GrpcRelaySession implements RelaySession, ConnectAttempt.Events {
         return CompletableFuture.failedFuture(Errors.closedLocally());
       }
       // Numbered (and sealed) when written, under the lock: sequence order is wire order.
-      outbox.add(new Outgoing(null, payload.clone(), future));
+      outbound.send(payload.clone(), future);
     }
     drain();
     return future;
@@ -363,26 +347,7 @@ final class GrpcRelaySession implements RelaySession, ConnectAttempt.Events {
 
   @Override
   public Stream<byte[]> frames() {
-    inbox();
-    Spliterator<byte[]> spliterator =
-        new Spliterators.AbstractSpliterator<byte[]>(Long.MAX_VALUE, Spliterator.ORDERED | Spliterator.NONNULL) {
-          @Override
-          public boolean tryAdvance(Consumer<? super byte[]> action) {
-            try {
-              action.accept(receive());
-              return true;
-            } catch (SessionEndedException e) {
-              if (e.endReason() == EndReason.TERMINATED) {
-                return false;
-              }
-              throw e;
-            } catch (InterruptedException e) {
-              Thread.currentThread().interrupt();
-              throw new RelayException(StatusCode.CANCELLED, "interrupted while receiving", e);
-            }
-          }
-        };
-    return StreamSupport.stream(spliterator, false);
+    return inbox().frames();
   }
 
   @Override
@@ -393,7 +358,7 @@ final class GrpcRelaySession implements RelaySession, ConnectAttempt.Events {
       }
       terminateQueued = true;
       // Queued behind the data frames so the peer gets every frame sent before the end.
-      outbox.add(new Outgoing(terminateMessage(reason), null, null));
+      outbound.terminate(reason);
     }
     drain();
     try {
@@ -503,7 +468,7 @@ final class GrpcRelaySession implements RelaySession, ConnectAttempt.Events {
         }
         byte[] hello = codec.start(j.getSessionId(), Role.fromProto(j.getRole()));
         if (hello != null) {
-          handshakeOut.add(hello); // relay seq 1; the relay holds it until the peer joins
+          outbound.handshake(List.of(hello)); // relay seq 1; the relay holds it until the peer joins
         }
       } else if (peerChanged(j.getPeerIncarnation())) {
         restart = restartLocked(j.getPeerIncarnation()); // the peer restarted while we were away
@@ -513,7 +478,7 @@ final class GrpcRelaySession implements RelaySession, ConnectAttempt.Events {
         }
         if (present) {
           resendOnPairing = true;
-          sent.markResend();
+          outbound.markResend();
         }
       }
       peerPresent = present;
@@ -548,7 +513,7 @@ final class GrpcRelaySession implements RelaySession, ConnectAttempt.Events {
         peerIncarnation = peer;
       }
       if (resendOnPairing && restart == null) {
-        sent.markResend(); // after any loss (ours, or the peer's stream replaced or rejoined)
+        outbound.markResend(); // after any loss (ours, or the peer's stream replaced or rejoined)
       }
       resendOnPairing = true;
       peerPresent = true;
@@ -586,7 +551,7 @@ final class GrpcRelaySession implements RelaySession, ConnectAttempt.Events {
         if (named == incarnation) {
           inbound.liftFence(); // the peer knows this incarnation: what it sends now is meant for it
         }
-        sent.onAck(ack.getSeq());
+        outbound.onAck(ack.getSeq());
       }
       // else: meant for a predecessor of ours that held this role; nothing of ours is acknowledged
     }
@@ -639,7 +604,7 @@ final class GrpcRelaySession implements RelaySession, ConnectAttempt.Events {
       if (payload == null) {
         // A handshake message: answer it; DATA may be sealed once our CONFIRM is queued.
         synchronized (lock) {
-          handshakeOut.addAll(replies);
+          outbound.handshake(replies);
           codec.activate();
           lock.notifyAll();
         }
@@ -698,33 +663,23 @@ final class GrpcRelaySession implements RelaySession, ConnectAttempt.Events {
   private Restart restartLocked(long newPeer) {
     long received = framesFromPeer; // all of them reach the application before the restart
     framesFromPeer = 0;
-    int lost = sent.clear();
-    List<CompletableFuture<Void>> dropped = new ArrayList<>();
-    for (Iterator<Outgoing> it = outbox.iterator(); it.hasNext(); ) {
-      Outgoing o = it.next();
-      if (o.payload() != null) {
-        it.remove();
-        dropped.add(o.sent());
-      }
-    }
-    lost += dropped.size();
-    nextSeq = 1;
+    Outbound.Dropped dropped = outbound.restart();
     inbound.reset();
     inboundEpoch++;
     inbound.fence();
     peerIncarnation = newPeer;
     resendOnPairing = true;
-    handshakeOut.clear();
     byte[] hello = codec.start(joinedMessage.getSessionId(), Role.fromProto(joinedMessage.getRole()));
     if (hello != null) {
-      handshakeOut.add(hello);
+      outbound.handshake(List.of(hello));
     }
     lock.notifyAll(); // awaitSecure: the new handshake is not secure yet
     if (state == State.LIVE) {
       sendAckLocked(true);
     }
-    LOG.log(Level.INFO, "peer restarted: {0} frame(s) lost, {1} received from its previous incarnation", lost, received);
-    return new Restart(new PeerRestartedException(lost, received), dropped);
+    LOG.log(Level.INFO, "peer restarted: {0} frame(s) lost, {1} received from its previous incarnation",
+        dropped.lostFrames(), received);
+    return new Restart(new PeerRestartedException(dropped.lostFrames(), received), dropped.sends());
   }
 
   /** Reports a restart: fails the dropped sends and tells the application, in order with frames. */
@@ -743,7 +698,7 @@ final class GrpcRelaySession implements RelaySession, ConnectAttempt.Events {
 
   private void endBecauseUnhandled(PeerRestartedException restart) {
     LOG.log(Level.WARNING, "ending session: the peer restarted and the application does not handle restarts");
-    writeIfLive(terminateMessage("the peer restarted and the application does not handle restarts"));
+    writeIfLive(Outbound.terminateMessage("the peer restarted and the application does not handle restarts"));
     finish(restart);
   }
 
@@ -942,64 +897,29 @@ final class GrpcRelaySession implements RelaySession, ConnectAttempt.Events {
 
   /** Writes queued messages while the stream is ready; the on-ready handler calls it again later. */
   private void drain() {
-    List<CompletableFuture<Void>> written = new ArrayList<>();
-    EndToEndSecurityException sealFailure = null;
+    Outbound.Drained drained;
     synchronized (lock) {
-      while (state == State.LIVE && !writesClosed && current.isReady()) {
-        ClientMessage again = sent.nextResend();
-        if (again != null) {
-          current.write(again); // exact bytes, original seq
-          framesResent++;
-          continue;
-        }
-        byte[] handshake = handshakeOut.poll();
-        if (handshake != null) {
-          current.write(dataMessage(handshake, false));
-          continue;
-        }
-        Outgoing next = outbox.peek();
-        if (next == null) {
-          break;
-        }
-        ClientMessage message = next.message();
-        if (next.payload() != null) {
-          byte[] payload = next.payload();
-          if (!sent.hasRoom(payload.length + codec.overhead())) {
-            break; // back-pressure: the send future completes once acks make room
-          }
-          if (!codec.canSeal()) {
-            break; // data waits until our CONFIRM is out; handshake replies still pass above
-          }
-          try {
-            payload = codec.seal(payload);
-          } catch (EndToEndSecurityException e) {
-            sealFailure = e;
-            break;
-          }
-          message = dataMessage(payload, true);
-        }
-        outbox.poll();
-        current.write(message);
-        if (next.sent() != null) {
-          written.add(next.sent());
-        }
+      if (state != State.LIVE || writesClosed) {
+        return;
       }
+      ConnectAttempt stream = current;
+      drained = outbound.drain(new Outbound.Writer() {
+        @Override
+        public boolean ready() {
+          return stream.isReady();
+        }
+
+        @Override
+        public void write(ClientMessage message) {
+          stream.write(message);
+        }
+      }, trace);
     }
     // Completed outside the lock: dependent stages run application code.
-    written.forEach(f -> f.complete(null));
-    if (sealFailure != null) {
-      endToEndFailure(sealFailure);
+    drained.written().forEach(f -> f.complete(null));
+    if (drained.sealFailure() != null) {
+      endToEndFailure(drained.sealFailure());
     }
-  }
-
-  /** Under the lock, in wire order: a DATA message with the next sequence number, kept until acknowledged. */
-  private ClientMessage dataMessage(byte[] payload, boolean application) {
-    long seq = nextSeq++;
-    ClientMessage message = ClientMessage.newBuilder()
-        .setData(Frame.newBuilder().setSeq(seq).setPayload(ByteString.copyFrom(payload))).build();
-    sent.add(seq, message, payload.length, application);
-    trace.sent(payload.length);
-    return message;
   }
 
   /** Writes a message that skips the queue (a heartbeat, a Terminate that ends the session) if live. */
@@ -1047,20 +967,20 @@ final class GrpcRelaySession implements RelaySession, ConnectAttempt.Events {
   /** An end-to-end check failed: tell the peer which one (via the relay) and end the session. */
   private void endToEndFailure(EndToEndSecurityException e) {
     LOG.log(Level.WARNING, "ending session: {0}", e.reason());
-    writeIfLive(terminateMessage(EndToEndSecurityException.TERMINATE_PREFIX + e.check()));
+    writeIfLive(Outbound.terminateMessage(EndToEndSecurityException.TERMINATE_PREFIX + e.check()));
     finish(e);
   }
 
   private void protocolViolation(String detail) {
     LOG.log(Level.WARNING, "ending session: {0}", detail);
     // Tell the relay (and so the peer) why, instead of just dropping the stream.
-    writeIfLive(terminateMessage("protocol error: " + detail));
+    writeIfLive(Outbound.terminateMessage("protocol error: " + detail));
     finish(new ProtocolViolationException(detail));
   }
 
   /** Records the end once: fails pending sends, wakes readers and waiters, tells the application. */
   private void finish(RelayException end) {
-    List<Outgoing> pending;
+    List<CompletableFuture<Void>> pending;
     synchronized (lock) {
       if (terminal != null) {
         return;
@@ -1068,21 +988,14 @@ final class GrpcRelaySession implements RelaySession, ConnectAttempt.Events {
       terminal = end;
       state = State.ENDED;
       writesClosed = true;
-      pending = new ArrayList<>(outbox);
-      outbox.clear();
+      pending = outbound.clear();
       cancel(heartbeat);
       cancel(ackTimer);
       cancel(retryTimer);
-      sent.clear();
-      handshakeOut.clear();
       codec.close();
       lock.notifyAll();
     }
-    for (Outgoing o : pending) {
-      if (o.sent() != null) {
-        o.sent().completeExceptionally(end);
-      }
-    }
+    pending.forEach(f -> f.completeExceptionally(end));
     joined.completeExceptionally(end);
     ended.complete(end);
     trace.ended(end);
@@ -1117,28 +1030,6 @@ final class GrpcRelaySession implements RelaySession, ConnectAttempt.Events {
     }
   }
 
-  private static ClientMessage terminateMessage(String reason) {
-    return ClientMessage.newBuilder().setTerminate(Terminate.newBuilder().setReason(truncate(reason))).build();
-  }
-
-  /** The relay refuses reasons over 256 UTF-8 bytes; cut on a character boundary instead. */
-  static String truncate(String reason) {
-    if (reason == null) {
-      return "";
-    }
-    int bytes = 0;
-    for (int i = 0; i < reason.length(); ) {
-      int cp = reason.codePointAt(i);
-      int len = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
-      if (bytes + len > MAX_TERMINATE_REASON_BYTES) {
-        return reason.substring(0, i);
-      }
-      bytes += len;
-      i += Character.charCount(cp);
-    }
-    return reason;
-  }
-
   // ---- for tests and diagnostics ----
 
   long duplicatesDropped() {
@@ -1161,7 +1052,7 @@ final class GrpcRelaySession implements RelaySession, ConnectAttempt.Events {
 
   long framesResent() {
     synchronized (lock) {
-      return framesResent;
+      return outbound.resent();
     }
   }
 

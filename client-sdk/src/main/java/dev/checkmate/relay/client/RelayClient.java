@@ -252,7 +252,7 @@ public final class RelayClient implements AutoCloseable {
       return stub.terminateSession(
               TerminateSessionRequest.newBuilder()
                   .setTicket(ticket)
-                  .setReason(GrpcRelaySession.truncate(reason))
+                  .setReason(Outbound.truncate(reason))
                   .build())
           .getTerminated();
     } catch (StatusRuntimeException e) {
@@ -435,17 +435,16 @@ public final class RelayClient implements AutoCloseable {
 
     /**
      * Resume (on by default): sessions survive the loss of their stream. Each side keeps the frames
-     * it sent until the peer acknowledges them (cumulative acks, batched: every 16 frames or 64 KiB,
-     * else after 50 ms), drops incoming frames it already has (by sequence number, before
-     * end-to-end decryption and before the application), and when its stream fails with
-     * UNAVAILABLE or CANCELLED (connection lost, relay node killed, "relay node lost; reconnect")
-     * rejoins with the same ticket: jittered exponential backoff (full jitter, 100 ms doubling to
-     * 2 s), same target first and then the next of {@link #targets}, within {@link #resumeGrace}.
-     * After the rejoin it sends its current ack again and then every unacknowledged frame, in
-     * order, with its original sequence number and bytes. The application sees no error, only
-     * {@link SessionListener#onReconnecting} / {@link SessionListener#onResumed}; the peer sees
-     * {@link SessionListener#onPeerReconnecting} then {@link SessionListener#onPeerJoined}. Every
-     * frame reaches the peer's application exactly once and in order.
+     * it sent until the peer acknowledges them, drops incoming frames it already has (by sequence
+     * number, before end-to-end decryption and before the application), and when its stream fails
+     * with UNAVAILABLE or CANCELLED (connection lost, relay node killed, "relay node lost;
+     * reconnect") rejoins with the same ticket — jittered exponential backoff, same target first and
+     * then the next of {@link #targets}, within {@link #resumeGrace} — and sends again what is
+     * unacknowledged. The application sees no error, only {@link SessionListener#onReconnecting} /
+     * {@link SessionListener#onResumed}; the peer sees {@link SessionListener#onPeerReconnecting}
+     * then {@link SessionListener#onPeerJoined}. Every frame reaches the peer's application exactly
+     * once and in order. The exact rules (ack policy, backoff, what is resent when) are in
+     * docs/resume.md.
      *
      * <p>Not resumed: a session the relay ended (SessionEnded, e.g. terminate, timers, limits,
      * RELAY_SHUTDOWN), a stream replaced by another join with the same ticket (ABORTED), a refused
@@ -453,11 +452,9 @@ public final class RelayClient implements AutoCloseable {
      * by the application. If the grace window passes, the session ends with {@link
      * RelayUnavailableException}.
      *
-     * <p>Both peers should run with resume: a peer with resume numbers its frames on across
-     * reconnects, so it drops the frames of a peer that rejoins by hand (a new {@link RelaySession}
-     * for the same ticket numbers from 1 again) as duplicates. Turn resume off on both sides if the
-     * application rejoins by hand; without resume a lost stream ends the session with
-     * {@link RelayUnavailableException} at once and sequence gaps or repeats are protocol errors.
+     * <p>With resume off a lost stream ends the session with {@link RelayUnavailableException} at
+     * once, and sequence gaps or repeats are protocol errors. Either way a peer that restarts and
+     * joins again with its ticket is detected and reported ({@link PeerRestartedException}).
      */
     public Builder resume(boolean enabled) {
       this.resume = enabled;

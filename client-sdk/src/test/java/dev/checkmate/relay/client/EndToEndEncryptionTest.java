@@ -215,6 +215,60 @@ class EndToEndEncryptionTest {
     }
   }
 
+  /**
+   * A peer that restarts (a new session object for its ticket: new keys) gets a new handshake:
+   * the survivor reports the restart, starts over with fresh keys, and both reach the same new SAS;
+   * frames of the new incarnation are sealed with the new keys only.
+   */
+  @ParameterizedTest(name = "pairingSecret={0}")
+  @org.junit.jupiter.params.provider.ValueSource(booleans = {true, false})
+  void aRestartedPeerGetsANewHandshakeAndTheSurvivorANewSas(boolean withSecret) throws Exception {
+    RelayClient client = relay.client();
+    SessionInvite invite = client.createSession(Duration.ofMinutes(1));
+    JoinOptions options = withSecret ? JoinOptions.endToEnd(JoinOptions.newPairingSecret()) : JoinOptions.endToEndWithSas();
+    LinkedBlockingQueue<String> sas = new LinkedBlockingQueue<>();
+    LinkedBlockingQueue<Object> events = new LinkedBlockingQueue<>();
+    try (RelaySession verifier = client.join(invite.verifierTicket(), options, new SessionListener() {
+      @Override
+      public void onFrame(RelaySession session, byte[] payload) {
+        events.add(new String(payload, UTF_8));
+      }
+
+      @Override
+      public void onSecure(RelaySession session, String shortAuthenticationString) {
+        sas.add(shortAuthenticationString);
+      }
+
+      @Override
+      public void onPeerRestarted(RelaySession session, PeerRestartedException restart) {
+        events.add(restart);
+      }
+    })) {
+      RelaySession first = client.join(invite.proverTicket(), options);
+      assertThat(first.awaitSecure(WAIT)).isTrue();
+      String firstSas = sas.poll(10, TimeUnit.SECONDS);
+      assertThat(first.shortAuthenticationString()).hasValue(firstSas);
+      first.sendBlocking("from the first".getBytes(UTF_8));
+      assertThat(events.poll(10, TimeUnit.SECONDS)).isEqualTo("from the first");
+      first.close(); // the process "dies"
+
+      try (RelaySession second = client.join(invite.proverTicket(), options)) {
+        assertThat(second.rejoinedAfterRestart()).isTrue();
+        assertThat(second.awaitSecure(WAIT)).isTrue();
+        assertThat(events.poll(10, TimeUnit.SECONDS)).isInstanceOf(PeerRestartedException.class);
+        String secondSas = sas.poll(10, TimeUnit.SECONDS);
+        assertThat(secondSas).as("onSecure again, for the new handshake").isNotNull();
+        assertThat(second.shortAuthenticationString()).hasValue(secondSas);
+        assertThat(verifier.shortAuthenticationString()).hasValue(secondSas);
+        second.sendBlocking("from the second".getBytes(UTF_8));
+        assertThat(events.poll(10, TimeUnit.SECONDS)).isEqualTo("from the second");
+        verifier.sendBlocking("to the second".getBytes(UTF_8));
+        assertThat(new String(second.receive(WAIT), UTF_8)).isEqualTo("to the second");
+        assertThat(verifier.isOpen()).isTrue();
+      }
+    }
+  }
+
   @Test
   void awaitSecureWithoutEndToEndIsAnError() throws Exception {
     RelayClient client = relay.client();

@@ -58,12 +58,12 @@ class ErrorsTest {
 
   @Test
   void terminateReasonIsCutToTheRelayLimitOnACharacterBoundary() {
-    assertThat(GrpcRelaySession.truncate("done")).isEqualTo("done");
-    assertThat(GrpcRelaySession.truncate(null)).isEmpty();
+    assertThat(Outbound.truncate("done")).isEqualTo("done");
+    assertThat(Outbound.truncate(null)).isEmpty();
     String euros = "€".repeat(100); // 3 bytes each
-    assertThat(GrpcRelaySession.truncate(euros)).hasSize(85);
+    assertThat(Outbound.truncate(euros)).hasSize(85);
     String emoji = "a" + "\uD83D\uDE00".repeat(100); // 1 + 4 bytes each
-    String cut = GrpcRelaySession.truncate(emoji);
+    String cut = Outbound.truncate(emoji);
     assertThat(cut.getBytes(java.nio.charset.StandardCharsets.UTF_8).length).isLessThanOrEqualTo(256);
     assertThat(Character.isHighSurrogate(cut.charAt(cut.length() - 1))).isFalse();
   }

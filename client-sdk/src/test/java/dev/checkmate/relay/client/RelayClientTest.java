@@ -423,6 +423,33 @@ class RelayClientTest {
   }
 
   @Test
+  void aListenerThatDoesNotHandleRestartsEndsTheSessionForBothInsteadOfGoingOnWithANewPeer() throws Exception {
+    RelayClient client = relay.client();
+    SessionInvite invite = client.createSession();
+    java.util.concurrent.CompletableFuture<RelayException> ended = new java.util.concurrent.CompletableFuture<>();
+    RelaySession verifier = relay.closeLater(client.join(invite.verifierTicket(), new SessionListener() {
+      @Override
+      public void onFrame(RelaySession session, byte[] payload) {}
+
+      @Override
+      public void onEnded(RelaySession session, RelayException reason) {
+        ended.complete(reason);
+      }
+    }));
+    RelaySession first = relay.closeLater(client.join(invite.proverTicket()));
+    first.sendBlocking(bytes("a"));
+    first.close();
+    RelaySession second = relay.closeLater(client.join(invite.proverTicket()));
+    assertThat(ended.get(10, TimeUnit.SECONDS)).isInstanceOf(PeerRestartedException.class);
+    assertThat(verifier.isOpen()).isFalse();
+    assertThatThrownBy(() -> second.receive(WAIT))
+        .isInstanceOfSatisfying(SessionEndedException.class, e -> {
+          assertThat(e.endReason()).isEqualTo(EndReason.TERMINATED);
+          assertThat(e.reason()).contains("does not handle restarts");
+        });
+  }
+
+  @Test
   void heartbeatsKeepTheSessionHealthy() throws Exception {
     // Fast for a test, yet within the relay's keep-alive budget (2/s, burst 20).
     RelayClient client = relay.client(b -> b.heartbeatInterval(Duration.ofMillis(250)));
