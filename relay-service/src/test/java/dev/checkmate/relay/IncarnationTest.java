@@ -44,6 +44,21 @@ class IncarnationTest {
     return m.getData().getPayload().toStringUtf8();
   }
 
+  /** The prover (incarnation A) sends while the verifier is away, then its stream dies. */
+  private void proverLeavesFramesBehind(CreateSessionResponse s, String... frames) throws Exception {
+    TestPeer a = relay.join(s.getProverTicket(), PROVER_A);
+    a.next(JOINED);
+    long bytes = 0;
+    for (String f : frames) {
+      a.sendData(f.getBytes());
+      bytes += f.length();
+    }
+    long held = bytes;
+    TestRelay.await("the frames held for the verifier", () -> relay.server.hub().rendezvousBytes() == held);
+    a.cancel();
+    TestRelay.await("the prover's slot is empty", () -> relay.server.hub().participantCount() == 0);
+  }
+
   @Test
   void joinedPeerJoinedAndPeerLeftCarryTheIncarnationsAndAcksAreForwardedWithTheOneTheyName() throws Exception {
     CreateSessionResponse s = relay.createSession();
@@ -83,13 +98,7 @@ class IncarnationTest {
   @Test
   void aNewIncarnationDiscardsTheRendezvousFramesOfItsPredecessorAndThoseHeldForIt() throws Exception {
     CreateSessionResponse s = relay.createSession();
-    TestPeer a = relay.join(s.getProverTicket(), PROVER_A);
-    a.next(JOINED);
-    a.sendData("a1 for nobody yet".getBytes());
-    a.sendData("a2 for nobody yet".getBytes());
-    TestRelay.await("a1, a2 held for the verifier", () -> relay.server.hub().rendezvousBytes() == 34);
-    a.cancel(); // killed
-    TestRelay.await("the prover's slot is empty", () -> relay.server.hub().participantCount() == 0);
+    proverLeavesFramesBehind(s, "a1 for nobody yet", "a2 for nobody yet"); // then killed
     try (TestPeer verifier = relay.join(s.getVerifierTicket(), VERIFIER)) {
       Joined v = verifier.next(JOINED).getJoined();
       assertThat(v.getPeerPresent()).isFalse();
@@ -118,13 +127,7 @@ class IncarnationTest {
   @Test
   void aRejoinOfTheSameIncarnationKeepsTheRendezvousFramesBothWays() throws Exception {
     CreateSessionResponse s = relay.createSession();
-    TestPeer a = relay.join(s.getProverTicket(), PROVER_A);
-    a.next(JOINED);
-    a.sendData("a1".getBytes());
-    a.sendData("a2".getBytes());
-    TestRelay.await("a1, a2 held for the verifier", () -> relay.server.hub().rendezvousBytes() == 4);
-    a.cancel(); // its connection dropped; it will resume
-    TestRelay.await("the prover's slot is empty", () -> relay.server.hub().participantCount() == 0);
+    proverLeavesFramesBehind(s, "a1", "a2"); // its connection dropped; it will resume
     try (TestPeer verifier = relay.join(s.getVerifierTicket(), VERIFIER)) {
       verifier.next(JOINED);
       verifier.sendData("v1".getBytes());
@@ -142,12 +145,7 @@ class IncarnationTest {
   @Test
   void aClientWithoutAnIncarnationReportsNoneAndReplacesNothing() throws Exception {
     CreateSessionResponse s = relay.createSession();
-    TestPeer a = relay.join(s.getProverTicket(), PROVER_A);
-    a.next(JOINED);
-    a.sendData("a1".getBytes());
-    TestRelay.await("a1 held for the verifier", () -> relay.server.hub().rendezvousBytes() == 2);
-    a.cancel();
-    TestRelay.await("the prover's slot is empty", () -> relay.server.hub().participantCount() == 0);
+    proverLeavesFramesBehind(s, "a1");
     try (TestPeer old = relay.join(s.getProverTicket())) {
       assertThat(old.next(JOINED).getJoined().getReplacedIncarnation()).isZero();
       try (TestPeer verifier = relay.join(s.getVerifierTicket(), VERIFIER)) {

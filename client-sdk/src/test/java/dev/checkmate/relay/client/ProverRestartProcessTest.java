@@ -2,8 +2,9 @@ package dev.checkmate.relay.client;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.checkmate.relay.testing.HashChain;
+import dev.checkmate.relay.testing.SplitAtMarker;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -33,17 +34,6 @@ class ProverRestartProcessTest {
 
   @RegisterExtension
   final RelayExtension relay = new RelayExtension(b -> b.maxFramesPerSecond(100_000));
-
-  static byte[] chain(List<String> payloads) throws Exception {
-    byte[] chain = new byte[32];
-    for (String p : payloads) {
-      MessageDigest d = MessageDigest.getInstance("SHA-256");
-      d.update(chain);
-      d.update(p.getBytes(StandardCharsets.UTF_8));
-      chain = d.digest();
-    }
-    return chain;
-  }
 
   static List<String> expected(String label, long from, long to) {
     List<String> out = new ArrayList<>();
@@ -151,33 +141,24 @@ class ProverRestartProcessTest {
         assertThat(second.awaitExit(30)).isZero();
 
         // ---- the verifier's side: a-1..a-k, the restart, b-1..b-60 ----
-        int restartAt = -1;
-        for (int i = 0; i < got.size(); i++) {
-          if (got.get(i) instanceof PeerRestartedException) {
-            assertThat(restartAt).as("reported once").isEqualTo(-1);
-            restartAt = i;
-          }
-        }
-        assertThat(restartAt).as("the restart was reported").isPositive();
-        PeerRestartedException restart = (PeerRestartedException) got.get(restartAt);
-        List<String> fromFirst = new ArrayList<>();
-        got.subList(0, restartAt).forEach(o -> fromFirst.add((String) o));
-        List<String> fromSecond = new ArrayList<>();
-        got.subList(restartAt + 1, got.size()).forEach(o -> fromSecond.add((String) o));
+        var split = SplitAtMarker.of(got, PeerRestartedException.class); // reported once
+        PeerRestartedException restart = split.marker();
+        List<String> fromFirst = split.before();
+        List<String> fromSecond = split.after();
         long k = fromFirst.size();
         assertThat(restart.framesFromPreviousPeer()).isEqualTo(k);
         assertThat(fromFirst).as("the first prover's frames, exactly once, in order").isEqualTo(expected("a", 1, k));
-        assertThat(chain(fromFirst)).isEqualTo(chain(expected("a", 1, k)));
+        assertThat(HashChain.of(fromFirst)).isEqualTo(HashChain.of(expected("a", 1, k)));
         assertThat(k).as("no more than the first prover could have sent").isLessThanOrEqualTo(firstSent + 1);
         assertThat(fromSecond).as("the second prover's frames, exactly once, in order").isEqualTo(expected("b", 1, SECOND_PROVER_FRAMES));
-        assertThat(chain(fromSecond)).isEqualTo(chain(expected("b", 1, SECOND_PROVER_FRAMES)));
+        assertThat(HashChain.of(fromSecond)).isEqualTo(HashChain.of(expected("b", 1, SECOND_PROVER_FRAMES)));
 
         // ---- the verifier's frames: to the first prover, reported lost, or to the second ----
         List<String> secondGot = received(second, "v");
         long j = indexOf(secondGot.get(0), "v") - 1; // the last frame passed to send before the restart
         assertThat(secondGot).as("the second prover got everything sent after the restart, once, in order")
             .isEqualTo(expected("v", j + 1, last));
-        assertThat(chain(secondGot)).isEqualTo(chain(expected("v", j + 1, last)));
+        assertThat(HashChain.of(secondGot)).isEqualTo(HashChain.of(expected("v", j + 1, last)));
         assertThat(firstGot).as("the first prover got a prefix, once, in order").isEqualTo(expected("v", 1, firstGot.size()));
         long confirmed = j - restart.lostFrames(); // acknowledged by the first prover
         // Acknowledged means delivered to its application, which prints right after: all of them

@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.checkmate.relay.testing.CuttableProxy;
+import dev.checkmate.relay.testing.HashChain;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
@@ -34,12 +34,6 @@ class ResumeTest {
     return (side + " frame " + i + " " + "x".repeat((int) (i % 97))).getBytes(StandardCharsets.UTF_8);
   }
 
-  static byte[] fold(byte[] chain, byte[] payload) throws Exception {
-    MessageDigest d = MessageDigest.getInstance("SHA-256");
-    d.update(chain);
-    d.update(payload);
-    return d.digest();
-  }
 
   /** Counts the resume callbacks and hands frames to a queue (callback style). */
   static final class Recorder implements SessionListener {
@@ -109,12 +103,12 @@ class ResumeTest {
     CompletableFuture<byte[]> verifierSent = sendAll(verifier, "v", n);
     CompletableFuture<byte[]> proverReceived = CompletableFuture.supplyAsync(() -> {
       try {
-        byte[] chain = new byte[32];
+        byte[] chain = HashChain.start();
         for (long i = 1; i <= n; i++) {
           byte[] got = prover.receive(Duration.ofSeconds(20));
           assertThat(got).as("prover's frame %d", i).isNotNull();
           assertThat(new String(got, StandardCharsets.UTF_8)).isEqualTo(new String(payload("v", i), StandardCharsets.UTF_8));
-          chain = fold(chain, got);
+          chain = HashChain.fold(chain, got);
           proverGot.set(i);
         }
         return chain;
@@ -124,12 +118,12 @@ class ResumeTest {
     });
     CompletableFuture<byte[]> verifierReceived = CompletableFuture.supplyAsync(() -> {
       try {
-        byte[] chain = new byte[32];
+        byte[] chain = HashChain.start();
         for (long i = 1; i <= n; i++) {
           byte[] got = verifierEvents.frames.poll(20, TimeUnit.SECONDS);
           assertThat(got).as("verifier's frame %d", i).isNotNull();
           assertThat(new String(got, StandardCharsets.UTF_8)).isEqualTo(new String(payload("p", i), StandardCharsets.UTF_8));
-          chain = fold(chain, got);
+          chain = HashChain.fold(chain, got);
           verifierGot.set(i);
         }
         return chain;
@@ -171,10 +165,10 @@ class ResumeTest {
   private static CompletableFuture<byte[]> sendAll(RelaySession s, String side, int n) {
     return CompletableFuture.supplyAsync(() -> {
       try {
-        byte[] chain = new byte[32];
+        byte[] chain = HashChain.start();
         for (long i = 1; i <= n; i++) {
           byte[] p = payload(side, i);
-          chain = fold(chain, p);
+          chain = HashChain.fold(chain, p);
           s.sendBlocking(p);
           if (i % 50 == 0) {
             Thread.sleep(2); // spread over ~a second so the cuts land mid-stream

@@ -6,9 +6,9 @@ import dev.checkmate.relay.client.RelayClient;
 import dev.checkmate.relay.client.RelaySession;
 import dev.checkmate.relay.client.SessionInvite;
 import dev.checkmate.relay.client.SessionListener;
+import dev.checkmate.relay.testing.HashChain;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -128,12 +128,6 @@ class ClusterResumeProcessTest {
     return ("frame " + i + " " + "x".repeat((int) (i % 97))).getBytes(StandardCharsets.UTF_8);
   }
 
-  static byte[] fold(byte[] chain, byte[] payload) throws Exception {
-    MessageDigest d = MessageDigest.getInstance("SHA-256");
-    d.update(chain);
-    d.update(payload);
-    return d.digest();
-  }
 
   /** Targets starting at relay {@code first}, then the others in order. */
   private static List<String> targets(int first) {
@@ -182,10 +176,10 @@ class ClusterResumeProcessTest {
 
       CompletableFuture<byte[]> sent = CompletableFuture.supplyAsync(() -> {
         try {
-          byte[] chain = new byte[32];
+          byte[] chain = HashChain.start();
           for (long i = 1; i <= n; i++) {
             byte[] p = payload(i);
-            chain = fold(chain, p);
+            chain = HashChain.fold(chain, p);
             prover.sendBlocking(p);
             Thread.sleep(1); // stay well under the relay's 2,000 frames/s
           }
@@ -197,14 +191,14 @@ class ClusterResumeProcessTest {
       AtomicLong progress = new AtomicLong();
       CompletableFuture<byte[]> received = CompletableFuture.supplyAsync(() -> {
         try {
-          byte[] chain = new byte[32];
+          byte[] chain = HashChain.start();
           for (long i = 1; i <= n; i++) {
             byte[] got = verifier.receive(Duration.ofSeconds(40));
             assertThat(got).as("frame %d", i).isNotNull();
             assertThat(new String(got, StandardCharsets.UTF_8))
                 .as("frame %d, exactly once and in order", i)
                 .isEqualTo(new String(payload(i), StandardCharsets.UTF_8));
-            chain = fold(chain, got);
+            chain = HashChain.fold(chain, got);
             progress.set(i);
           }
           return chain;

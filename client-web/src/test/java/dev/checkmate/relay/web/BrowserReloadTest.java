@@ -2,14 +2,15 @@ package dev.checkmate.relay.web;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.checkmate.relay.RelayConfig;
+
 import dev.checkmate.relay.client.PeerRestartedException;
 import dev.checkmate.relay.client.RelayClient;
 import dev.checkmate.relay.client.RelaySession;
 import dev.checkmate.relay.proto.v1.CreateSessionResponse;
+import dev.checkmate.relay.testing.HashChain;
+import dev.checkmate.relay.testing.SplitAtMarker;
 import dev.checkmate.relay.testing.TestRelay;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,9 +21,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
+
+
+
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -37,33 +39,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class BrowserReloadTest {
   private static final Pattern RECEIVED = Pattern.compile("^received (ping-\\d+)$");
-  private TestRelay relay;
-
-  @BeforeAll
-  static void needsBrowserAndBuild() {
-    Chromium.require("test-page.js");
-  }
-
-  @BeforeEach
-  void start() throws Exception {
-    relay = TestRelay.start(RelayConfig.builder().webSocketPort(0).devStaticDir(Chromium.WEB.resolve("www")));
-  }
-
-  @AfterEach
-  void stop() throws Exception {
-    relay.close();
-  }
-
-  static byte[] chain(List<String> payloads) throws Exception {
-    byte[] chain = new byte[32];
-    for (String p : payloads) {
-      MessageDigest d = MessageDigest.getInstance("SHA-256");
-      d.update(chain);
-      d.update(p.getBytes(StandardCharsets.UTF_8));
-      chain = d.digest();
-    }
-    return chain;
-  }
+  @RegisterExtension
+  final BrowserRelay browser = new BrowserRelay("test-page.js");
 
   static List<String> pings(String prefix, long from, long to) {
     List<String> out = new ArrayList<>();
@@ -76,10 +53,11 @@ class BrowserReloadTest {
   @ParameterizedTest(name = "{0}")
   @ValueSource(strings = {"websocket", "grpc-web"})
   void aReloadedPageRejoinsAsANewIncarnationAndNoFrameIsSplicedLostSilentlyOrDuplicated(String transport) throws Exception {
+    TestRelay relay = browser.relay();
     CreateSessionResponse s = relay.createSession();
     try (RelayClient client = RelayClient.builder().target("127.0.0.1:" + relay.server.grpcPort()).usePlaintext().build();
         RelaySession prover = client.join(s.getProverTicket())) {
-      CompletableFuture<String> page = Chromium.open("http://127.0.0.1:" + relay.server.webSocketPort()
+      CompletableFuture<String> page = Chromium.open(browser.origin()
               + "/test.html#ticket=" + Chromium.enc(s.getVerifierTicket()) + "&transport=" + transport
               + "&session=" + Chromium.enc(s.getSessionId()),
           "reload-" + transport + ".png", "window.__echoes >= 10");
@@ -147,19 +125,10 @@ class BrowserReloadTest {
           .contains("\"rejoinedAfterRestart\":true");
 
       // ---- the prover's side: hello, echoes of the first page, the restart, hello, echoes ----
-      int restartAt = -1;
-      for (int i = 0; i < got.size(); i++) {
-        if (got.get(i) instanceof PeerRestartedException) {
-          assertThat(restartAt).as("reported once").isEqualTo(-1);
-          restartAt = i;
-        }
-      }
-      assertThat(restartAt).as("the restart was reported").isPositive();
-      PeerRestartedException restart = (PeerRestartedException) got.get(restartAt);
-      List<String> first = new ArrayList<>();
-      got.subList(0, restartAt).forEach(o -> first.add((String) o));
-      List<String> second = new ArrayList<>();
-      got.subList(restartAt + 1, got.size()).forEach(o -> second.add((String) o));
+      var split = SplitAtMarker.of(got, PeerRestartedException.class); // reported once
+      PeerRestartedException restart = split.marker();
+      List<String> first = split.before();
+      List<String> second = split.after();
       assertThat(restart.framesFromPreviousPeer()).isEqualTo(first.size());
       assertThat(first.get(0)).isEqualTo("hello from the browser");
       List<String> firstEchoes = first.subList(1, first.size());
@@ -168,7 +137,7 @@ class BrowserReloadTest {
       List<String> secondEchoes = second.subList(1, second.size());
       long j = Long.parseLong(secondEchoes.get(0).substring("echo:ping-".length())) - 1;
       assertThat(secondEchoes).as("the reloaded page's echoes, once, in order").isEqualTo(pings("echo:", j + 1, last.get()));
-      assertThat(chain(secondEchoes)).isEqualTo(chain(pings("echo:", j + 1, last.get())));
+      assertThat(HashChain.of(secondEchoes)).isEqualTo(HashChain.of(pings("echo:", j + 1, last.get())));
 
       // ---- the pages' side (their console lines, both loads) ----
       List<List<String>> loads = new ArrayList<>();
@@ -186,7 +155,7 @@ class BrowserReloadTest {
       assertThat(firstPage).as("the first page got a prefix, once, in order").isEqualTo(pings("", 1, firstPage.size()));
       assertThat(loads.get(1)).as("the reloaded page got everything sent after the restart, once, in order")
           .isEqualTo(pings("", j + 1, last.get()));
-      assertThat(chain(loads.get(1))).isEqualTo(chain(pings("", j + 1, last.get())));
+      assertThat(HashChain.of(loads.get(1))).isEqualTo(HashChain.of(pings("", j + 1, last.get())));
       long confirmed = j - restart.lostFrames(); // acknowledged by the first page
       assertThat((long) firstPage.size()).as("every ping not reported lost reached the first page")
           .isBetween(confirmed - 1, j);

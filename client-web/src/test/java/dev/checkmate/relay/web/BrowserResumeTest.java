@@ -2,7 +2,7 @@ package dev.checkmate.relay.web;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.checkmate.relay.RelayConfig;
+
 import dev.checkmate.relay.client.RelayClient;
 import dev.checkmate.relay.client.RelaySession;
 import dev.checkmate.relay.proto.v1.CreateSessionResponse;
@@ -15,8 +15,9 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
+
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -28,24 +29,20 @@ import org.junit.jupiter.params.provider.ValueSource;
  * the numbering and carry the acks) and both sides get every frame exactly once and in order.
  */
 class BrowserResumeTest {
+  @RegisterExtension
+  final BrowserRelay browser = new BrowserRelay("test-page.js");
   private TestRelay relay;
   private CuttableProxy proxy;
 
-  @BeforeAll
-  static void needsBrowserAndBuild() {
-    Chromium.require("test-page.js");
-  }
-
   @BeforeEach
   void start() throws Exception {
-    relay = TestRelay.start(RelayConfig.builder().webSocketPort(0).devStaticDir(Chromium.WEB.resolve("www")));
+    relay = browser.relay();
     proxy = new CuttableProxy(relay.server.webSocketPort());
   }
 
   @AfterEach
   void stop() throws Exception {
     proxy.close();
-    relay.close();
   }
 
   @ParameterizedTest(name = "{0}")

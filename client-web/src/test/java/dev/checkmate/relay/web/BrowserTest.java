@@ -6,7 +6,7 @@ import static dev.checkmate.relay.proto.v1.ServerMessage.KindCase.PEER_JOINED;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.checkmate.relay.RelayConfig;
+
 import dev.checkmate.relay.client.EndToEndSecurityException;
 import dev.checkmate.relay.client.JoinOptions;
 import dev.checkmate.relay.client.RelayClient;
@@ -23,9 +23,10 @@ import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
+
+
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -33,21 +34,13 @@ import org.junit.jupiter.api.Test;
  * SDK's test page served by a real relay's HTTP port; this test is the Java peer over gRPC.
  */
 class BrowserTest {
+  @RegisterExtension
+  final BrowserRelay browser = new BrowserRelay("test-page.js");
   private TestRelay relay;
 
-  @BeforeAll
-  static void needsBrowserAndBuild() {
-    Chromium.require("test-page.js");
-  }
-
   @BeforeEach
-  void start() throws Exception {
-    relay = TestRelay.start(RelayConfig.builder().webSocketPort(0).devStaticDir(Chromium.WEB.resolve("www")));
-  }
-
-  @AfterEach
-  void stop() throws Exception {
-    relay.close();
+  void start() {
+    relay = browser.relay();
   }
 
   /** Runs the browser on the test page; completes with the page's result JSON line. */
@@ -57,7 +50,7 @@ class BrowserTest {
   }
 
   private CompletableFuture<String> open(String pathAndFragment, String screenshot) throws IOException {
-    return Chromium.open("http://127.0.0.1:" + relay.server.webSocketPort() + pathAndFragment, screenshot);
+    return Chromium.open(browser.origin() + pathAndFragment, screenshot);
   }
 
   /**
