@@ -1,5 +1,6 @@
 package dev.checkmate.relay.client;
 
+import java.io.BufferedOutputStream;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.PrintStream;
@@ -7,8 +8,8 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 
 /**
- * A prover in a process of its own, for tests that kill it with kill -9 and start another with the
- * same ticket (ProverRestartProcessTest). Uses only the SDK's public API. Reports on stdout, one
+ * A prover in a process of its own (relay-service's JvmProcess fixture starts it), for tests that
+ * kill it with kill -9 and start another with the same ticket (ProverRestartProcessTest). Uses only the SDK's public API. Reports on stdout, one
  * line per event, flushed at once so nothing is lost when it is killed:
  * {@code JOINED <rejoinedAfterRestart>}, {@code SECURE}, {@code RECV <payload>} (after the frame was
  * taken), {@code RESTART <lostFrames> <framesFromPreviousPeer>}, {@code SENT <i>} (after
@@ -27,7 +28,9 @@ public final class ProverProcess {
   }
 
   public static void main(String[] args) throws Exception {
-    PrintStream out = new PrintStream(new FileOutputStream(FileDescriptor.out), true, StandardCharsets.UTF_8);
+    // Buffered and flushed per line: each line leaves in one write, whole, even between log lines.
+    PrintStream out = new PrintStream(new BufferedOutputStream(new FileOutputStream(FileDescriptor.out), 1 << 16),
+        true, StandardCharsets.UTF_8);
     String target = args[0];
     String ticket = args[1];
     String label = args[2];

@@ -3,8 +3,10 @@ package dev.checkmate.relay.client;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.checkmate.relay.testing.HashChain;
+import dev.checkmate.relay.testing.JvmProcess;
 import dev.checkmate.relay.testing.SplitAtMarker;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -12,6 +14,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -31,6 +34,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 @Timeout(180)
 class ProverRestartProcessTest {
   private static final int SECOND_PROVER_FRAMES = 60;
+  private static final Pattern JOINED = Pattern.compile("(?m)^JOINED (\\w+)$");
 
   @RegisterExtension
   final RelayExtension relay = new RelayExtension(b -> b.maxFramesPerSecond(100_000));
@@ -51,9 +55,34 @@ class ProverRestartProcessTest {
     return Long.parseLong(payload.substring(label.length() + 1, payload.indexOf(' ')));
   }
 
-  private static List<String> received(ChildJvm prover, String label) {
+  /** A prover process (ProverProcess in a JVM of its own, so that it can be killed with kill -9). */
+  private static JvmProcess prover(String... args) throws java.io.IOException {
+    List<String> command = new ArrayList<>(JvmProcess.classPathMain(ProverProcess.class));
+    command.addAll(0, List.of("-Xmx128m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"));
+    command.addAll(List.of(args));
+    return JvmProcess.start(command);
+  }
+
+  private static List<String> lines(JvmProcess p) {
+    return List.of(p.output().split("\n"));
+  }
+
+  private static long count(JvmProcess p, String prefix) {
+    return lines(p).stream().filter(l -> l.startsWith(prefix)).count();
+  }
+
+  private static void awaitCount(JvmProcess p, String prefix, long n) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (count(p, prefix) < n) {
+      assertThat(System.nanoTime()).as("%s lines starting with %s; output:%n%s", n, prefix, p.output()).isLessThan(deadline);
+      Thread.sleep(5);
+    }
+  }
+
+  /** The payloads a prover printed as received ("RECV <payload>"), of one label, in order. */
+  private static List<String> received(JvmProcess prover, String label) {
     List<String> out = new ArrayList<>();
-    for (String line : prover.lines()) {
+    for (String line : lines(prover)) {
       if (line.startsWith("RECV " + label + "-")) {
         out.add(line.substring("RECV ".length()));
       }
@@ -112,33 +141,34 @@ class ProverRestartProcessTest {
     });
 
     String target = relay.target();
-    try (ChildJvm first = ChildJvm.start("prover-a", ProverProcess.class,
-            concat(new String[] {target, invite.proverTicket(), "a", "1000000", "3"}, e2eArg))) {
-      assertThat(first.await("JOINED", l -> l.startsWith("JOINED"), 60)).isEqualTo("JOINED false");
+    try (JvmProcess first = prover(concat(new String[] {target, invite.proverTicket(), "a", "1000000", "3"}, e2eArg))) {
+      assertThat(first.await(JOINED, Duration.ofSeconds(60))).isEqualTo("false");
       // Mid-stream both ways, then kill -9.
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
       while (got.size() < 50 && System.nanoTime() < deadline) {
         Thread.sleep(5);
       }
-      first.awaitCount("RECV v-", l -> l.startsWith("RECV v-"), 20, 60);
-      first.kill();
+      awaitCount(first, "RECV v-", 20);
+      first.close(); // kill -9
+      first.awaitExit(Duration.ofSeconds(10)); // and every line it printed was read
       List<String> firstGot = received(first, "v");
-      long firstSent = first.count(l -> l.startsWith("SENT "));
+      long firstSent = count(first, "SENT ");
 
-      try (ChildJvm second = ChildJvm.start("prover-b", ProverProcess.class,
+      try (JvmProcess second = prover(
               concat(new String[] {target, invite.proverTicket(), "b", String.valueOf(SECOND_PROVER_FRAMES), "5"}, e2eArg))) {
-        assertThat(second.await("JOINED", l -> l.startsWith("JOINED"), 60))
-            .as("the second prover knows it took over from an earlier one").isEqualTo("JOINED true");
+        assertThat(second.await(JOINED, Duration.ofSeconds(60)))
+            .as("the second prover knows it took over from an earlier one").isEqualTo("true");
         reading.get(90, TimeUnit.SECONDS);
-        second.awaitCount("RECV v-", l -> l.startsWith("RECV v-"), 20, 60);
+        awaitCount(second, "RECV v-", 20);
         stop.set(true);
         sending.get(10, TimeUnit.SECONDS);
         long last = lastSent.get();
-        second.await("the verifier's last frame", l -> l.startsWith("RECV " + ProverProcess.payload("v", last)), 30);
-        assertThat(second.count(l -> l.startsWith("SENT "))).isEqualTo(SECOND_PROVER_FRAMES);
+        second.awaitMatch(Pattern.compile("(?m)^RECV " + Pattern.quote(ProverProcess.payload("v", last)) + "$"),
+            Duration.ofSeconds(30));
+        assertThat(count(second, "SENT ")).isEqualTo(SECOND_PROVER_FRAMES);
         verifier.terminate("done");
-        second.await("the end", l -> l.startsWith("END"), 30);
-        assertThat(second.awaitExit(30)).isZero();
+        second.awaitMatch(Pattern.compile("(?m)^END "), Duration.ofSeconds(30));
+        assertThat(second.awaitExit(Duration.ofSeconds(30))).isZero();
 
         // ---- the verifier's side: a-1..a-k, the restart, b-1..b-60 ----
         var split = SplitAtMarker.of(got, PeerRestartedException.class); // reported once
@@ -166,9 +196,9 @@ class ProverRestartProcessTest {
         assertThat((long) firstGot.size()).as("every frame not reported lost reached the first prover")
             .isBetween(confirmed - 1, j);
         assertThat(failedWithRestart).allSatisfy(i -> assertThat(i).isLessThanOrEqualTo(j));
-        assertThat(second.lines()).noneMatch(l -> l.startsWith("RESTART"));
+        assertThat(lines(second)).noneMatch(l -> l.startsWith("RESTART"));
         if (endToEnd) {
-          assertThat(second.lines()).contains("SECURE");
+          assertThat(lines(second)).contains("SECURE");
         }
         System.out.printf("endToEnd=%s: verifier got %d frames from the killed prover, %d from the new one;"
                 + " sent %d: %d reached the killed prover, %d reported lost, %d reached the new one%n",
