@@ -390,7 +390,9 @@ export class RelaySession implements AsyncIterable<Uint8Array> {
       }
       if (this.end) return;
       if (opened.plaintext === undefined) {
-        // A handshake message: answer it; DATA may be sealed once our CONFIRM is out.
+        // A handshake message: answer it; DATA may be sealed once our CONFIRM is out. One of a peer
+        // that has restarted since is not answered: its handshake is over.
+        if (epoch !== this.inboundEpoch) return;
         this.outbound.handshake(opened.replies);
         this.delivered(epoch, seq, payload.length);
         if (opened.becameSecure) this.secured?.resolve(this.codec.sas!);

@@ -109,6 +109,36 @@ class ClusterTest {
     }
   }
 
+  /**
+   * Incarnations across nodes: a bridged participant's incarnation reaches the home (in the bind),
+   * so the home reports it to the peer and tells a restart from a resume; acks keep the
+   * incarnation they name on their way up.
+   */
+  @Test
+  void aBridgedParticipantsIncarnationReachesTheHomeAndAcksKeepTheOneTheyName() throws Exception {
+    long prover = 0x11L;
+    long first = 0x21L;
+    long restarted = 0x22L;
+    CreateSessionResponse s = a.createSession();
+    try (TestPeer home = a.join(s.getProverTicket(), prover)) {
+      home.next(JOINED);
+      TestPeer bridged = b.join(s.getVerifierTicket(), first);
+      var joined = skipTo(bridged, JOINED).getJoined();
+      assertThat(joined.getPeerIncarnation()).isEqualTo(prover);
+      assertThat(joined.getBridged()).isTrue();
+      assertThat(skipTo(home, PEER_JOINED).getPeerJoined().getIncarnation()).isEqualTo(first);
+      bridged.sendAck(0, prover);
+      ServerMessage ack = skipTo(home, ServerMessage.KindCase.ACK);
+      assertThat(ack.getAck().getIncarnation()).isEqualTo(prover);
+      bridged.cancel(); // the bridged participant's process dies
+      assertThat(skipTo(home, PEER_LEFT).getPeerLeft().getIncarnation()).isEqualTo(first);
+      try (TestPeer again = b.join(s.getVerifierTicket(), restarted)) {
+        assertThat(skipTo(again, JOINED).getJoined().getReplacedIncarnation()).isEqualTo(first);
+        assertThat(skipTo(home, PEER_JOINED).getPeerJoined().getIncarnation()).isEqualTo(restarted);
+      }
+    }
+  }
+
   @Test
   void aNodeLocalSessionNeverCrossesNodes() throws Exception {
     CreateSessionResponse s = c.createSession();
