@@ -118,7 +118,11 @@ abstract class Binding {
     if (nowNanos - lastSentNanos >= heartbeatNanos && peerToken != null) {
       publish(NodeMessage.newBuilder().setPing(Ping.getDefaultInstance()));
     }
+    checkClient(nowNanos);
   }
+
+  /** Per tick, for the half of a binding that has a client stream (the bridge): is it still reading? */
+  void checkClient(long nowNanos) {}
 
   /** The other node or the link is gone. */
   abstract void lost(String why);

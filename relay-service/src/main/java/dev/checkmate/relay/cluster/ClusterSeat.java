@@ -166,6 +166,11 @@ final class ClusterSeat implements Seat, Participant {
   }
 
   @Override
+  public long notReadingSinceNanos() {
+    return client.notReadingSinceNanos();
+  }
+
+  @Override
   public void requestNext() {
     synchronized (this) {
       outstanding++;

@@ -6,6 +6,7 @@ import dev.checkmate.relay.proto.cluster.v1.Leave;
 import dev.checkmate.relay.proto.cluster.v1.NodeMessage;
 import dev.checkmate.relay.proto.v1.Ack;
 import dev.checkmate.relay.proto.v1.Frame;
+import dev.checkmate.relay.session.RelayError;
 import dev.checkmate.relay.proto.v1.Role;
 import dev.checkmate.relay.proto.v1.ServerMessage;
 import dev.checkmate.relay.session.Seat;
@@ -22,10 +23,11 @@ import java.util.List;
  * fewer than the home's window (frames and bytes) are unconsumed at the home, and reads the
  * client's next message only when nothing waits for credit; the home consumes a frame when its
  * local session takes it (only as fast as the peer reads), and cuts off a bridge that sends more.
- * Frames handed over from a lost claim wait in the same queue. Down: the bridge counts a frame
- * consumed once it is handed to a client stream that is still ready, or when that stream becomes
- * writable again; the home sends only while the bridge's window has room, and a home that sends
- * more is cut off the same way.
+ * Frames handed over from a lost claim wait in the same queue. Down: the bridge writes to the
+ * client's stream only while it is ready; what arrives meanwhile waits here in order and counts as
+ * consumed once written; the home sends only while the bridge's window has room, and a home that
+ * sends more is cut off the same way. The bridge also applies the write-stall rule to its client,
+ * which the home cannot see.
  */
 final class RemoteSeat extends Binding implements Seat {
   private final ClusterSeat client;
@@ -41,8 +43,8 @@ final class RemoteSeat extends Binding implements Seat {
   private long homeConsumedFrames;
   private long homeConsumedBytes;
   private boolean waiting;
-  private long blockedFrames;
-  private long blockedBytes;
+  /** Messages from the home the client cannot take yet, in order (bounded by the credit window). */
+  private final ArrayDeque<ServerMessage> held = new ArrayDeque<>();
   private long receivedFrames;
   private long receivedBytes;
   /** Frames and acks ({@link Long}) waiting for credit, in order. */
@@ -178,18 +180,22 @@ final class RemoteSeat extends Binding implements Seat {
 
   @Override
   public void onWritable() {
-    long frames;
-    long bytes;
-    synchronized (this) {
-      frames = blockedFrames;
-      bytes = blockedBytes;
-      blockedFrames = 0;
-      blockedBytes = 0;
-    }
-    if (frames > 0) {
-      consumed(frames, bytes, myWindowFrames, myWindowBytes);
-      // Report at once: the home may be parked on a full window.
-      publish(NodeMessage.newBuilder().setCredit(Credit.getDefaultInstance()));
+    flushHeld();
+  }
+
+  /**
+   * The write-stall rule for a bridged client, which the session's home cannot see: a client that
+   * reads nothing for the write-stall timeout leaves (the home tells its peer, which may wait for
+   * it to come back) and its stream is closed with NOT_READING, as on a node-local session.
+   */
+  @Override
+  void checkClient(long nowNanos) {
+    long since = client.notReadingSinceNanos();
+    if (since != 0 && nowNanos - since >= link.config().writeStallTimeout().toNanos()) {
+      link.hub().stats().rejected(RelayError.NOT_READING);
+      left("stopped reading");
+      client.close(RelayError.NOT_READING.toStatus("the client read nothing the relay sent it for "
+          + link.config().writeStallTimeout().toSeconds() + " s; read the stream, or it is closed"));
     }
   }
 
@@ -251,43 +257,54 @@ final class RemoteSeat extends Binding implements Seat {
     }
   }
 
+  /**
+   * A message from the home for the client. It is written only while the client's stream can take
+   * it; otherwise it waits here, behind anything already waiting, so nothing is written to a stream
+   * that is not ready. Credit goes back to the home only for frames written, so what waits here is
+   * bounded by the window this node granted (more is a CREDIT_EXCEEDED violation).
+   */
   private void deliver(ServerMessage message, long receivedNanos) {
-    if (!message.hasData()) {
-      client.send(message);
-      return;
+    if (message.hasData()) {
+      int size = message.getData().getPayload().size();
+      boolean over;
+      synchronized (this) {
+        receivedFrames++;
+        receivedBytes += size;
+        over = receivedFrames - consumedFrames > myWindowFrames || receivedBytes - consumedBytes > myWindowBytes;
+      }
+      if (over) {
+        link.refused(ClusterRefusal.CREDIT_EXCEEDED);
+        lost("the session's home node sent more than the cross-node credit window it was granted");
+        return;
+      }
+      link.countIn(size);
     }
-    int size = message.getData().getPayload().size();
-    boolean over;
     synchronized (this) {
-      receivedFrames++;
-      receivedBytes += size;
-      over = receivedFrames - consumedFrames > myWindowFrames || receivedBytes - consumedBytes > myWindowBytes;
+      held.add(message);
     }
-    if (over) {
-      link.refused(ClusterRefusal.CREDIT_EXCEEDED);
-      lost("the session's home node sent more than the cross-node credit window it was granted");
-      return;
-    }
-    link.countIn(size);
-    client.send(message);
-    if (receivedNanos != 0 && link.hooks().timeHops()) {
+    flushHeld();
+    if (receivedNanos != 0 && message.hasData() && link.hooks().timeHops()) {
       link.hooks().hop(ClusterHooks.Hop.RECEIVE, false, System.nanoTime() - receivedNanos);
     }
-    boolean report;
-    if (client.isReady()) {
-      report = consumed(1, size, myWindowFrames, myWindowBytes);
-    } else {
-      synchronized (this) {
-        blockedFrames++;
-        blockedBytes += size;
-      }
-      report = false;
-      // The stream may have drained between send and the check: its on-ready reports then.
-      if (client.isReady()) {
-        onWritable();
+  }
+
+  /** Writes held messages while the client can take them, in order; reports the credit they free. */
+  private void flushHeld() {
+    long frames = 0;
+    long bytes = 0;
+    // Under this seat's lock, so two threads (NATS dispatcher, client event loop) never reorder.
+    synchronized (this) {
+      ServerMessage m;
+      while ((m = held.peek()) != null && (!m.hasData() || client.isReady())) {
+        held.poll();
+        client.send(m);
+        if (m.hasData()) {
+          frames++;
+          bytes += m.getData().getPayload().size();
+        }
       }
     }
-    if (report) {
+    if (frames > 0 && consumed(frames, bytes, myWindowFrames, myWindowBytes)) {
       publish(NodeMessage.newBuilder().setCredit(Credit.getDefaultInstance()));
     }
   }

@@ -27,17 +27,17 @@ import java.util.concurrent.TimeUnit;
  * read what the relay sends, flood keep-alives, send bytes that do not parse. Loopback only; each
  * comes from the source address it is given.
  */
-final class HostileClients {
+public final class HostileClients {
   private HostileClients() {}
 
-  static final ClientMessage HEARTBEAT = ClientMessage.newBuilder().setHeartbeat(Heartbeat.getDefaultInstance()).build();
+  public static final ClientMessage HEARTBEAT = ClientMessage.newBuilder().setHeartbeat(Heartbeat.getDefaultInstance()).build();
 
-  static ClientMessage join(String ticket) {
+  public static ClientMessage join(String ticket) {
     return ClientMessage.newBuilder().setJoin(Join.newBuilder().setTicket(ticket)).build();
   }
 
   /** A gRPC channel from {@code fromIp} whose receive window is the HTTP/2 minimum and never grows. */
-  static ManagedChannel smallWindowChannel(String fromIp, int port) {
+  public static ManagedChannel smallWindowChannel(String fromIp, int port) {
     return NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext()
         .flowControlWindow(65_535)
         .localSocketPicker(new NettyChannelBuilder.LocalSocketPicker() {
@@ -50,7 +50,7 @@ final class HostileClients {
   }
 
   /** Raw bytes both ways, for messages a generated stub would refuse to build. */
-  static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
+  public static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
     @Override
     public InputStream stream(byte[] value) {
       return new ByteArrayInputStream(value);
@@ -66,7 +66,7 @@ final class HostileClients {
     }
   };
 
-  static <Q, R> MethodDescriptor<byte[], byte[]> raw(MethodDescriptor<Q, R> method) {
+  public static <Q, R> MethodDescriptor<byte[], byte[]> raw(MethodDescriptor<Q, R> method) {
     return method.toBuilder(BYTES, BYTES).build();
   }
 
@@ -74,12 +74,12 @@ final class HostileClients {
    * A gRPC call (any relay method, raw bytes) that reads nothing the relay sends until
    * {@link #drainAndAwaitClose} — its window fills and stays full.
    */
-  static final class NeverReadingCall {
-    final ClientCall<byte[], byte[]> call;
+  public static final class NeverReadingCall {
+    public final ClientCall<byte[], byte[]> call;
     final CompletableFuture<Status> closed = new CompletableFuture<>();
     private volatile boolean ready = true;
 
-    NeverReadingCall(ManagedChannel channel, MethodDescriptor<byte[], byte[]> method) {
+    public NeverReadingCall(ManagedChannel channel, MethodDescriptor<byte[], byte[]> method) {
       call = channel.newCall(method, CallOptions.DEFAULT);
       call.start(new ClientCall.Listener<>() {
         @Override
@@ -95,11 +95,11 @@ final class HostileClients {
       // No call.request(): not a single message is read.
     }
 
-    static NeverReadingCall connect(ManagedChannel channel) {
+    public static NeverReadingCall connect(ManagedChannel channel) {
       return new NeverReadingCall(channel, raw(RelayServiceGrpc.getConnectMethod()));
     }
 
-    static NeverReadingCall receive(ManagedChannel channel, String ticket) {
+    public static NeverReadingCall receive(ManagedChannel channel, String ticket) {
       NeverReadingCall c = new NeverReadingCall(channel, raw(RelayServiceGrpc.getReceiveMethod()));
       c.call.sendMessage(ReceiveRequest.newBuilder().setTicket(ticket).build().toByteArray());
       c.call.halfClose();
@@ -107,12 +107,12 @@ final class HostileClients {
     }
 
     /** Sends now, whatever the client's flow control says (grpc buffers it): for the Join. */
-    void send(byte[] message) {
+    public void send(byte[] message) {
       call.sendMessage(message);
     }
 
     /** Sends if the call takes more now (the client's own flow control); false otherwise. */
-    boolean trySend(byte[] message) {
+    public boolean trySend(byte[] message) {
       if (closed.isDone() || !call.isReady()) {
         ready = false;
         return false;
@@ -122,28 +122,28 @@ final class HostileClients {
     }
 
     /** Starts reading at last, so the status the relay closed with reaches the client. */
-    Status drainAndAwaitClose(long timeoutSeconds) throws Exception {
+    public Status drainAndAwaitClose(long timeoutSeconds) throws Exception {
       call.request(Integer.MAX_VALUE);
       return closed.get(timeoutSeconds, TimeUnit.SECONDS);
     }
   }
 
   /** Opens a WebSocket from {@code fromIp} with a tiny receive buffer, never reading. */
-  static RawSocketClient webSocket(String fromIp, int httpPort) throws IOException {
+  public static RawSocketClient webSocket(String fromIp, int httpPort) throws IOException {
     RawSocketClient c = RawSocketClient.connect(fromIp, httpPort, 2048);
     c.upgradeToWebSocket("/ws");
     return c;
   }
 
   /** Starts a gRPC-Web Receive over raw HTTP/1.1 from {@code fromIp}, never reading the response. */
-  static RawSocketClient grpcWebReceive(String fromIp, int httpPort, String ticket) throws IOException {
+  public static RawSocketClient grpcWebReceive(String fromIp, int httpPort, String ticket) throws IOException {
     RawSocketClient c = RawSocketClient.connect(fromIp, httpPort, 2048);
     c.offer(grpcWebRequest("/relay.v1.RelayService/Receive", ReceiveRequest.newBuilder().setTicket(ticket).build().toByteArray()));
     return c;
   }
 
   /** A whole gRPC-Web HTTP/1.1 request with one message frame. */
-  static byte[] grpcWebRequest(String path, byte[] message) {
+  public static byte[] grpcWebRequest(String path, byte[] message) {
     byte[] framed = new byte[5 + message.length];
     framed[1] = (byte) (message.length >>> 24);
     framed[2] = (byte) (message.length >>> 16);
@@ -160,7 +160,7 @@ final class HostileClients {
   }
 
   /** The grpc-status in a gRPC-Web response body (the trailers frame), or -1. */
-  static int grpcWebStatus(byte[] response) {
+  public static int grpcWebStatus(byte[] response) {
     String s = new String(response, StandardCharsets.ISO_8859_1);
     int i = s.lastIndexOf("grpc-status:");
     if (i < 0) {
@@ -175,7 +175,7 @@ final class HostileClients {
   }
 
   /** The grpc-message in a gRPC-Web response body, or "". */
-  static String grpcWebMessage(byte[] response) {
+  public static String grpcWebMessage(byte[] response) {
     String s = new String(response, StandardCharsets.ISO_8859_1);
     int i = s.lastIndexOf("grpc-message:");
     if (i < 0) {
@@ -186,7 +186,7 @@ final class HostileClients {
         .replace("+", "%2B"), StandardCharsets.UTF_8);
   }
 
-  static boolean isKind(ServerMessage m, ServerMessage.KindCase kind) {
+  public static boolean isKind(ServerMessage m, ServerMessage.KindCase kind) {
     return m.getKindCase() == kind;
   }
 }

@@ -51,15 +51,27 @@ public final class HonestSession implements AutoCloseable {
   private volatile boolean chainIntact = true;
   private volatile String failure;
 
-  private HonestSession(Wire wire, ManagedChannel grpc, int httpPort, Duration pause) {
-    this.thread = new Thread(() -> run(wire, grpc, httpPort, pause), "honest-session");
+  /** Where one participant connects: a relay's gRPC channel and HTTP port. */
+  public record Endpoint(ManagedChannel grpc, int httpPort) {}
+
+  private HonestSession(Wire wire, Endpoint prover, Endpoint verifier, Duration pause) {
+    this.thread = new Thread(() -> run(wire, prover, verifier, pause), "honest-session");
     this.thread.setDaemon(true);
     this.thread.start();
   }
 
   /** Starts round trips now (one every {@code pause}) over {@code wire}; sessions are created over {@code grpc}. */
   public static HonestSession start(Wire wire, ManagedChannel grpc, int httpPort, Duration pause) {
-    return new HonestSession(wire, grpc, httpPort, pause);
+    Endpoint one = new Endpoint(grpc, httpPort);
+    return new HonestSession(wire, one, one, pause);
+  }
+
+  /**
+   * The same with the prover and the verifier on different relays (cross-node in a cluster); the
+   * session is created at the prover's relay.
+   */
+  public static HonestSession across(Wire wire, Endpoint prover, Endpoint verifier, Duration pause) {
+    return new HonestSession(wire, prover, verifier, pause);
   }
 
   private interface Peer extends AutoCloseable {
@@ -71,11 +83,11 @@ public final class HonestSession implements AutoCloseable {
     void close();
   }
 
-  private void run(Wire wire, ManagedChannel grpc, int httpPort, Duration pause) {
+  private void run(Wire wire, Endpoint p, Endpoint v, Duration pause) {
     try {
-      CreateSessionResponse s = RelayServiceGrpc.newBlockingStub(grpc).createSession(CreateSessionRequest.getDefaultInstance());
-      try (Peer prover = peer(wire, grpc, httpPort, s.getProverTicket());
-          Peer verifier = peer(wire, grpc, httpPort, s.getVerifierTicket())) {
+      CreateSessionResponse s = RelayServiceGrpc.newBlockingStub(p.grpc()).createSession(CreateSessionRequest.getDefaultInstance());
+      try (Peer prover = peer(wire, p.grpc(), p.httpPort(), s.getProverTicket());
+          Peer verifier = peer(wire, v.grpc(), v.httpPort(), s.getVerifierTicket())) {
         MessageDigest sha = MessageDigest.getInstance("SHA-256");
         byte[] sent = new byte[32];
         byte[] expected = new byte[32];
