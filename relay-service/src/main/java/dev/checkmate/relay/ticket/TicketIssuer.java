@@ -16,13 +16,15 @@ import javax.crypto.spec.SecretKeySpec;
  * Signs join tickets: compact JWS (RFC 7515) with alg EdDSA (RFC 8037), header {@code kid}, and
  * claims {@code iss}, {@code aud}, {@code sid} (session id), {@code role}, {@code iat}, {@code nbf},
  * {@code exp}, a random {@code jti} and {@code sk}, the session key both tickets of a session share
- * (see {@link #sessionKey}). Signing is done by jjwt with the JDK's Ed25519.
+ * (see {@link #sessionKey}). jjwt builds the JWS; the signature comes from the {@link Ed25519} seam
+ * ({@link EdDsaJws}).
  */
 public final class TicketIssuer {
   static final String ISSUER = "checkmate-relay";
   private static final Base64.Encoder B64URL = Base64.getUrlEncoder().withoutPadding();
 
   private final KeyRing.SigningKey key;
+  private final EdDsaJws.SigningHandle signingKey;
   private final String audience;
   private final Clock clock;
   private final SecureRandom random = new SecureRandom();
@@ -31,6 +33,7 @@ public final class TicketIssuer {
 
   public TicketIssuer(KeyRing.SigningKey key, String audience, Clock clock) {
     this.key = key;
+    this.signingKey = new EdDsaJws.SigningHandle(key.signer());
     this.audience = audience;
     this.clock = clock;
     byte[] seed = new byte[32];
@@ -56,7 +59,7 @@ public final class TicketIssuer {
         .issuedAt(Date.from(now))
         .notBefore(Date.from(now))
         .expiration(Date.from(expiresAt))
-        .signWith(key.privateKey(), Jwts.SIG.EdDSA)
+        .signWith(signingKey, EdDsaJws.INSTANCE)
         .compact();
   }
 

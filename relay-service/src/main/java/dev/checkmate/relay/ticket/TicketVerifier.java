@@ -41,7 +41,8 @@ public final class TicketVerifier {
             return keys.verificationKey(header.getKeyId()).orElseThrow(() -> new UnknownKeyId(header.getKeyId()));
           }
         })
-        .sig().add(Jwts.SIG.EdDSA).and()
+        // EdDSA through the Ed25519 seam, and no other algorithm (no HMAC/RSA/none confusion).
+        .sig().clear().add(EdDsaJws.INSTANCE).and()
         .requireAudience(audience)
         .requireIssuer(TicketIssuer.ISSUER)
         .clockSkewSeconds(clockSkew.toSeconds())
