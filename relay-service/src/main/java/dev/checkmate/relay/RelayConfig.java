@@ -50,6 +50,7 @@ public final class RelayConfig {
   private final Duration webSocketPingInterval;
   private final Duration sendWait;
   private final boolean telemetryEnabled;
+  private final dev.checkmate.relay.telemetry.AuditLevel auditLog;
   private final int metricsPort;
   private final java.util.Map<String, String> telemetryProperties;
   private final List<String> natsUrls;
@@ -118,6 +119,7 @@ public final class RelayConfig {
     this.webSocketPingInterval = b.webSocketPingInterval;
     this.sendWait = b.sendWait;
     this.telemetryEnabled = b.telemetryEnabled;
+    this.auditLog = b.auditLog;
     this.metricsPort = b.metricsPort;
     this.telemetryProperties = java.util.Map.copyOf(b.telemetryProperties);
     this.natsUrls = List.copyOf(b.natsUrls);
@@ -223,6 +225,8 @@ public final class RelayConfig {
   public Duration sendWait() { return sendWait; }
   /** Metrics, traces and audit hooks (telemetry package); false = no OpenTelemetry at all (benchmarks compare). */
   public boolean telemetryEnabled() { return telemetryEnabled; }
+  /** How much the audit log says (part of telemetry: nothing without it). */
+  public dev.checkmate.relay.telemetry.AuditLevel auditLog() { return auditLog; }
   /** Prometheus scrape port on the bind address; 0 = any free port, -1 = disabled. */
   public int metricsPort() { return metricsPort; }
   /** OpenTelemetry SDK properties ({@code otel.*}) that override environment and system properties (tests, embedding). */
@@ -342,6 +346,7 @@ public final class RelayConfig {
     private Duration webSocketPingInterval = Duration.ofSeconds(30);
     private Duration sendWait = Duration.ofSeconds(10);
     private boolean telemetryEnabled = true;
+    private dev.checkmate.relay.telemetry.AuditLevel auditLog = dev.checkmate.relay.telemetry.AuditLevel.SESSIONS;
     // Off unless asked for (like the WebSocket port); the CLI and the container default to 9464.
     private int metricsPort = -1;
     private java.util.Map<String, String> telemetryProperties = java.util.Map.of();
@@ -413,6 +418,7 @@ public final class RelayConfig {
       webSocketPingInterval = c.webSocketPingInterval;
       sendWait = c.sendWait;
       telemetryEnabled = c.telemetryEnabled;
+      auditLog = c.auditLog;
       metricsPort = c.metricsPort;
       telemetryProperties = c.telemetryProperties;
       natsUrls = c.natsUrls;
@@ -481,6 +487,7 @@ public final class RelayConfig {
     public Builder webSocketPingInterval(Duration v) { webSocketPingInterval = v; return this; }
     public Builder sendWait(Duration v) { sendWait = v; return this; }
     public Builder telemetryEnabled(boolean v) { telemetryEnabled = v; return this; }
+    public Builder auditLog(dev.checkmate.relay.telemetry.AuditLevel v) { auditLog = java.util.Objects.requireNonNull(v, "auditLog"); return this; }
     public Builder metricsPort(int v) { metricsPort = v; return this; }
     public Builder telemetryProperties(java.util.Map<String, String> v) { telemetryProperties = java.util.Map.copyOf(v); return this; }
     public Builder natsUrls(List<String> v) { natsUrls = List.copyOf(v); return this; }

@@ -117,6 +117,8 @@ public final class RelayMain implements Callable<Integer> {
   int metricsPort;
   @Option(names = "--telemetry", negatable = true, defaultValue = "${env:RELAY_TELEMETRY:-true}", fallbackValue = "true", description = "Metrics, traces and audit hooks; --no-telemetry turns OpenTelemetry off entirely, e.g. to measure its overhead (env RELAY_TELEMETRY). OTLP export follows the OTEL_* variables. Default: ${DEFAULT-VALUE}")
   boolean telemetry;
+  @Option(names = "--audit-log", defaultValue = "${env:RELAY_AUDIT_LOG:-sessions}", description = "Audit lines (logger relay.audit): sessions = one line per session end plus throttled refusals; verbose = also every stream, join and created session; off (env RELAY_AUDIT_LOG). Default: ${DEFAULT-VALUE}")
+  dev.checkmate.relay.telemetry.AuditLevel auditLog;
   @Option(names = "--log-format", defaultValue = "${env:RELAY_LOG_FORMAT:-text}", description = "Log lines on stderr: text or json (one JSON object per line with trace_id/span_id) (env RELAY_LOG_FORMAT). Default: ${DEFAULT-VALUE}")
   String logFormat;
   @Option(names = "--nats", split = ",", defaultValue = "${env:RELAY_NATS_URL}", description = "NATS servers of the cluster backplane, comma-separated nats:// or tls:// URLs (env RELAY_NATS_URL). Without it: single node")
@@ -221,6 +223,7 @@ public final class RelayMain implements Callable<Integer> {
         .drainTimeout(Duration.ofSeconds(drainSeconds))
         .metricsPort(metricsPort)
         .telemetryEnabled(telemetry)
+        .auditLog(auditLog)
         .natsUrls(natsUrls == null ? List.of() : natsUrls.stream().map(String::strip).filter(u -> !u.isEmpty()).toList())
         .natsCredentials(natsCreds)
         .natsUser(natsUser)

@@ -26,9 +26,13 @@ import java.net.SocketAddress;
  */
 final class CreateSessionSpans implements ServerInterceptor {
   private final Tracer tracer;
+  private final boolean tracing;
+  private final AuditLog audit;
 
-  CreateSessionSpans(Tracer tracer) {
+  CreateSessionSpans(Tracer tracer, boolean tracing, AuditLog audit) {
     this.tracer = tracer;
+    this.tracing = tracing;
+    this.audit = audit;
   }
 
   @Override
@@ -55,14 +59,15 @@ final class CreateSessionSpans implements ServerInterceptor {
       public void close(Status status, Metadata trailers) {
         try {
           if (status.isOk() && sessionId != null) {
-            String hash = Labels.sessionHash(sessionId);
-            span.setAttribute("relay.session.id_hash", hash);
-            AuditLog.sessionCreated(sessionId, hash, remote);
+            if (tracing) {
+              span.setAttribute("relay.session.id_hash", dev.checkmate.relay.security.SessionIdHash.of(sessionId));
+            }
+            audit.sessionCreated(sessionId, remote);
           } else if (!status.isOk()) {
             String reason = reason(status.getCode());
             span.setAttribute("relay.rejection.reason", reason);
             span.setStatus(StatusCode.ERROR, reason);
-            AuditLog.rejected(reason, "create_session", "grpc", remote);
+            audit.rejected(reason, "create_session", "grpc", remote);
           }
         } finally {
           span.end();

@@ -40,13 +40,4 @@ final class Labels {
   static String role(Role role) {
     return role == Role.PROVER ? "prover" : role == Role.VERIFIER ? "verifier" : "unspecified";
   }
-
-  /**
-   * The session id as it appears in spans: the first 16 hex digits of its SHA-256. Enough to
-   * correlate with the audit log (which carries both), never the routing id itself, and never a
-   * metric label.
-   */
-  static String sessionHash(String sessionId) {
-    return dev.checkmate.relay.security.SessionIdHash.of(sessionId);
-  }
 }

@@ -34,6 +34,8 @@ final class ObservedParticipant implements Participant {
   private final Context parent;
   private final String sessionId;
   private final String sessionHash;
+  private final Role roleEnum;
+  private final java.net.InetAddress remote;
   private final String role;
   private final String transport;
   private final LongAdder frames;
@@ -46,12 +48,16 @@ final class ObservedParticipant implements Participant {
   private Span waitSpan; // guarded by this
   private volatile boolean seated;
 
-  ObservedParticipant(RelayTelemetry telemetry, Participant delegate, Context parent, String sessionId, Role role) {
+  ObservedParticipant(RelayTelemetry telemetry, Participant delegate, Context parent, String sessionId, Role role,
+      java.net.InetAddress remote) {
     this.telemetry = telemetry;
     this.delegate = delegate;
     this.parent = parent;
     this.sessionId = sessionId;
-    this.sessionHash = Labels.sessionHash(sessionId);
+    // Only spans show it: not computed when there is no trace exporter (spans are no-ops then).
+    this.sessionHash = telemetry.tracing ? dev.checkmate.relay.security.SessionIdHash.of(sessionId) : "";
+    this.roleEnum = role;
+    this.remote = remote;
     this.role = Labels.role(role);
     this.transport = delegate.transport();
     int t = Labels.transport(transport);
@@ -132,7 +138,7 @@ final class ObservedParticipant implements Participant {
     end(oldWait, null);
     end(oldSession, null);
     seated = true;
-    telemetry.seated(sessionId, sessionHash);
+    telemetry.seated(sessionId, roleEnum, transport, remote, parent);
   }
 
   private void onPeerJoined() {

@@ -69,6 +69,9 @@ public final class RelayTelemetry implements SessionHub.HubListener, AutoCloseab
   private final HTTPServer prometheus;
   private final ExecutorService prometheusExecutor;
   private final ClusterTelemetry cluster = new ClusterTelemetry();
+  /** True when spans are recorded (an exporter is configured); otherwise the tracer is a no-op. */
+  final boolean tracing;
+  final AuditLog audit;
 
   // Index = Labels.transport(); the extra last slot collects unknown transports (never exported).
   final LongAdder[] connections = adders();
@@ -80,13 +83,17 @@ public final class RelayTelemetry implements SessionHub.HubListener, AutoCloseab
   private final DoubleHistogram timeToPair;
   private final ConcurrentHashMap<String, SessionState> sessions = new ConcurrentHashMap<>();
 
+  /** What the session_end audit line reports, gathered as participants are seated. */
   private static final class SessionState {
     final long startNanos = System.nanoTime();
-    final String hash;
+    /** The first participant's stream context: the trace the session_end line belongs to. */
+    final Context context;
     volatile boolean paired;
+    volatile AuditLog.Participant prover;
+    volatile AuditLog.Participant verifier;
 
-    SessionState(String hash) {
-      this.hash = hash;
+    SessionState(Context context) {
+      this.context = context;
     }
   }
 
@@ -115,10 +122,12 @@ public final class RelayTelemetry implements SessionHub.HubListener, AutoCloseab
     // dropped: use no-op tracing then (it costs ~2 KiB of heap per idle session otherwise).
     boolean tracing = !"none".equals(resolved("OTEL_TRACES_EXPORTER", "otel.traces.exporter", config,
         defaults(config).get("otel.traces.exporter")));
+    this.tracing = tracing;
     this.tracer = tracing ? sdk.getTracer(INSTRUMENTATION) : OpenTelemetry.noop().getTracer(INSTRUMENTATION);
     this.tracingInterceptor = tracing
         ? GrpcTelemetry.builder(sdk).setEmitMessageEvents(false).build().createServerInterceptor() : null;
-    this.createSessionSpans = new CreateSessionSpans(tracer);
+    this.audit = new AuditLog(config.auditLog());
+    this.createSessionSpans = new CreateSessionSpans(tracer, tracing, audit);
     this.grpcMetrics = GrpcOpenTelemetry.newBuilder().sdk(sdk).build();
     this.runtime = RuntimeTelemetry.create(sdk);
     for (int i = 0; i < Labels.TRANSPORTS.length; i++) {
@@ -326,15 +335,21 @@ public final class RelayTelemetry implements SessionHub.HubListener, AutoCloseab
     Context current = Context.current();
     StreamTelemetry stream = current.get(StreamTelemetry.KEY);
     ObservedParticipant p = new ObservedParticipant(this, participant, stream != null ? stream.parent : current,
-        ticket.sessionId(), ticket.role());
+        ticket.sessionId(), ticket.role(), stream != null ? stream.remote : null);
     if (stream != null) {
       stream.participant = p;
     }
     return p;
   }
 
-  void seated(String sessionId, String hash) {
-    sessions.computeIfAbsent(sessionId, id -> new SessionState(hash));
+  void seated(String sessionId, dev.checkmate.relay.proto.v1.Role role, String transport, InetAddress remote, Context context) {
+    SessionState s = sessions.computeIfAbsent(sessionId, id -> new SessionState(context));
+    AuditLog.Participant who = new AuditLog.Participant(transport, remote);
+    if (role == dev.checkmate.relay.proto.v1.Role.PROVER) {
+      s.prover = who;
+    } else if (role == dev.checkmate.relay.proto.v1.Role.VERIFIER) {
+      s.verifier = who;
+    }
   }
 
   @Override
@@ -349,9 +364,9 @@ public final class RelayTelemetry implements SessionHub.HubListener, AutoCloseab
   @Override
   public void ended(String sessionId, EndReason reason) {
     SessionState s = sessions.remove(sessionId);
-    String hash = s != null ? s.hash : Labels.sessionHash(sessionId);
     long ms = s != null ? TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - s.startNanos) : 0;
-    AuditLog.sessionEnded(sessionId, hash, Labels.outcome(reason), s != null && s.paired, ms);
+    audit.sessionEnded(sessionId, Labels.outcome(reason), s != null && s.paired, ms,
+        s != null ? s.prover : null, s != null ? s.verifier : null, s != null ? s.context : null);
   }
 
   @Override
@@ -377,6 +392,7 @@ public final class RelayTelemetry implements SessionHub.HubListener, AutoCloseab
       prometheusExecutor.shutdownNow();
     }
     runtime.close();
+    audit.close();
     sdk.shutdown().join(5, TimeUnit.SECONDS);
     log.debug("telemetry stopped");
   }

@@ -14,8 +14,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * One participant stream: the {@code relay_connections_active} gauge, the {@code relay.join} span
- * and the audit lines. Its parent context is the transport's server span (the gRPC server
- * interceptor makes it current on the stream's callbacks).
+ * and its audit lines (refusals; stream and join lines at {@link AuditLevel#VERBOSE}). Its parent
+ * context is the transport's server span (the gRPC server interceptor makes it current on the
+ * stream's callbacks).
  */
 final class StreamTelemetry implements HubListener.Connection {
   static final ContextKey<StreamTelemetry> KEY = ContextKey.named("relay-stream");
@@ -23,7 +24,7 @@ final class StreamTelemetry implements HubListener.Connection {
   private final RelayTelemetry telemetry;
   final String transport;
   private final int transportIndex;
-  private final InetAddress remote;
+  final InetAddress remote;
   private final AtomicBoolean closed = new AtomicBoolean();
   /** The stream's own context (its server span), parent of join, wait and session spans. */
   volatile Context parent = Context.root();
@@ -35,7 +36,7 @@ final class StreamTelemetry implements HubListener.Connection {
     this.transportIndex = Labels.transport(transport);
     this.remote = remote;
     telemetry.connections[transportIndex].increment();
-    AuditLog.connection(transport, remote);
+    telemetry.audit.streamOpened(transport, remote);
   }
 
   @Override
@@ -47,11 +48,12 @@ final class StreamTelemetry implements HubListener.Connection {
         .startSpan();
     try (Scope ignored = streamContext.with(span).with(KEY, this).makeCurrent()) {
       Seat seat = action.join();
-      String hash = Labels.sessionHash(seat.sessionId());
       String role = Labels.role(seat.role());
-      span.setAttribute("relay.session.id_hash", hash);
-      span.setAttribute("relay.role", role);
-      AuditLog.joined(seat.sessionId(), hash, role, transport, remote);
+      if (telemetry.tracing) {
+        span.setAttribute("relay.session.id_hash", dev.checkmate.relay.security.SessionIdHash.of(seat.sessionId()));
+        span.setAttribute("relay.role", role);
+      }
+      telemetry.audit.joined(seat.sessionId(), role, transport, remote);
       return seat;
     } catch (RelayException e) {
       // The error's bounded label only: its message is for the client, not for traces.
@@ -68,7 +70,7 @@ final class StreamTelemetry implements HubListener.Connection {
 
   @Override
   public void rejected(RelayError error) {
-    AuditLog.rejected(error.metricLabel(), "connect", transport, remote);
+    telemetry.audit.rejected(error.metricLabel(), "connect", transport, remote);
   }
 
   @Override

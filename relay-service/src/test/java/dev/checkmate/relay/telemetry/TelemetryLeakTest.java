@@ -37,7 +37,9 @@ class TelemetryLeakTest {
     String joinLine;
     try (TelemetryFixtures.OtlpReceiver otlp = new TelemetryFixtures.OtlpReceiver();
         TelemetryFixtures.LogCapture capture = new TelemetryFixtures.LogCapture()) {
-      TestRelay relay = TestRelay.start(RelayConfig.builder().metricsPort(0).telemetryProperties(otlp.relayProperties()));
+      // Every kind of audit line (VERBOSE), so that each is checked for leaks.
+      TestRelay relay = TestRelay.start(RelayConfig.builder().metricsPort(0).telemetryProperties(otlp.relayProperties())
+          .auditLog(AuditLevel.VERBOSE));
       try {
         Channel traced = TelemetryFixtures.withTraceparent(relay.channel, traceId, "00f067aa0ba902b7");
         CreateSessionResponse s = RelayServiceGrpc.newBlockingStub(traced).createSession(CreateSessionRequest.getDefaultInstance());
@@ -90,7 +92,9 @@ class TelemetryLeakTest {
       assertThat(logs.lines().filter(l -> l.contains("\"event\":\"rejection\"")))
           .anyMatch(l -> l.contains("\"reason\":\"bad_ticket\""));
       assertThat(logs.lines().filter(l -> l.contains("\"event\":\"session_end\"")))
-          .anyMatch(l -> l.contains("\"outcome\":\"terminated\"") && l.contains("\"duration_ms\":"));
+          .anyMatch(l -> l.contains("\"outcome\":\"terminated\"") && l.contains("\"duration_ms\":")
+              // the session's trace, as the session's spans have it
+              && l.contains("\"trace_id\":\"" + traceId + "\"") && l.contains("\"prover_transport\":\"grpc\""));
     }
   }
 }

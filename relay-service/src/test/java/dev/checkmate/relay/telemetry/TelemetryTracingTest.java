@@ -30,7 +30,7 @@ class TelemetryTracingTest {
       try {
         Channel traced = TelemetryFixtures.withTraceparent(relay.channel, TRACE_ID, CLIENT_SPAN);
         CreateSessionResponse s = RelayServiceGrpc.newBlockingStub(traced).createSession(CreateSessionRequest.getDefaultInstance());
-        sessionHash = Labels.sessionHash(s.getSessionId());
+        sessionHash = dev.checkmate.relay.security.SessionIdHash.of(s.getSessionId());
         TestPeer prover = TestPeer.join(traced, s.getProverTicket());
         prover.next(KindCase.JOINED);
         TestPeer verifier = TestPeer.join(traced, s.getVerifierTicket());
