@@ -19,7 +19,7 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "relay-bench", mixinStandardHelpOptions = true,
     description = "CheckMate Relay benchmarks: relay vs direct grpc-java echo, open-loop, HdrHistogram.",
-    subcommands = {BenchMain.All.class, BenchMain.ServeRelay.class, BenchMain.ServeEcho.class})
+    subcommands = {BenchMain.All.class, BenchMain.ServeRelay.class, BenchMain.ServeEcho.class, BenchMain.SigFloor.class})
 public final class BenchMain implements Runnable {
   public static void main(String[] args) {
     System.exit(new CommandLine(new BenchMain()).execute(args));
@@ -36,7 +36,7 @@ public final class BenchMain implements Runnable {
     public int rounds = 3;
     @Option(names = "--sizes", split = ",", description = "frame payload sizes in bytes (default 100,1024,16384)")
     public List<Integer> sizes = new ArrayList<>(List.of(100, 1024, 16384));
-    @Option(names = "--workloads", split = ",", description = "which of w1,w2,w3,w4,w5 (and w6, telemetry overhead; w7, cross-node round trip) to run (default w1-w5, w7)")
+    @Option(names = "--workloads", split = ",", description = "which of w1,w2,w3,w4,w5 (and w6, telemetry overhead; w7, cross-node round trip; w8, session churn) to run (default w1-w5, w7)")
     public List<String> workloads = new ArrayList<>(List.of("w1", "w2", "w3", "w4", "w5", "w7"));
     @Option(names = "--warmup-seconds", description = "warm-up before each measured step (default ${DEFAULT-VALUE})")
     public double warmup = 0.5;
@@ -83,6 +83,44 @@ public final class BenchMain implements Runnable {
     @Option(names = "--telemetry", description = "relay telemetry for W1-W5: on (default, the relay's default), off"
         + " (RelayConfig.telemetryEnabled(false)), or both = on plus W6: the same relay with telemetry on vs off, ratio in this run")
     public String telemetry = "on";
+
+    // ---- W8 session churn
+    @Option(names = "--w8-rates", split = ",", description = "W8 offered sessions/s, ascending; a layout stops at its first unsustainable step (default 250,500,1000,1500,2000,2500,3000,4000,5000)")
+    public List<Double> w8Rates = new ArrayList<>(List.of(250.0, 500.0, 1000.0, 1500.0, 2000.0, 2500.0, 3000.0, 4000.0, 5000.0));
+    @Option(names = "--w8-layouts", split = ",", description = "W8 layouts: shared (a few HTTP/2 connections), dedicated (a connection per participant), websocket (default shared,dedicated,websocket)")
+    public List<String> w8Layouts = new ArrayList<>(List.of("shared", "dedicated", "websocket"));
+    @Option(names = "--w8-variants", split = ",", description = "W8 relays: relay, audit-off, telemetry-off, baseline (needs --w8-baseline-jar) (default relay,audit-off)")
+    public List<String> w8Variants = new ArrayList<>(List.of("relay", "audit-off"));
+    @Option(names = "--w8-baseline-jar", description = "W8 baseline: a relay-service jar of another build (e.g. main's), put first on the relay's classpath")
+    public Path w8BaselineJar;
+    @Option(names = "--w8-rounds", description = "W8 rounds, variants in alternating order (default ${DEFAULT-VALUE})")
+    public int w8Rounds = 2;
+    @Option(names = "--w8-warmup-seconds", description = "W8 warm-up per step (default ${DEFAULT-VALUE})")
+    public double w8Warmup = 1;
+    @Option(names = "--w8-measure-seconds", description = "W8 measured window per step (default ${DEFAULT-VALUE})")
+    public double w8Measure = 3;
+    @Option(names = "--w8-process-warmup-seconds", description = "W8 JIT warm-up per relay process: at most this long on the first layout (a fifth of it on each other) (default ${DEFAULT-VALUE})")
+    public double w8ProcessWarmup = 40;
+    @Option(names = "--w8-warm-sessions", description = "W8 JIT warm-up: sessions on the first layout (a fifth of it on each other), closed loop (default ${DEFAULT-VALUE})")
+    public long w8WarmSessions = 30_000;
+    @Option(names = "--w8-warm-concurrency", description = "W8 JIT warm-up: sessions open at once (default ${DEFAULT-VALUE})")
+    public int w8WarmConcurrency = 16;
+    @Option(names = "--w8-shared-conns", description = "W8 shared layout: HTTP/2 connections (default ${DEFAULT-VALUE})")
+    public int w8SharedConns = 4;
+    @Option(names = "--w8-slo-ms", description = "W8 sustainable = p99 session latency <= this, no failures (default ${DEFAULT-VALUE})")
+    public double w8SloMs = 50;
+    @Option(names = "--w8-timeout-seconds", description = "W8 a session not done after this counts as failed (default ${DEFAULT-VALUE})")
+    public double w8TimeoutSeconds = 10;
+    @Option(names = "--w8-max-in-flight", description = "W8 sessions open at once before new ones count as failed (fds: 2 per participant connection) (default ${DEFAULT-VALUE})")
+    public int w8MaxInFlight = 3000;
+    @Option(names = "--w8-floor-seconds", description = "W8 signature floor measurement time (default ${DEFAULT-VALUE})")
+    public double w8FloorSeconds = 8;
+    @Option(names = "--w8-ws-threads", description = "W8 WebSocket client event-loop threads (default ${DEFAULT-VALUE})")
+    public int w8WsThreads = 1;
+    @Option(names = "--relay-cpus", description = "run relay child JVMs on these CPUs only (taskset -c), e.g. 1 (default: not pinned)")
+    public String relayCpus;
+    @Option(names = "--driver-cpus", description = "pin this driver JVM to these CPUs (taskset), e.g. 0 (default: not pinned)")
+    public String driverCpus;
   }
 
   @Command(name = "all", mixinStandardHelpOptions = true, description = "Run the workloads (default: the full run, ~12-15 min on 2 cores).")
@@ -134,12 +172,18 @@ public final class BenchMain implements Runnable {
     java.nio.file.Path signingKey;
     @Option(names = "--hop-timing", description = "W7: time cross-node frames hop by hop (admin command 'hops')")
     boolean hopTiming;
+    @Option(names = "--ws-port", description = "the relay's HTTP/WebSocket port (W8): -1 off, 0 any free port")
+    int wsPort = -1;
+    @Option(names = "--relay-option", description = "RelayConfig.Builder setting as name=value, repeatable (e.g. auditLog=off)")
+    List<String> relayOptions = new ArrayList<>();
 
     @Override
     public Integer call() throws Exception {
       Serve.cluster = nats == null ? null : new Serve.ClusterArgs(nats, nodeId, signingKey);
       Serve.hops = hopTiming ? new HopTimes() : null;
       Serve.eventLoopThreads = eventLoopThreads;
+      Serve.webSocketPort = wsPort;
+      Serve.relayOptions = List.copyOf(relayOptions);
       Serve.run("relay", port, window, telemetry);
       return 0;
     }
@@ -158,6 +202,20 @@ public final class BenchMain implements Runnable {
     public Integer call() throws Exception {
       Serve.eventLoopThreads = eventLoopThreads;
       Serve.run("echo", port, window);
+      return 0;
+    }
+  }
+
+  @Command(name = "sigfloor", description = "Child process: Ed25519 and ticket CPU per operation; prints one FLOOR k=v line (W8).")
+  static final class SigFloor implements Callable<Integer> {
+    @Option(names = "--seconds")
+    double seconds = 8;
+
+    @Override
+    public Integer call() throws Exception {
+      StringBuilder b = new StringBuilder("FLOOR");
+      SignatureFloor.measure(seconds).forEach((k, v) -> b.append(' ').append(k).append('=').append(String.format(java.util.Locale.ROOT, "%.3f", v)));
+      System.out.println(b);
       return 0;
     }
   }

@@ -40,9 +40,16 @@ final class Serve {
   static volatile HopTimes hops;
   /** Set by serve-relay: RelayConfig.eventLoopThreads (0 = grpc-java's default). */
   static volatile int eventLoopThreads;
+  /** Set by serve-relay: the HTTP port (WebSocket, W8); -1 = off, 0 = any free port. */
+  static volatile int webSocketPort = -1;
+  /** Set by serve-relay: extra RelayConfig.Builder settings, "method=value" (see {@link #applyOption}). */
+  static volatile java.util.List<String> relayOptions = java.util.List.of();
 
   static RelayConfig relayConfig(int port, int window, boolean telemetry) {
-    RelayConfig.Builder b = relayBuilder(port, window, telemetry).eventLoopThreads(eventLoopThreads);
+    RelayConfig.Builder b = relayBuilder(port, window, telemetry).eventLoopThreads(eventLoopThreads).webSocketPort(webSocketPort);
+    for (String option : relayOptions) {
+      applyOption(b, option);
+    }
     ClusterArgs c = cluster;
     if (c != null) {
       b.natsUrls(java.util.List.of(c.natsUrl())).nodeId(c.nodeId()).signingKey(c.signingKey());
@@ -68,6 +75,56 @@ final class Serve {
         .drainTimeout(Duration.ZERO);
   }
 
+  /**
+   * Applies "name=value" by calling the builder method {@code name} with the value converted to
+   * its parameter type (enum constant, String, int, long, boolean, Duration). By name rather than
+   * by a compiled call, so that this benchmark also drives a baseline relay built from an older
+   * commit (put first on the classpath) that lacks newer settings: asking such a relay for a
+   * setting it does not have fails loudly here.
+   */
+  static void applyOption(RelayConfig.Builder b, String option) {
+    int eq = option.indexOf('=');
+    if (eq <= 0) {
+      throw new IllegalArgumentException("relay option must be name=value: " + option);
+    }
+    String name = option.substring(0, eq);
+    String value = option.substring(eq + 1);
+    for (java.lang.reflect.Method m : RelayConfig.Builder.class.getMethods()) {
+      if (!m.getName().equals(name) || m.getParameterCount() != 1) {
+        continue;
+      }
+      Class<?> t = m.getParameterTypes()[0];
+      Object arg;
+      if (t.isEnum()) {
+        arg = enumConstant(t, value);
+      } else if (t == String.class) {
+        arg = value;
+      } else if (t == int.class) {
+        arg = Integer.parseInt(value);
+      } else if (t == long.class) {
+        arg = Long.parseLong(value);
+      } else if (t == boolean.class) {
+        arg = Boolean.parseBoolean(value);
+      } else if (t == Duration.class) {
+        arg = Duration.parse(value);
+      } else {
+        continue;
+      }
+      try {
+        m.invoke(b, arg);
+        return;
+      } catch (ReflectiveOperationException e) {
+        throw new IllegalArgumentException("relay option " + option + ": " + e.getCause(), e);
+      }
+    }
+    throw new IllegalArgumentException("this relay has no setting " + name + " (RelayConfig.Builder." + name + ")");
+  }
+
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  private static Object enumConstant(Class<?> type, String value) {
+    return Enum.valueOf((Class) type, value.toUpperCase(Locale.ROOT).replace('-', '_'));
+  }
+
   static void run(String kind, int port, int window) throws Exception {
     run(kind, port, window, true);
   }
@@ -77,9 +134,11 @@ final class Serve {
     java.util.function.LongSupplier relayedFrames;
     java.util.function.LongSupplier relayedBytes;
     int boundPort;
+    int wsPort = -1;
     if (kind.equals("relay")) {
       RelayServer relay = RelayServer.start(relayConfig(port, window, telemetry));
       boundPort = relay.grpcPort();
+      wsPort = relay.webSocketPort();
       sessions = () -> relay.hub().sessionCount();
       relayedFrames = () -> relay.hub().stats().framesRelayed();
       relayedBytes = () -> relay.hub().stats().bytesRelayed();
@@ -91,7 +150,7 @@ final class Serve {
       relayedFrames = () -> -1;
       relayedBytes = () -> -1;
     }
-    System.out.println("READY port=" + boundPort + " pid=" + ProcessHandle.current().pid());
+    System.out.println("READY port=" + boundPort + " pid=" + ProcessHandle.current().pid() + " ws=" + wsPort);
     System.out.flush();
     BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
     String line;

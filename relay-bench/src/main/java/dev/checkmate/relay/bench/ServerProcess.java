@@ -20,14 +20,17 @@ final class ServerProcess implements AutoCloseable {
   final String kind;
   final Process process;
   final int port;
+  /** The relay's HTTP (WebSocket) port, -1 if it has none. */
+  final int wsPort;
   final long pid;
   private final Writer stdin;
   private final LinkedBlockingQueue<String> lines = new LinkedBlockingQueue<>();
 
-  private ServerProcess(String kind, Process process, int port, long pid, Writer stdin) {
+  private ServerProcess(String kind, Process process, int port, int wsPort, long pid, Writer stdin) {
     this.kind = kind;
     this.process = process;
     this.port = port;
+    this.wsPort = wsPort;
     this.pid = pid;
     this.stdin = stdin;
   }
@@ -39,14 +42,23 @@ final class ServerProcess implements AutoCloseable {
   /** {@code serveArgs}: extra options of the serve-* command (e.g. {@code --telemetry=false}). */
   static ServerProcess start(String kind, int window, List<String> jvmFlags, Path logDir, String name, List<String> serveArgs)
       throws IOException {
+    return start(kind, window, jvmFlags, logDir, name, serveArgs, null, null);
+  }
+
+  /**
+   * {@code cpus}: run the child on these CPUs only ({@code taskset -c}, e.g. "1"), null = anywhere.
+   * {@code classpath}: another build's jar (e.g. a baseline relay built from an older commit), null = this one.
+   */
+  static ServerProcess start(String kind, int window, List<String> jvmFlags, Path logDir, String name, List<String> serveArgs,
+      String cpus, String classpath) throws IOException {
     String java = ProcessHandle.current().info().command().orElse(System.getProperty("java.home") + "/bin/java");
-    List<String> cmd = new ArrayList<>();
+    List<String> cmd = new ArrayList<>(Machine.pinPrefix(cpus));
     cmd.add(java);
     cmd.addAll(jvmFlags);
     Files.createDirectories(logDir);
     cmd.add("-Xlog:gc:file=" + logDir.resolve(name + "-gc.log").toAbsolutePath() + ":uptime");
     cmd.add("-cp");
-    cmd.add(System.getProperty("java.class.path"));
+    cmd.add(classpath != null ? classpath : System.getProperty("java.class.path"));
     cmd.add(BenchMain.class.getName());
     cmd.add("serve-" + kind);
     cmd.add("--window=" + window);
@@ -85,7 +97,8 @@ final class ServerProcess implements AutoCloseable {
       throw new IOException(kind + " server did not start; see " + logDir.resolve(name + ".log"));
     }
     Map<String, String> kv = parse(line);
-    ServerProcess sp = new ServerProcess(kind, p, Integer.parseInt(kv.get("port")), Long.parseLong(kv.get("pid")),
+    ServerProcess sp = new ServerProcess(kind, p, Integer.parseInt(kv.get("port")),
+        Integer.parseInt(kv.getOrDefault("ws", "-1")), Long.parseLong(kv.get("pid")),
         new OutputStreamWriter(p.getOutputStream(), StandardCharsets.UTF_8));
     holder[0] = sp;
     return sp;
@@ -142,14 +155,8 @@ final class ServerProcess implements AutoCloseable {
 
   /** Process CPU time (user+system, all threads) in nanoseconds, from /proc/<pid>/stat. */
   long cpuNanos() {
-    try {
-      String s = Files.readString(Path.of("/proc/" + pid + "/stat"));
-      String[] f = s.substring(s.lastIndexOf(')') + 2).split(" ");
-      long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]); // fields 14 and 15 (utime, stime)
-      return ticks * 10_000_000L; // USER_HZ = 100
-    } catch (Exception e) {
-      return -1;
-    }
+    long ticks = Machine.processTicks(pid);
+    return ticks < 0 ? -1 : ticks * (1_000_000_000L / Machine.TICKS_PER_SECOND);
   }
 
   /** Voluntary + involuntary context switches summed over the child's threads. */

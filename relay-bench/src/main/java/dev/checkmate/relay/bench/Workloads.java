@@ -75,6 +75,8 @@ final class Workloads {
   void runAll() throws Exception {
     long began = System.nanoTime();
     printMachine();
+    String pinned = Machine.pinSelf(o.driverCpus);
+    out.println("driver JVM: " + pinned + "; relay children: " + (o.relayCpus == null ? "not pinned" : "CPU(s) " + o.relayCpus));
     try (Clients.Factory cf = new Clients.Factory(o.clientThreads)) {
       out.printf("client transport: %s, %d event-loop thread(s) in the driver JVM; servers: one child JVM each%n%n",
           cf.epoll ? "epoll" : "nio", o.clientThreads);
@@ -102,6 +104,20 @@ final class Workloads {
         ratioRows.addAll(w7.ratioRows);
         headline.putAll(w7.headline);
       }
+      if (on("w8")) {
+        SessionChurn w8 = new SessionChurn(o, out, v -> {
+          List<String> serveArgs = new ArrayList<>(List.of("--telemetry=" + !"off".equals(o.telemetry),
+              "--event-loop-threads=" + o.relayEventLoopThreads, "--ws-port=0"));
+          for (String opt : v.relayOptions()) {
+            serveArgs.add("--relay-option=" + opt);
+          }
+          return ServerProcess.start("relay", o.window, serverFlags, o.logDir, runId + "-" + (++processes) + "-w8-" + v.name(),
+              serveArgs, o.relayCpus, v.classpath());
+        });
+        w8.run(cf);
+        ratioRows.addAll(w8.ratioRows);
+        headline.putAll(w8.headline);
+      }
       if (on("w6") || "both".equals(o.telemetry)) {
         TelemetryOverhead w6 = new TelemetryOverhead(o, out, telemetry -> start("relay", o.window, telemetry));
         w6.run(cf);
@@ -110,75 +126,32 @@ final class Workloads {
       }
     }
     out.println();
-    out.println("=== Ratios (this run, same box; targets from issue 3) ===");
+    out.println("=== Ratios (this run, same box; targets from the issues) ===");
     for (String r : ratioRows) {
       out.println(r);
     }
-    out.printf(Locale.ROOT, "%nfinished in %.1f s; load average at end: %s%n", (System.nanoTime() - began) / 1e9, loadAvg());
+    out.printf(Locale.ROOT, "%nfinished in %.1f s; load average at end: %s%n", (System.nanoTime() - began) / 1e9, Machine.loadAverage());
   }
 
   // ---------------------------------------------------------------- machine
 
   private void printMachine() {
     out.println("=== CheckMate Relay benchmark " + runId + " ===");
-    out.println("machine: " + Runtime.getRuntime().availableProcessors() + " cores, " + cpuModel() + ", kernel "
-        + read("/proc/sys/kernel/osrelease").trim() + ", " + memTotal());
+    out.println("machine: " + Machine.cores() + " cores, " + Machine.cpuModel() + ", kernel "
+        + Machine.read("/proc/sys/kernel/osrelease").trim() + ", " + Machine.memTotal());
     out.println("JDK: " + System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version"));
     out.println("driver JVM flags: " + ManagementFactory.getRuntimeMXBean().getInputArguments());
     out.println("server JVM flags: " + serverFlags + " -Xlog:gc:file=" + o.logDir + "/<run>-gc.log");
     out.println("grpc-java: " + io.grpc.ManagedChannel.class.getPackage().getImplementationVersion()
         + " (netty-shaded); server flow-control window " + o.window + " B; relay network threads: "
-        + (o.relayEventLoopThreads == 0 ? "relay default (1 per 2 cores), same for echo" : o.relayEventLoopThreads + ", same for echo") + "; load average at start: " + loadAvg());
-    out.println("cpu vulnerabilities: " + vulnerabilities());
+        + (o.relayEventLoopThreads == 0 ? "relay default (1 per 2 cores), same for echo" : o.relayEventLoopThreads + ", same for echo") + "; load average at start: " + Machine.loadAverage());
+    out.println("cpu vulnerabilities: " + Machine.vulnerabilities());
     out.println("relay telemetry (W1-W5): " + ("off".equals(o.telemetry) ? "off (RelayConfig.telemetryEnabled(false))"
         : "on (the relay's default; no exporter configured)") + ("both".equals(o.telemetry) ? "; W6 compares on vs off" : ""));
     out.printf(Locale.ROOT, "options: process warm-up=%.0fs rounds=%d sizes=%s warmup=%.1fs measure=%.1fs w1=%.0f/s x %.1fs probe=%.1fs many=%d "
             + "w2=%s x %s slo(p99)=%.1fms w4=%s/%s(shared over %d conns/side) w5 windows=%s recv window=%d%n",
         o.processWarmup, o.rounds, o.sizes, o.warmup, o.measure, o.w1Rate, o.w1Seconds, o.probeSeconds, o.many, o.w2Sessions, o.w2Loads,
         o.sloMs, o.w4Dedicated, o.w4Shared, o.w4SharedConns, o.w5Windows, o.w5RecvWindow);
-  }
-
-  private static String read(String path) {
-    try {
-      return Files.readString(Path.of(path));
-    } catch (Exception e) {
-      return "?";
-    }
-  }
-
-  private static String cpuModel() {
-    for (String l : read("/proc/cpuinfo").split("\n")) {
-      if (l.startsWith("model name")) {
-        return l.substring(l.indexOf(':') + 1).trim();
-      }
-    }
-    return "unknown CPU";
-  }
-
-  private static String memTotal() {
-    for (String l : read("/proc/meminfo").split("\n")) {
-      if (l.startsWith("MemTotal:")) {
-        return (Long.parseLong(l.replaceAll("[^0-9]", "")) / 1024) + " MiB RAM";
-      }
-    }
-    return "";
-  }
-
-  private static String loadAvg() {
-    String s = read("/proc/loadavg").trim();
-    String[] f = s.split(" ");
-    return f.length >= 3 ? f[0] + " " + f[1] + " " + f[2] : s;
-  }
-
-  private static String vulnerabilities() {
-    StringBuilder b = new StringBuilder();
-    for (String v : List.of("meltdown", "spectre_v2", "retbleed", "spec_rstack_overflow")) {
-      String s = read("/sys/devices/system/cpu/vulnerabilities/" + v).trim();
-      if (!s.equals("?")) {
-        b.append(v).append('=').append(s.length() > 48 ? s.substring(0, 48) + "…" : s).append("; ");
-      }
-    }
-    return b.toString();
   }
 
   // ---------------------------------------------------------------- W1 + W3 (alternating rounds)
