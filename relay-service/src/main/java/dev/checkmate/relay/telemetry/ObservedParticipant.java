@@ -95,8 +95,8 @@ final class ObservedParticipant implements Participant {
     bytes.add(size);
     long n = ++framesDelivered;
     bytesDelivered += size;
-    if ((n & FRAME_EVENT_MASK) == 1) {
-      frameEvent(n);
+    if ((n & FRAME_EVENT_MASK) == 1 && telemetry.tracing) {
+      frameEvent(n); // builds attributes: not for a no-op span (no exporter)
     }
   }
 
