@@ -54,7 +54,7 @@ public final class TicketVerifier {
     if (token == null || token.isEmpty()) {
       throw new RelayException(RelayError.BAD_TICKET, "join ticket missing");
     }
-    if (token.length() > MAX_TICKET_CHARS || token.chars().filter(c -> c == '.').count() != 2) {
+    if (token.length() > MAX_TICKET_CHARS || dots(token) != 2) {
       throw new RelayException(RelayError.BAD_TICKET, "join ticket is not a JWS ticket");
     }
     Claims claims;
@@ -118,6 +118,16 @@ public final class TicketVerifier {
           + ", but the Join expects the " + roleName(expectedRole) + " (tickets swapped?)");
     }
     return ticket;
+  }
+
+  private static int dots(String s) {
+    int n = 0;
+    for (int i = 0; i < s.length(); i++) {
+      if (s.charAt(i) == '.') {
+        n++;
+      }
+    }
+    return n;
   }
 
   public KeyRing keys() {
