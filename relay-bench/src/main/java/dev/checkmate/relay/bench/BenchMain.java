@@ -19,7 +19,8 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "relay-bench", mixinStandardHelpOptions = true,
     description = "CheckMate Relay benchmarks: relay vs direct grpc-java echo, open-loop, HdrHistogram.",
-    subcommands = {BenchMain.All.class, BenchMain.ServeRelay.class, BenchMain.ServeEcho.class, BenchMain.SigFloor.class})
+    subcommands = {BenchMain.All.class, BenchMain.ServeRelay.class, BenchMain.ServeEcho.class, BenchMain.ServeWsEcho.class,
+        BenchMain.SigFloor.class})
 public final class BenchMain implements Runnable {
   public static void main(String[] args) {
     System.exit(new CommandLine(new BenchMain()).execute(args));
@@ -36,7 +37,7 @@ public final class BenchMain implements Runnable {
     public int rounds = 3;
     @Option(names = "--sizes", split = ",", description = "frame payload sizes in bytes (default 100,1024,16384)")
     public List<Integer> sizes = new ArrayList<>(List.of(100, 1024, 16384));
-    @Option(names = "--workloads", split = ",", description = "which of w1,w2,w3,w4,w5 (and w6, telemetry overhead; w7, cross-node round trip; w8, session churn) to run (default w1-w5, w7)")
+    @Option(names = "--workloads", split = ",", description = "which of w1,w2,w3,w4,w5 (and w6, telemetry overhead; w7, cross-node round trip; w8, session churn; w9, WebSocket round trip) to run (default w1-w5, w7)")
     public List<String> workloads = new ArrayList<>(List.of("w1", "w2", "w3", "w4", "w5", "w7"));
     @Option(names = "--warmup-seconds", description = "warm-up before each measured step (default ${DEFAULT-VALUE})")
     public double warmup = 0.5;
@@ -85,8 +86,10 @@ public final class BenchMain implements Runnable {
     public String telemetry = "on";
 
     // ---- W8 session churn
-    @Option(names = "--w8-rates", split = ",", description = "W8 offered sessions/s, ascending; a layout stops at its first unsustainable step (default 250,500,1000,1500,2000,2500,3000,4000,5000)")
-    public List<Double> w8Rates = new ArrayList<>(List.of(250.0, 500.0, 1000.0, 1500.0, 2000.0, 2500.0, 3000.0, 4000.0, 5000.0));
+    @Option(names = "--w8-rates", split = ",", description = "W8 offered sessions/s, ascending; a layout stops at its first step that is unsustainable twice (default 100,250,500,1000,1500,2000,2500,3000,4000)")
+    public List<Double> w8Rates = new ArrayList<>(List.of(100.0, 250.0, 500.0, 1000.0, 1500.0, 2000.0, 2500.0, 3000.0, 4000.0));
+    @Option(names = "--w8-cpu-rate", description = "W8 the step whose CPU per session the summary compares across variants (default: the first rate)")
+    public double w8CpuRate = 0;
     @Option(names = "--w8-layouts", split = ",", description = "W8 layouts: shared (a few HTTP/2 connections), dedicated (a connection per participant), websocket (default shared,dedicated,websocket)")
     public List<String> w8Layouts = new ArrayList<>(List.of("shared", "dedicated", "websocket"));
     @Option(names = "--w8-variants", split = ",", description = "W8 relays: relay, audit-off, telemetry-off, baseline (needs --w8-baseline-jar) (default relay,audit-off)")
@@ -115,8 +118,27 @@ public final class BenchMain implements Runnable {
     public int w8MaxInFlight = 3000;
     @Option(names = "--w8-floor-seconds", description = "W8 signature floor measurement time (default ${DEFAULT-VALUE})")
     public double w8FloorSeconds = 8;
+    @Option(names = "--w8-ttl-seconds", description = "W8 session lifetime asked for in CreateSession: the relay remembers ended sessions that long (+ clock skew) (default ${DEFAULT-VALUE})")
+    public int w8TtlSeconds = 60;
     @Option(names = "--w8-ws-threads", description = "W8 WebSocket client event-loop threads (default ${DEFAULT-VALUE})")
     public int w8WsThreads = 1;
+    // ---- W9 WebSocket round trip
+    @Option(names = "--w9-variants", split = ",", description = "W9 servers: echo (lean Netty WebSocket echo), relay, baseline, alloc-pooled, alloc-adaptive, alloc-unpooled (default echo,relay)")
+    public List<String> w9Variants = new ArrayList<>(List.of("echo", "relay"));
+    @Option(names = "--w9-sessions", description = "W9 paired WebSocket sessions (default ${DEFAULT-VALUE})")
+    public int w9Sessions = 50;
+    @Option(names = "--w9-size", description = "W9 frame payload bytes (default ${DEFAULT-VALUE})")
+    public int w9Size = 1024;
+    @Option(names = "--w9-rate", description = "W9 frames/s per session (default ${DEFAULT-VALUE})")
+    public double w9Rate = 20;
+    @Option(names = "--w9-seconds", description = "W9 measured seconds per round (default ${DEFAULT-VALUE})")
+    public double w9Seconds = 10;
+    @Option(names = "--w9-warmup-seconds", description = "W9 untimed traffic first, per server process (default ${DEFAULT-VALUE})")
+    public double w9Warmup = 5;
+    @Option(names = "--w9-rounds", description = "W9 rounds, variants in alternating order (default ${DEFAULT-VALUE})")
+    public int w9Rounds = 3;
+    @Option(names = "--w9-client-threads", description = "W9 WebSocket client event loops (default ${DEFAULT-VALUE})")
+    public int w9ClientThreads = 2;
     @Option(names = "--relay-cpus", description = "run relay child JVMs on these CPUs only (taskset -c), e.g. 1 (default: not pinned)")
     public String relayCpus;
     @Option(names = "--driver-cpus", description = "pin this driver JVM to these CPUs (taskset), e.g. 0 (default: not pinned)")
@@ -202,6 +224,20 @@ public final class BenchMain implements Runnable {
     public Integer call() throws Exception {
       Serve.eventLoopThreads = eventLoopThreads;
       Serve.run("echo", port, window);
+      return 0;
+    }
+  }
+
+  @Command(name = "serve-wsecho", description = "Child process: the WebSocket echo baseline of W9 (stdin admin).")
+  static final class ServeWsEcho implements Callable<Integer> {
+    @Option(names = "--port")
+    int port = 0;
+    @Option(names = "--window")
+    int window = 256 * 1024;
+
+    @Override
+    public Integer call() throws Exception {
+      Serve.run("wsecho", port, window);
       return 0;
     }
   }

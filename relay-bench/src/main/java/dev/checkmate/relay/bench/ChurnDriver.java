@@ -136,6 +136,7 @@ final class ChurnDriver {
     Histogram setup;
     Histogram session;
     Histogram lag;
+    /** Relay process CPU per session, all threads except the JIT compilers (see relayThreadUs for those). */
     double relayCpuUsPerSession = Double.NaN;
     /** Relay CPU per session by thread group, microseconds. */
     Map<String, Double> relayThreadUs = new TreeMap<>();
@@ -269,13 +270,14 @@ final class ChurnDriver {
     r.session = step.session.getIntervalHistogram();
     r.lag = lag.getIntervalHistogram();
     double wall = measS;
-    if (cpu0 >= 0 && cpu1 >= 0) {
-      r.relayCores = (cpu1 - cpu0) / 1e9 / wall;
-      r.relayCpuUsPerSession = (cpu1 - cpu0) / 1e3 / Math.max(1, r.completedInWindow);
-    }
     for (Map.Entry<String, Long> e : threads1.entrySet()) {
       long d = e.getValue() - threads0.getOrDefault(e.getKey(), 0L);
       r.relayThreadUs.put(e.getKey(), d * (1e6 / Machine.TICKS_PER_SECOND) / Math.max(1, r.completedInWindow));
+    }
+    if (cpu0 >= 0 && cpu1 >= 0) {
+      r.relayCores = (cpu1 - cpu0) / 1e9 / wall;
+      // The JIT compilers' share is warm-up, not the steady-state cost of a session: reported apart.
+      r.relayCpuUsPerSession = (cpu1 - cpu0) / 1e3 / Math.max(1, r.completedInWindow) - r.relayThreadUs.getOrDefault("jit", 0.0);
     }
     if (drv0 != null && drv1 != null) {
       r.driverCores = (drv1[0] - drv0[0]) / (double) Machine.TICKS_PER_SECOND / wall;

@@ -31,8 +31,10 @@ final class ChurnGrpc implements ChurnDriver.Layout {
   private final List<ManagedChannel> pool = new ArrayList<>();
   private final AtomicLong counter = new AtomicLong();
   private final ManagedChannel control;
+  private final CreateSessionRequest create;
 
-  ChurnGrpc(Clients.Factory factory, int port, int window, boolean dedicated, int sharedConnections) {
+  ChurnGrpc(Clients.Factory factory, int port, int window, boolean dedicated, int sharedConnections, int ttlSeconds) {
+    this.create = ChurnPeers.create(ttlSeconds);
     this.factory = factory;
     this.port = port;
     this.window = window;
@@ -65,7 +67,7 @@ final class ChurnGrpc implements ChurnDriver.Layout {
     State st = new State();
     s.state = st;
     ClientCalls.asyncUnaryCall(ch.newCall(RelayServiceGrpc.getCreateSessionMethod(), CallOptions.DEFAULT),
-        ChurnPeers.CREATE, new StreamObserver<CreateSessionResponse>() {
+        create, new StreamObserver<CreateSessionResponse>() {
           private CreateSessionResponse response;
 
           @Override

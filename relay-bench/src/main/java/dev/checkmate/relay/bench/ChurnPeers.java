@@ -29,10 +29,12 @@ final class ChurnPeers {
   }
 
   /**
-   * A short-lived session, as ZKP sessions are: the relay remembers an ended session's id until its
-   * tickets expire, so the lifetime bounds what churn leaves behind.
+   * CreateSession for a short-lived session, as ZKP sessions are. The lifetime matters beyond the
+   * session: the relay remembers an ended session's id until its tickets expire (plus clock skew).
    */
-  static final CreateSessionRequest CREATE = CreateSessionRequest.newBuilder().setTtlSeconds(120).build();
+  static CreateSessionRequest create(int ttlSeconds) {
+    return CreateSessionRequest.newBuilder().setTtlSeconds(ttlSeconds).build();
+  }
 
   static final ClientMessage TERMINATE =
       ClientMessage.newBuilder().setTerminate(Terminate.newBuilder().setReason("done")).build();

@@ -142,6 +142,13 @@ final class Serve {
       sessions = () -> relay.hub().sessionCount();
       relayedFrames = () -> relay.hub().stats().framesRelayed();
       relayedBytes = () -> relay.hub().stats().bytesRelayed();
+    } else if (kind.equals("wsecho")) {
+      io.netty.channel.Channel ch = WsEchoServer.start(port, Math.max(1, Runtime.getRuntime().availableProcessors() / 2));
+      boundPort = ((java.net.InetSocketAddress) ch.localAddress()).getPort();
+      wsPort = boundPort;
+      sessions = WsEchoServer.SOCKETS::get;
+      relayedFrames = () -> -1;
+      relayedBytes = () -> -1;
     } else {
       EchoService echo = new EchoService();
       Server server = EchoService.start(echo, port, window, MAX_FRAME_BYTES);

@@ -104,19 +104,30 @@ final class Workloads {
         ratioRows.addAll(w7.ratioRows);
         headline.putAll(w7.headline);
       }
-      if (on("w8")) {
-        SessionChurn w8 = new SessionChurn(o, out, v -> {
-          List<String> serveArgs = new ArrayList<>(List.of("--telemetry=" + !"off".equals(o.telemetry),
-              "--event-loop-threads=" + o.relayEventLoopThreads, "--ws-port=0"));
+      SessionChurn.Launcher variants = v -> {
+        List<String> serveArgs = new ArrayList<>();
+        if (v.kind().equals("relay")) {
+          serveArgs.addAll(List.of("--telemetry=" + !"off".equals(o.telemetry), "--event-loop-threads=" + o.relayEventLoopThreads, "--ws-port=0"));
           for (String opt : v.relayOptions()) {
             serveArgs.add("--relay-option=" + opt);
           }
-          return ServerProcess.start("relay", o.window, serverFlags, o.logDir, runId + "-" + (++processes) + "-w8-" + v.name(),
-              serveArgs, o.relayCpus, v.classpath());
-        });
+        }
+        List<String> flags = new ArrayList<>(serverFlags);
+        flags.addAll(v.jvmFlags());
+        return ServerProcess.start(v.kind(), o.window, flags, o.logDir, runId + "-" + (++processes) + "-" + v.name(),
+            serveArgs, o.relayCpus, v.classpath());
+      };
+      if (on("w8")) {
+        SessionChurn w8 = new SessionChurn(o, out, variants);
         w8.run(cf);
         ratioRows.addAll(w8.ratioRows);
         headline.putAll(w8.headline);
+      }
+      if (on("w9")) {
+        WebSocketRtt w9 = new WebSocketRtt(o, out, variants);
+        w9.run(cf);
+        ratioRows.addAll(w9.ratioRows);
+        headline.putAll(w9.headline);
       }
       if (on("w6") || "both".equals(o.telemetry)) {
         TelemetryOverhead w6 = new TelemetryOverhead(o, out, telemetry -> start("relay", o.window, telemetry));
