@@ -63,6 +63,8 @@ public final class BenchMain implements Runnable {
     public List<Integer> w4Dedicated = new ArrayList<>(List.of(1000));
     @Option(names = "--w4-shared", split = ",", description = "W4 steps, participants multiplexed over --w4-shared-conns connections per side (default 1000,10000)")
     public List<Integer> w4Shared = new ArrayList<>(List.of(1000, 10000));
+    @Option(names = "--w4-websocket", split = ",", description = "W4 steps over WebSocket, a socket per participant (default 1000; empty to skip)")
+    public List<Integer> w4WebSocket = new ArrayList<>(List.of(1000));
     @Option(names = "--w4-shared-conns", description = "connections per side in the shared W4 layout (default ${DEFAULT-VALUE})")
     public int w4SharedConns = 50;
     @Option(names = "--w5-windows", split = ",", description = "relay flow-control windows for W5 (default 262144,65536)")

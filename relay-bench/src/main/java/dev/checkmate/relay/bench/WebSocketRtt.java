@@ -50,7 +50,7 @@ final class WebSocketRtt {
   }
 
   /** One session's two sockets (the echo baseline: A only). */
-  private static final class Pair {
+  static final class Pair {
     WsClient.Socket a;
     WsClient.Socket b;
     final CompletableFuture<Boolean> aReady = new CompletableFuture<>();
@@ -59,7 +59,7 @@ final class WebSocketRtt {
   }
 
   /** Receives on A: records round trips of frames planned inside the window. */
-  private static final class Sink {
+  static final class Sink {
     final Recorder latency = new Recorder(3);
     final Recorder raw = new Recorder(3);
     final LongAdder inWindow = new LongAdder();
@@ -129,7 +129,7 @@ final class WebSocketRtt {
   private void measure(Clients.Factory cf, WsClient client, ServerProcess sp, SessionChurn.Variant v, int round) throws Exception {
     boolean echo = v.kind().equals("wsecho");
     Sink sink = new Sink();
-    List<Pair> pairs = open(cf, client, sp, echo, sink);
+    List<Pair> pairs = open(cf, client, sp, echo, o.w9Sessions, o.window, sink);
     ByteString pad = Load.pad(o.w9Size);
     try {
       // Untimed first (JIT, connection warm-up), then the measured schedule from scratch.
@@ -160,23 +160,21 @@ final class WebSocketRtt {
           Workloads.us(raw.getValueAtPercentile(50)), Workloads.us(raw.getValueAtPercentile(99)), cpu, server, others,
           Machine.loadAverage(), frames < planned * 0.99 ? "  (delivered " + frames + " of ~" + planned + ")" : ""));
     } finally {
-      for (Pair p : pairs) {
-        if (!echo) {
-          p.a.send(ClientMessage.newBuilder().setTerminate(Terminate.newBuilder().setReason("bench")).build().toByteArray());
-        } else {
-          p.a.abort();
-        }
-      }
+      close(pairs, echo);
       Thread.sleep(300);
     }
   }
 
-  /** Opens and pairs the sessions (relay: CreateSession, both join; echo: one socket each). */
-  private List<Pair> open(Clients.Factory cf, WsClient client, ServerProcess sp, boolean echo, Sink sink) throws Exception {
+  /**
+   * Opens and pairs {@code n} sessions (relay: CreateSession, both join; echo: one socket each),
+   * 200 at a time; returns once every participant knows its peer is there.
+   */
+  static List<Pair> open(Clients.Factory cf, WsClient client, ServerProcess sp, boolean echo, int n, int window, Sink sink)
+      throws Exception {
     List<Pair> pairs = new ArrayList<>();
-    ManagedChannel control = echo ? null : cf.channel(sp.port, o.window);
+    ManagedChannel control = echo ? null : cf.channel(sp.port, window);
     try {
-      for (int i = 0; i < o.w9Sessions; i++) {
+      for (int i = 0; i < n; i++) {
         Pair p = new Pair();
         String sid = "echo";
         String ta = "echo";
@@ -196,17 +194,35 @@ final class WebSocketRtt {
           p.bReady.complete(true);
         }
         pairs.add(p);
+        if (pairs.size() % 200 == 0) {
+          awaitPaired(pairs.subList(pairs.size() - 200, pairs.size()));
+        }
       }
-      for (Pair p : pairs) {
-        p.aReady.get(30, TimeUnit.SECONDS);
-        p.bReady.get(30, TimeUnit.SECONDS);
-      }
+      awaitPaired(pairs);
     } finally {
       if (control != null) {
         control.shutdownNow();
       }
     }
     return pairs;
+  }
+
+  private static void awaitPaired(List<Pair> pairs) throws Exception {
+    for (Pair p : pairs) {
+      p.aReady.get(60, TimeUnit.SECONDS);
+      p.bReady.get(60, TimeUnit.SECONDS);
+    }
+  }
+
+  /** Ends the sessions: the relay's are terminated by A (the relay closes both), the echo's sockets closed. */
+  static void close(List<Pair> pairs, boolean echo) {
+    for (Pair p : pairs) {
+      if (!echo) {
+        p.a.send(ClientMessage.newBuilder().setTerminate(Terminate.newBuilder().setReason("bench")).build().toByteArray());
+      } else {
+        p.a.abort();
+      }
+    }
   }
 
   private static WsClient.Listener listener(Pair p, boolean isA, String ticket, Sink sink, boolean echo) {
@@ -233,7 +249,9 @@ final class WebSocketRtt {
           case PEER_JOINED -> (isA ? p.aReady : p.bReady).complete(true);
           case DATA -> {
             if (isA) {
-              sink.record(m.getData().getPayload());
+              if (sink != null) {
+                sink.record(m.getData().getPayload());
+              }
             } else {
               s.send(ClientMessage.newBuilder().setData(m.getData()).build().toByteArray());
             }

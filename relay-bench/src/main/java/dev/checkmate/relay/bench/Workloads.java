@@ -104,19 +104,10 @@ final class Workloads {
         ratioRows.addAll(w7.ratioRows);
         headline.putAll(w7.headline);
       }
-      SessionChurn.Launcher variants = v -> {
-        List<String> serveArgs = new ArrayList<>();
-        if (v.kind().equals("relay")) {
-          serveArgs.addAll(List.of("--telemetry=" + !"off".equals(o.telemetry), "--event-loop-threads=" + o.relayEventLoopThreads, "--ws-port=0"));
-          for (String opt : v.relayOptions()) {
-            serveArgs.add("--relay-option=" + opt);
-          }
-        }
-        List<String> flags = new ArrayList<>(serverFlags);
-        flags.addAll(v.jvmFlags());
-        return ServerProcess.start(v.kind(), o.window, flags, o.logDir, runId + "-" + (++processes) + "-" + v.name(),
-            serveArgs, o.relayCpus, v.classpath());
-      };
+      SessionChurn.Launcher variants = launcher();
+      if (on("w4") && !o.w4WebSocket.isEmpty()) {
+        runW4WebSocket(cf, variants);
+      }
       if (on("w8")) {
         SessionChurn w8 = new SessionChurn(o, out, variants);
         w8.run(cf);
@@ -142,6 +133,23 @@ final class Workloads {
       out.println(r);
     }
     out.printf(Locale.ROOT, "%nfinished in %.1f s; load average at end: %s%n", (System.nanoTime() - began) / 1e9, Machine.loadAverage());
+  }
+
+  /** Starts a server variant (W4 WebSocket, W8, W9) in its own JVM on --relay-cpus. */
+  private SessionChurn.Launcher launcher() {
+    return v -> {
+      List<String> serveArgs = new ArrayList<>();
+      if (v.kind().equals("relay")) {
+        serveArgs.addAll(List.of("--telemetry=" + !"off".equals(o.telemetry), "--event-loop-threads=" + o.relayEventLoopThreads, "--ws-port=0"));
+        for (String opt : v.relayOptions()) {
+          serveArgs.add("--relay-option=" + opt);
+        }
+      }
+      List<String> flags = new ArrayList<>(serverFlags);
+      flags.addAll(v.jvmFlags());
+      return ServerProcess.start(v.kind(), o.window, flags, o.logDir, runId + "-" + (++processes) + "-" + v.name(),
+          serveArgs, o.relayCpus, v.classpath());
+    };
   }
 
   // ---------------------------------------------------------------- machine
@@ -439,6 +447,55 @@ final class Workloads {
             layout, step, rl, rl / 1024, (1L << 30) / Math.max(1, rl) / 1000, rl <= 16 * 1024 ? "MET" : "MISSED", 2 * ec,
             rl / (2 * ec)));
       }
+    }
+  }
+
+  /**
+   * W4 over WebSocket: paired idle sessions, a socket per participant, against the WebSocket echo
+   * holding one socket per "pair" (x2 for the comparison), heap after GC minus the same after a
+   * warm-up of 100 sessions opened and ended.
+   */
+  private void runW4WebSocket(Clients.Factory cf, SessionChurn.Launcher launcher) throws Exception {
+    out.println();
+    out.println("--- W4 WebSocket: paired idle sessions, a WebSocket per participant (relay) vs one per pair (echo; x2 for the comparison) ---");
+    out.println(String.format(Locale.ROOT, "%-9s %-5s %8s %10s %12s %12s %12s %12s %12s", "layout", "srv", "sessions",
+        "heap MiB", "heap B/sess", "direct MiB", "direct B/s", "RSS MiB", "RSS B/sess"));
+    Map<String, Double> perSession = new LinkedHashMap<>();
+    for (String kind : List.of("relay", "echo")) {
+      boolean echo = kind.equals("echo");
+      try (ServerProcess sp = launcher.start(SessionChurn.variants(o, List.of(kind)).get(0));
+           WsClient client = new WsClient(o.clientThreads)) {
+        List<WebSocketRtt.Pair> warm = WebSocketRtt.open(cf, client, sp, echo, Math.min(100, o.w4WebSocket.get(0)), o.window, null);
+        WebSocketRtt.close(warm, echo);
+        Thread.sleep(1000);
+        Map<String, Long> base = sp.stats(true);
+        List<WebSocketRtt.Pair> held = new ArrayList<>();
+        for (int step : o.w4WebSocket) {
+          held.addAll(WebSocketRtt.open(cf, client, sp, echo, step - held.size(), o.window, null));
+          Thread.sleep(500);
+          Map<String, Long> st = sp.stats(true);
+          double heapPer = (double) (st.get("heap") - base.get("heap")) / step;
+          long direct = Math.max(0, st.get("direct")) + Math.max(0, st.get("nettyDirect"));
+          long direct0 = Math.max(0, base.get("direct")) + Math.max(0, base.get("nettyDirect"));
+          double rssPer = (double) (st.get("rss") - base.get("rss")) / step;
+          perSession.put(kind + "|" + step, heapPer);
+          out.println(String.format(Locale.ROOT, "%-9s %-5s %8d %10.1f %12.0f %12.1f %12.0f %12.1f %12.0f  (server sees %d %s)",
+              "websocket", kind, step, st.get("heap") / 1048576.0, heapPer, direct / 1048576.0, (double) (direct - direct0) / step,
+              st.get("rss") / 1048576.0, rssPer, st.get("sessions"), echo ? "sockets" : "sessions"));
+        }
+        WebSocketRtt.close(held, echo);
+      }
+    }
+    for (int step : o.w4WebSocket) {
+      Double rl = perSession.get("relay|" + step);
+      Double ec = perSession.get("echo|" + step);
+      if (rl == null || ec == null) {
+        continue;
+      }
+      headline.put("W4.heapPerSession.websocket." + step, rl);
+      ratioRows.add(String.format(Locale.ROOT,
+          "W4 websocket %6d sessions: relay heap %6.0f B/session (%.1f KiB)  target <= 16 KiB: %s; relay / (2 x echo socket %.0f B) = %.2f",
+          step, rl, rl / 1024, rl <= 16 * 1024 ? "MET" : "MISSED", 2 * ec, rl / (2 * ec)));
     }
   }
 

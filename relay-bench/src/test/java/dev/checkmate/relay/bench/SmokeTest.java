@@ -35,6 +35,7 @@ class SmokeTest {
     o.w2Loads = List.of(0.5);
     o.w4Dedicated = List.of(10);
     o.w4Shared = List.of();
+    o.w4WebSocket = List.of(10);
     o.w4SharedConns = 2;
     o.w5Windows = List.of(65536);
     o.serverJvm = "-Xms128m -Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1";
@@ -45,7 +46,7 @@ class SmokeTest {
     String text = buf.toString(StandardCharsets.UTF_8);
     System.out.println(text);
     for (String key : List.of("R1.p50.100", "R1.p99.100", "R3.100.1", "R3.100.3", "R4.100.3",
-        "W4.heapPerSession.dedicated.10", "W5.ratio.65536.100", "X.p50.100")) {
+        "W4.heapPerSession.dedicated.10", "W4.heapPerSession.websocket.10", "W5.ratio.65536.100", "X.p50.100")) {
       assertTrue(w.headline.containsKey(key), () -> "missing figure " + key + " in\n" + text);
       assertFalse(Double.isNaN(w.headline.get(key)), () -> "NaN figure " + key + " in\n" + text);
     }
