@@ -120,6 +120,11 @@ public final class BenchMain implements Runnable {
     public int w8MaxInFlight = 3000;
     @Option(names = "--w8-floor-seconds", description = "W8 signature floor measurement time (default ${DEFAULT-VALUE})")
     public double w8FloorSeconds = 8;
+    @Option(names = "--w8-profile-rate", description = "W8 cost of a session: one more step at this rate on the relay variant's first layout,"
+        + " with JFR execution samples split by part (0 = off; default ${DEFAULT-VALUE})")
+    public double w8ProfileRate = 0;
+    @Option(names = "--w8-profile-seconds", description = "W8 cost-of-a-session step length (default ${DEFAULT-VALUE})")
+    public double w8ProfileSeconds = 10;
     @Option(names = "--w8-ttl-seconds", description = "W8 session lifetime asked for in CreateSession: the relay remembers ended sessions that long (+ clock skew) (default ${DEFAULT-VALUE})")
     public int w8TtlSeconds = 60;
     @Option(names = "--w8-ws-threads", description = "W8 WebSocket client event-loop threads (default ${DEFAULT-VALUE})")

@@ -129,6 +129,8 @@ final class Serve {
     run(kind, port, window, true);
   }
 
+  private static jdk.jfr.Recording recording;
+
   static void run(String kind, int port, int window, boolean telemetry) throws Exception {
     java.util.function.LongSupplier sessions;
     java.util.function.LongSupplier relayedFrames;
@@ -168,6 +170,20 @@ final class Serve {
       }
       if (line.equals("hops")) {
         System.out.println(hops == null ? "HOPS" : hops.report());
+        System.out.flush();
+      } else if (line.equals("jfr-start")) {
+        // Execution samples every millisecond (W8's cost breakdown); nothing else recorded.
+        recording = new jdk.jfr.Recording();
+        recording.enable("jdk.ExecutionSample").withPeriod(Duration.ofMillis(1));
+        recording.start();
+        System.out.println("JFR started");
+        System.out.flush();
+      } else if (line.startsWith("jfr-dump ") && recording != null) {
+        recording.stop();
+        recording.dump(Path.of(line.substring("jfr-dump ".length())));
+        recording.close();
+        recording = null;
+        System.out.println("JFR dumped");
         System.out.flush();
       }
       if (line.equals("stats") || line.equals("stats-nogc")) {

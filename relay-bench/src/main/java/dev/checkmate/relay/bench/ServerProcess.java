@@ -75,7 +75,7 @@ final class ServerProcess implements AutoCloseable {
         while ((l = out.readLine()) != null) {
           if (l.startsWith("READY ")) {
             ready.add(l);
-          } else if ((l.startsWith("STATS ") || l.startsWith("HOPS")) && holder[0] != null) {
+          } else if ((l.startsWith("STATS ") || l.startsWith("HOPS") || l.startsWith("JFR ")) && holder[0] != null) {
             holder[0].lines.add(l);
           }
         }
@@ -151,6 +151,22 @@ final class ServerProcess implements AutoCloseable {
     Map<String, Long> out = new HashMap<>();
     parse(l).forEach((k, v) -> out.put(k, Long.parseLong(v)));
     return out;
+  }
+
+  /** Sends an admin command and waits for its one-line answer (e.g. "jfr-start" answers "JFR started"). */
+  synchronized String command(String cmd) throws IOException {
+    stdin.write(cmd + "\n");
+    stdin.flush();
+    try {
+      String l = lines.poll(120, TimeUnit.SECONDS);
+      if (l == null) {
+        throw new IOException("no answer from " + kind + " to " + cmd);
+      }
+      return l;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted");
+    }
   }
 
   /** Process CPU time (user+system, all threads) in nanoseconds, from /proc/<pid>/stat. */

@@ -79,8 +79,18 @@ final class SessionChurn {
           v.add(new Variant("baseline", "relay", o.w8BaselineJar + java.io.File.pathSeparator + System.getProperty("java.class.path"),
               List.of(), List.of(), "relay-service from " + o.w8BaselineJar.getFileName() + " (first on the classpath), default settings"));
         }
-        default -> throw new IllegalArgumentException("unknown variant " + name
-            + " (relay, audit-off, telemetry-off, baseline, alloc-pooled, alloc-adaptive, alloc-unpooled, echo)");
+        default -> {
+          if (name.startsWith("jar:")) {
+            // Another build of relay-service, first on the classpath: e.g. the stages of a change.
+            java.nio.file.Path jar = java.nio.file.Path.of(name.substring(4));
+            String label = jar.getFileName().toString().replaceFirst("\\.jar$", "");
+            v.add(new Variant(label, "relay", jar + java.io.File.pathSeparator + System.getProperty("java.class.path"),
+                List.of(), List.of(), "relay-service from " + jar.getFileName() + " (first on the classpath), default settings"));
+            continue;
+          }
+          throw new IllegalArgumentException("unknown variant " + name
+            + " (relay, audit-off, telemetry-off, baseline, alloc-pooled, alloc-adaptive, alloc-unpooled, echo, jar:PATH)");
+        }
       }
     }
     return v;
@@ -171,6 +181,12 @@ final class SessionChurn {
         }
         maxRates.computeIfAbsent(v.name() + "|" + layoutName, k -> new ArrayList<>()).add(max);
       }
+      // Last, so that its recording (and a rate that may be too high) disturbs no other step.
+      if (o.w8ProfileRate > 0 && round == 1 && v.name().equals("relay")) {
+        try (ChurnDriver.Layout layout = layout(cf, sp, o.w8Layouts.get(0))) {
+          profile(driver, layout, probe, sp);
+        }
+      }
     }
   }
 
@@ -209,6 +225,51 @@ final class SessionChurn {
     StringBuilder threads = new StringBuilder();
     r.relayThreadUs.forEach((k, v) -> threads.append(' ').append(k).append(' ').append(String.format(Locale.ROOT, "%.0f", v)));
     out.println("      relay CPU by thread, us/session:" + threads);
+  }
+
+  // ---------------------------------------------------------------- cost of a session
+
+  /**
+   * One more step (after all others) at --w8-profile-rate, a rate the relay sustains, with the relay
+   * recording execution samples (JFR), split by
+   * {@link ProfileSplit} into the parts of a session on the network thread; with the other thread
+   * groups' CPU and the signature floor, that is where each microsecond of a session goes.
+   */
+  private void profile(ChurnDriver driver, ChurnDriver.Layout layout, ChurnDriver.Probe probe, ServerProcess sp) throws Exception {
+    java.nio.file.Path jfr = o.logDir.toAbsolutePath().resolve("w8-profile-" + sp.pid + ".jfr");
+    // The microseconds come from a step without a recording (starting one makes the JIT recompile
+    // and slows everything for a while); the recording at the same rate only splits them.
+    Result r = driver.run(layout, probe, o.w8ProfileRate, o.w8Warmup, o.w8Measure);
+    sp.command("jfr-start");
+    driver.run(layout, probe, o.w8ProfileRate, 0, o.w8ProfileSeconds);
+    sp.command("jfr-dump " + jfr);
+    Map<String, Double> shares = ProfileSplit.split(jfr, "relay-net");
+    double net = r.relayThreadUs.getOrDefault("net", Double.NaN);
+    out.println();
+    out.printf(Locale.ROOT, "--- cost of a session: relay, %s, %s sessions/s: CPU per session by thread group from a %.0f s step, the network"
+            + " thread's split by part from JFR execution samples (every 1 ms, %.0f samples) of a %.0f s step after it at the same rate;"
+            + " recording in %s; machine: others %.2f cores, load %s ---%n", layout.name(), fmt0(o.w8ProfileRate), o.w8Measure,
+        shares.get("samples"), o.w8ProfileSeconds, jfr, r.machineBusyCores - r.relayCores - r.driverCores, r.loadAverage);
+    out.printf(Locale.ROOT, "%-44s %9s %7s%n", "part", "us/sess", "share");
+    double total = r.relayCpuUsPerSession;
+    for (Map.Entry<String, Double> e : shares.entrySet()) {
+      if (e.getKey().equals("samples") || e.getValue() == 0) {
+        continue;
+      }
+      double us = e.getValue() * net;
+      out.printf(Locale.ROOT, "  network thread: %-28s %9.1f %6.1f%%%n", e.getKey(), us, 100 * us / total);
+      headline.put("W8.cost." + e.getKey(), us);
+    }
+    for (Map.Entry<String, Double> e : r.relayThreadUs.entrySet()) {
+      if (!e.getKey().equals("net") && !e.getKey().equals("jit")) {
+        out.printf(Locale.ROOT, "  %-44s %9.1f %6.1f%%%n", "thread group " + e.getKey(), e.getValue(), 100 * e.getValue() / total);
+      }
+    }
+    out.printf(Locale.ROOT, "  %-44s %9.1f  (JIT compiler threads, not counted: %.1f)%n", "total relay CPU per session", total,
+        r.relayThreadUs.getOrDefault("jit", 0.0));
+    out.printf(Locale.ROOT, "  %-44s %9.1f  (floor measured apart: %.1f)%n", "of which Ed25519 (2 signs + 2 verifies)",
+        (shares.getOrDefault("Ed25519 verify", 0.0) + shares.getOrDefault("Ed25519 sign", 0.0)) * net, sessionFloor("bc"));
+    headline.put("W8.cost.total", total);
   }
 
   // ---------------------------------------------------------------- the signature floor
