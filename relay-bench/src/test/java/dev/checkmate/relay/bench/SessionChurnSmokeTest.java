@@ -32,6 +32,8 @@ class SessionChurnSmokeTest {
     o.w8WarmSessions = 20;
     o.w8FloorSeconds = 0.5;
     o.w8SloMs = 60_000; // figures only: a cold JVM on a busy box may take its time
+    o.w8ProfileRate = 20;
+    o.w8ProfileSeconds = 0.5;
     o.serverJvm = "-Xms128m -Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1";
     o.logDir = logs;
     ByteArrayOutputStream buf = new ByteArrayOutputStream();
@@ -42,11 +44,12 @@ class SessionChurnSmokeTest {
     for (String key : List.of("W8.floor.bc", "W8.floor.jdk", "W8.ticketLayer",
         "W8.cpuPerSession.relay.shared", "W8.cpuPerSession.relay.dedicated", "W8.cpuPerSession.relay.websocket",
         "W8.cpuPerSession.audit-off.shared", "W8.maxRate.relay.shared", "W8.maxRate.relay.websocket",
-        "W8.cpuOverFloor.relay.shared", "W8.cpuRatio.relay/audit-off.shared")) {
+        "W8.cpuOverFloor.relay.shared", "W8.cpuRatio.relay/audit-off.shared", "W8.cost.total")) {
       assertTrue(w.headline.containsKey(key), () -> "missing figure " + key + " in\n" + text);
       assertFalse(Double.isNaN(w.headline.get(key)), () -> "NaN figure " + key + " in\n" + text);
     }
     assertTrue(text.contains("=== W8 session churn"), text);
     assertTrue(text.contains("relay CPU by thread"), text);
+    assertTrue(text.contains("--- cost of a session"), text);
   }
 }
