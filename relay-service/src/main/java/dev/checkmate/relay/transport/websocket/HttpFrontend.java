@@ -71,7 +71,9 @@ public final class HttpFrontend implements AutoCloseable {
     this.grpcWeb = new GrpcWebHttp(splitStreams, config, serving);
     this.staticFiles = config.devStaticDir().map(StaticFiles::new).orElse(null);
     this.tls = config.tlsEnabled() ? serverTls(config) : null;
-    this.group = new MultiThreadIoEventLoopGroup(Math.max(2, Runtime.getRuntime().availableProcessors()),
+    // As many network threads as the gRPC port (one per two cores): both sockets of a session then
+    // usually share a thread, and a relayed frame needs no cross-thread hand-off.
+    this.group = new MultiThreadIoEventLoopGroup(config.effectiveEventLoopThreads(),
         r -> {
           Thread t = new Thread(r, "relay-http");
           t.setDaemon(true);
