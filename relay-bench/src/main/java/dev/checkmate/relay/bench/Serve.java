@@ -69,6 +69,7 @@ final class Serve {
         .maxBytesPerSecond(Long.MAX_VALUE / 4)
         .maxStreamsPerAddress(100_000)
         .maxJoinAttemptsPerSecond(0) // every bench client comes from 127.0.0.1
+        .maxConnectionsPerAddress(0) // likewise: W4 and W8 open thousands of connections from it
         .flowControlWindow(window)
         .idleTimeout(Duration.ofMinutes(30))
         .defaultSessionTtl(Duration.ofMinutes(50))
