@@ -35,6 +35,19 @@ public final class KeyRing {
    * @param signer the key, behind the {@link Ed25519} seam ({@code signer.publicKey()} is its public half)
    */
   public record SigningKey(String keyId, Ed25519.Signer signer) {
+    /** From JCA keys (e.g. a generated JWK's); the public half must be the private key's own. */
+    public SigningKey(String keyId, PrivateKey privateKey, PublicKey publicKey) {
+      this(keyId, signer(privateKey, publicKey));
+    }
+
+    private static Ed25519.Signer signer(PrivateKey privateKey, PublicKey publicKey) {
+      Ed25519.Signer signer = Ed25519.standard().signer(rawPrivateKey(privateKey));
+      if (!Arrays.equals(signer.publicKey(), rawPublicKey(publicKey))) {
+        throw new IllegalArgumentException("the public key is not the private key's own");
+      }
+      return signer;
+    }
+
     @Override
     public String toString() {
       return "SigningKey[kid=" + keyId + "]";
@@ -81,11 +94,11 @@ public final class KeyRing {
     if (okp.getId() == null || okp.getId().isBlank()) {
       throw new IllegalArgumentException("signing key JWK needs a key id (kid)");
     }
-    Ed25519.Signer signer = Ed25519.standard().signer(rawPrivateKey((PrivateKey) okp.toKey()));
-    if (!Arrays.equals(signer.publicKey(), rawPublicKey((PublicKey) okp.toPublicJwk().toKey()))) {
-      throw new IllegalArgumentException("signing key JWK: its public half (x) does not belong to its private key (d)");
+    try {
+      return new SigningKey(okp.getId(), (PrivateKey) okp.toKey(), (PublicKey) okp.toPublicJwk().toKey());
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("signing key JWK: its public half (x) does not belong to its private key (d)", e);
     }
-    return new SigningKey(okp.getId(), signer);
   }
 
   static Map<String, PublicKey> parseVerificationKeys(String json) {
