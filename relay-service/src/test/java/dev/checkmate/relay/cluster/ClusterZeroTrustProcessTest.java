@@ -143,6 +143,25 @@ class ClusterZeroTrustProcessTest {
     }
   }
 
+  /** Waits until {@code r}'s NATS link has been up, without a break, for {@code steady}. */
+  static void awaitLinkSteady(RelayProcess r, Duration steady) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    long upSince = 0;
+    while (System.nanoTime() < deadline) {
+      boolean up = r.metric("relay_nats_link_up", "") >= 1;
+      long now = System.nanoTime();
+      if (!up) {
+        upSince = 0;
+      } else if (upSince == 0) {
+        upSince = now;
+      } else if (now - upSince >= steady.toNanos()) {
+        return;
+      }
+      Thread.sleep(100);
+    }
+    throw new AssertionError(r.nodeId + ": NATS link not steadily up");
+  }
+
   static String sid() {
     return honest.getSessionId();
   }
@@ -266,7 +285,10 @@ class ClusterZeroTrustProcessTest {
         .setSessionId(sid()).setNonce(token()).setSettled(true).setProof(ByteString.copyFrom(new byte[32]))).build());
     awaitRefusal(home, "proof", proofBefore);
     // With the session key, from a node id that wins every tie-break ("rogue" < "zt-a"), claiming an
-    // hour-old settled claim: the home's settled claim is final.
+    // hour-old settled claim: the home's settled claim is final. A claim settles only on a link that
+    // stayed up for twice the settle time, and a loaded machine can drop NATS pings: make sure the
+    // home's link has been steady for longer than that, so its claim is the settled one.
+    awaitLinkSteady(home, Duration.ofMillis(1500));
     SessionKeys keys = honestKeys();
     ByteString nonce = token();
     double lostBefore = refusals(home, "claim_lost");
