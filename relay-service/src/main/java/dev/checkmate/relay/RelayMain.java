@@ -240,6 +240,16 @@ public final class RelayMain implements Callable<Integer> {
         .build();
   }
 
+  /**
+   * grpc-java logs through java.util.logging, which would bypass logback (its levels, its format,
+   * its JSON): route JUL into SLF4J. logback.xml keeps JUL's levels in step and silences grpc's
+   * per-stream "Stream Error" warnings.
+   */
+  static void routeJavaUtilLogging() {
+    org.slf4j.bridge.SLF4JBridgeHandler.removeHandlersForRootLogger();
+    org.slf4j.bridge.SLF4JBridgeHandler.install();
+  }
+
   @Override
   public Integer call() throws Exception {
     return run(relay -> { });
@@ -253,6 +263,7 @@ public final class RelayMain implements Callable<Integer> {
     }
     // Read by logback.xml; logback initializes on the first logger, after this point.
     System.setProperty("RELAY_LOG_FORMAT", logFormat);
+    routeJavaUtilLogging();
     RelayConfig config;
     try {
       config = toConfig();
