@@ -259,7 +259,10 @@ def markdown(fig, a):
     w(f"{fmt(model['sessions_per_day'])} sessions a day = {fmt(model['avg_session_rate'])} sessions/s on average, "
       f"{fmt(model['peak_session_rate'])} at peak. One node: {fmt(n['cpu_us_per_session'], 1)} µs of relay CPU per session "
       f"-> {fmt(n['node_session_rate'])} sessions/s; {fmt(n['sessions_per_node'])} concurrent sessions in memory; "
-      f"{fmt(n['sessions_per_node_by_edge'])} by the edge's connections.\n")
+      f"{fmt(n['sessions_per_node_by_edge'])} by the edge's connections. Ended sessions are remembered until their tickets "
+      f"expire: at {fmt(n['node_session_rate'])} sessions/s and {model['ticket_ttl_seconds']:g} s tickets that is "
+      f"{fmt(n['node_session_rate'] * (model['ticket_ttl_seconds'] + 30) * v(fig, 'measured', 'heap_bytes_per_ended_session') / 1048576, 1)} MiB "
+      f"of heap per node ({fmt(v(fig, 'measured', 'heap_bytes_per_ended_session'))} B each, the sessions/s × (lifetime + 30 s) of them).\n")
     w("| region | peak sessions/s | concurrent | relay nodes | limit | heap in use GiB | NATS msgs/s | NATS cores/server | NATS GiB/server | NATS cells | Gbit/s |")
     w("|---|---|---|---|---|---|---|---|---|---|---|")
     for name, r in model["regions"].items():
