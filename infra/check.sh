@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Offline checks of everything under infra/ and deploy/ plus the relay Dockerfile/Jib wiring.
+# Offline checks of everything under infra/ and deploy/ plus the relay image (Jib in relay-service/pom.xml).
 # Run: bash infra/check.sh   (also the `test` phase of the infra Maven module).
 # Needs: terraform (1.9+), node + `npm ci` in infra/tools, python3 with PyYAML, shellcheck, openssl.
 # Never touches a provider registry, a cloud API or the network.
@@ -132,7 +132,8 @@ step "compose file" python3 "$here/checks/deploy_checks.py" compose "$root"
 step "relays behind Envoy trust only Envoy (xff)" python3 "$here/checks/deploy_checks.py" trusted-proxy "$root"
 step "trusted-proxy check refuses broken copies" python3 "$here/checks/deploy_checks.py" trusted-proxy-selftest "$root"
 step "dev certs + keys generate and verify" dev_certs
-step "Dockerfile + Jib sanity" python3 "$here/checks/deploy_checks.py" dockerfile "$root"
+step "relay image (Jib) + compose runs it" python3 "$here/checks/deploy_checks.py" image "$root"
+step "image check refuses broken copies" python3 "$here/checks/deploy_checks.py" image-selftest "$root"
 step "capacity calculator: tests, docs tables" capacity_tests
 step "capacity calculator = modules/sizing" capacity_agreement
 step "shellcheck of deploy scripts" shell_scripts

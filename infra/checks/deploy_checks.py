@@ -3,7 +3,8 @@
 
   deploy_checks.py compose   ROOT
   deploy_checks.py k8s       ROOT SIZING_JSON   (SIZING_JSON: `terraform output -json` of fixtures/render)
-  deploy_checks.py dockerfile ROOT
+  deploy_checks.py image     ROOT   (the Jib image in relay-service/pom.xml, as compose runs it)
+  deploy_checks.py image-selftest ROOT   (broken copies of the image definition must fail that check)
   deploy_checks.py bootstrap SCRIPT
   deploy_checks.py pools     SIZING_JSON ALLOWLIST_JSON
   deploy_checks.py trusted-proxy          ROOT   (relays behind Envoy believe x-forwarded-for from Envoy only)
@@ -305,52 +306,133 @@ def check_k8s(root, sizing_path):
     finish("k8s", f"{len(objs)} objects in {len(files)} files; probes, grace > drain, sizing cross-checks ok")
 
 
-# ---------------------------------------------------------------- Dockerfile
-def check_dockerfile(root):
-    path = os.path.join(root, "relay-service/Dockerfile")
-    lines = [l.strip() for l in open(path, encoding="utf-8").read().replace("\\\n", " ").splitlines()]
-    instr = [l for l in lines if l and not l.startswith("#")]
-    froms = [l for l in instr if l.upper().startswith("FROM ")]
-    if len(froms) < 2:
-        bad("dockerfile: must be multi-stage (build + runtime)")
-    for f in froms:
-        img = f.split()[1]
-        if ":" not in img or img.endswith(":latest"):
-            bad(f"dockerfile: base {img} must be pinned to a tag")
-    last = max(i for i, l in enumerate(instr) if l.upper().startswith("FROM "))
-    runtime = instr[last:]
-    users = [l.split()[1] for l in runtime if l.upper().startswith("USER ")]
-    if not users or users[-1].split(":")[0] in ("root", "0"):
-        bad("dockerfile: runtime stage must end with a non-root USER")
-    if not any(l.upper().startswith("HEALTHCHECK ") and "health" in l for l in runtime):
-        bad("dockerfile: runtime stage needs a HEALTHCHECK using the relay's gRPC health mode")
-    if not any(l.upper() == "STOPSIGNAL SIGTERM" for l in runtime):
-        bad("dockerfile: STOPSIGNAL SIGTERM missing")
-    ep = " ".join(l for l in runtime if l.upper().startswith("ENTRYPOINT"))
-    for flag in ("-XX:MaxRAMPercentage=", "-XX:+ExitOnOutOfMemoryError"):
-        if flag not in ep:
-            bad(f"dockerfile: ENTRYPOINT lacks {flag}")
-    if not ep.startswith("ENTRYPOINT ["):
-        bad("dockerfile: ENTRYPOINT must use exec form so java is PID 1 and receives SIGTERM")
-    if "RELAY_BIND=0.0.0.0" not in " ".join(runtime):
-        bad("dockerfile: runtime must set RELAY_BIND=0.0.0.0")
-    pom = open(os.path.join(root, "relay-service/pom.xml"), encoding="utf-8").read()
-    m = re.search(r"<artifactId>jib-maven-plugin</artifactId>(.*?)</plugin>", pom, re.S)
-    if not m:
-        bad("dockerfile: jib-maven-plugin missing from relay-service/pom.xml")
-    else:
-        jib = m.group(1)
-        for needle in ("<version>3.5.2</version>", "<image>eclipse-temurin:17-jre</image>", "<user>10001",
-                       "-XX:MaxRAMPercentage=", "-XX:+ExitOnOutOfMemoryError", "<port>9090</port>"):
-            if needle not in jib:
-                bad(f"dockerfile: jib configuration lacks {needle}")
-        if "<phase>" in jib:
-            bad("dockerfile: jib must not be bound to a phase (the default build needs no registry)")
-        jib_ram = re.search(r"MaxRAMPercentage=(\d+)", jib).group(1)
-        df_ram = re.search(r"MaxRAMPercentage=(\d+)", ep).group(1)
-        if jib_ram != df_ram:
-            bad(f"dockerfile: MaxRAMPercentage differs between Dockerfile ({df_ram}) and Jib ({jib_ram})")
-    finish("dockerfile", "multi-stage, non-root, HEALTHCHECK, STOPSIGNAL, JVM flags, Jib in sync")
+# ---------------------------------------------------------------- the image (Jib)
+POM_NS = {"m": "http://maven.apache.org/POM/4.0.0"}
+IMAGE_JVM_FLAGS = ("-XX:InitialRAMPercentage=", "-XX:+ExitOnOutOfMemoryError", "-XX:+UseG1GC")
+RELAY_HEALTH = ["dev.checkmate.relay.RelayMain", "health"]
+
+
+def jib_config(root):
+    import xml.etree.ElementTree as ET
+    pom = ET.parse(os.path.join(root, "relay-service/pom.xml")).getroot()
+    for plugin in pom.findall("m:build/m:plugins/m:plugin", POM_NS):
+        if plugin.findtext("m:artifactId", "", POM_NS) == "jib-maven-plugin":
+            return plugin
+    return None
+
+
+def check_image(root):
+    """The relay image is defined once, by Jib in relay-service/pom.xml; compose and k8s run it."""
+    for stray in ("relay-service/Dockerfile", "Dockerfile"):
+        if os.path.exists(os.path.join(root, stray)):
+            bad(f"image: {stray} exists: the image is defined once, by Jib (relay-service/pom.xml)")
+    plugin = jib_config(root)
+    if plugin is None:
+        bad("image: jib-maven-plugin missing from relay-service/pom.xml")
+        finish("image", "")
+    if plugin.find("m:executions", POM_NS) is not None:
+        bad("image: jib must not be bound to a phase (the default build needs no registry or Docker)")
+    cfg = plugin.find("m:configuration", POM_NS)
+    text = lambda path: (cfg.findtext(path, "", POM_NS) or "").strip()
+    if text("m:skip") != "false":
+        bad("image: relay-service must set <skip>false</skip> (the parent skips Jib elsewhere)")
+    base = text("m:from/m:image")
+    if not PINNED.match(base) or base.endswith(":latest"):
+        bad(f"image: base {base!r} must be pinned to a tag or digest (not latest)")
+    target = text("m:to/m:image")
+    if not target.startswith("checkmate/relay:"):
+        bad(f"image: target {target!r} must be checkmate/relay:<tag> (compose and k8s run that name)")
+    if text("m:container/m:mainClass") != "dev.checkmate.relay.RelayMain":
+        bad("image: mainClass must be dev.checkmate.relay.RelayMain")
+    if cfg.find("m:container/m:entrypoint", POM_NS) is not None:
+        bad("image: no custom entrypoint: Jib then drops jvmFlags, and its own exec form keeps java PID 1")
+    user = text("m:container/m:user")
+    if not re.fullmatch(r"[1-9]\d*:[1-9]\d*", user):
+        bad(f"image: user {user!r} must be a numeric non-root uid:gid")
+    flags = [f.text.strip() for f in cfg.findall("m:container/m:jvmFlags/m:jvmFlag", POM_NS)]
+    for flag in IMAGE_JVM_FLAGS:
+        if not any(f.startswith(flag) for f in flags):
+            bad(f"image: jvmFlags lack {flag}")
+    ram = [f for f in flags if f.startswith("-XX:MaxRAMPercentage=")]
+    tf = open(os.path.join(root, "infra/terraform/modules/sizing/variables.tf"), encoding="utf-8").read()
+    m = re.search(r'variable "heap_percent" \{.*?default\s*=\s*(\d+)', tf, re.S)
+    if not ram:
+        bad("image: jvmFlags lack -XX:MaxRAMPercentage=")
+    elif m and ram[0].split("=")[1] != m.group(1):
+        bad(f"image: {ram[0]} differs from heap_percent = {m.group(1)} in modules/sizing")
+    env = {e.tag.split("}")[1]: (e.text or "").strip() for e in cfg.findall("m:container/m:environment/*", POM_NS)}
+    if env.get("RELAY_BIND") != "0.0.0.0":
+        bad("image: environment must set RELAY_BIND=0.0.0.0")
+    ports = {p.text.strip() for p in cfg.findall("m:container/m:ports/m:port", POM_NS)}
+    for name, port in (("RELAY_GRPC_PORT", "9090"), ("RELAY_WS_PORT", "8080"), ("RELAY_METRICS_PORT", "9464")):
+        if env.get(name) != port or port not in ports:
+            bad(f"image: {name}={port} must be set and exposed")
+
+    # compose runs this image (no Dockerfile build) and probes it as the k8s probes do.
+    with open(os.path.join(root, "deploy/compose/compose.yaml"), encoding="utf-8") as f:
+        services = (yaml.safe_load(f) or {}).get("services", {})
+    for r in ("relay-0", "relay-1"):
+        svc = services.get(r, {})
+        if "build" in svc:
+            bad(f"image: compose {r} builds an image; it must run the Jib image")
+        if not str(svc.get("image", "")).startswith("checkmate/relay:"):
+            bad(f"image: compose {r} must run checkmate/relay:<tag>")
+        test = (svc.get("healthcheck") or {}).get("test", [])
+        test = test if isinstance(test, list) else [test]
+        joined = " ".join(map(str, test))
+        if "@/app/jib-classpath-file" not in joined or " ".join(RELAY_HEALTH) not in joined:
+            bad(f"image: compose {r} needs a healthcheck running `RelayMain health` on Jib's class path")
+    finish("image", f"Jib: base {base}, user {user}, {len(flags)} JVM flags, heap = sizing; compose runs and probes it")
+
+
+def check_image_selftest(root):
+    """Each broken copy of the image definition must be refused with a message naming the problem."""
+    import shutil
+    import subprocess
+    import tempfile
+    files = ("relay-service/pom.xml", "deploy/compose/compose.yaml", "infra/terraform/modules/sizing/variables.tf")
+    pom_flag = "<jvmFlag>-XX:+ExitOnOutOfMemoryError</jvmFlag>"
+    mutants = [
+        ("a Dockerfile beside Jib", "relay-service/Dockerfile", lambda t: "FROM eclipse-temurin:17-jre\n", "defined once"),
+        ("no ExitOnOutOfMemoryError", "relay-service/pom.xml", lambda t: t.replace(pom_flag, ""), "lack -XX:+ExitOnOutOfMemoryError"),
+        ("heap share apart from sizing", "relay-service/pom.xml",
+         lambda t: t.replace("MaxRAMPercentage=60", "MaxRAMPercentage=75"), "differs from heap_percent"),
+        ("root user", "relay-service/pom.xml", lambda t: t.replace("<user>10001:10001</user>", "<user>0:0</user>"), "non-root"),
+        ("unpinned base", "relay-service/pom.xml",
+         lambda t: t.replace("<image>eclipse-temurin:17-jre</image>", "<image>eclipse-temurin:latest</image>"), "must be pinned"),
+        ("bound to a phase", "relay-service/pom.xml",
+         lambda t: t.replace("<artifactId>jib-maven-plugin</artifactId>",
+                             "<artifactId>jib-maven-plugin</artifactId><executions><execution><phase>package</phase>"
+                             "<goals><goal>build</goal></goals></execution></executions>", 1), "bound to a phase"),
+        ("custom entrypoint", "relay-service/pom.xml",
+         lambda t: t.replace("<user>10001:10001</user>", "<user>10001:10001</user><entrypoint><arg>sh</arg></entrypoint>"),
+         "no custom entrypoint"),
+        ("compose without a healthcheck", "deploy/compose/compose.yaml",
+         lambda t: re.sub(r"  healthcheck:\n(    .*\n|           .*\n)+", "", t), "needs a healthcheck"),
+        ("compose building a Dockerfile", "deploy/compose/compose.yaml",
+         lambda t: t.replace("  init: true", "  build: { context: ../.., dockerfile: relay-service/Dockerfile }\n  init: true", 1),
+         "builds an image"),
+    ]
+    here = os.path.abspath(__file__)
+    failures = []
+    for name, target, mutate, expect in mutants:
+        with tempfile.TemporaryDirectory() as tmp:
+            for f in files:
+                os.makedirs(os.path.dirname(os.path.join(tmp, f)), exist_ok=True)
+                shutil.copy(os.path.join(root, f), os.path.join(tmp, f))
+            path = os.path.join(tmp, target)
+            original = open(path, encoding="utf-8").read() if os.path.exists(path) else ""
+            mutated = mutate(original)
+            if mutated == original:
+                failures.append(f"{name}: the mutation did not apply (test out of date)")
+                continue
+            open(path, "w", encoding="utf-8").write(mutated)
+            run = subprocess.run([sys.executable, here, "image", tmp], capture_output=True, text=True)
+            if run.returncode == 0 or expect not in run.stderr:
+                failures.append(f"{name}: not refused with '{expect}' (exit {run.returncode}: {run.stderr.strip()[:200]})")
+    for f in failures:
+        bad(f)
+    finish("image-selftest", f"{len(mutants)} broken copies of the image definition refused")
 
 
 # ---------------------------------------------------------------- relays behind Envoy: trusted proxy
@@ -728,6 +810,6 @@ def check_pools(sizing_path, allow_path):
 
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
-    {"compose": check_compose, "k8s": check_k8s, "dockerfile": check_dockerfile,
+    {"compose": check_compose, "k8s": check_k8s, "image": check_image, "image-selftest": check_image_selftest,
      "bootstrap": check_bootstrap, "pools": check_pools, "trusted-proxy": check_trusted_proxy,
      "trusted-proxy-selftest": check_trusted_proxy_selftest}[cmd](*args)

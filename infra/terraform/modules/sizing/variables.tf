@@ -43,7 +43,7 @@ variable "relay_pod_memory_mib" {
 }
 
 variable "heap_percent" {
-  description = "-XX:MaxRAMPercentage of the relay JVM (the Dockerfile and Jib use 60)."
+  description = "-XX:MaxRAMPercentage of the relay JVM (the image, Jib in relay-service/pom.xml, uses 60)."
   type        = number
   default     = 60
 

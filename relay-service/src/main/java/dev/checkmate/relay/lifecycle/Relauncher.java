@@ -30,7 +30,7 @@ import java.util.Optional;
  *   <li>the child's standard input is a pipe the parent never writes: if the parent dies (even by
  *       SIGKILL) the child reads end-of-file and halts, so no orphan keeps the ports.</li>
  * </ul>
- * The container image, Jib and anyone who passes the flag (or {@code -XX:+CrashOnOutOfMemoryError})
+ * The container image and anyone who passes the flag (or {@code -XX:+CrashOnOutOfMemoryError})
  * get a single JVM. An explicit {@code -XX:-ExitOnOutOfMemoryError} is respected, with a warning
  * (then only the relay's own handlers, {@link FailFast}, can end it on an OOM).
  */
