@@ -133,7 +133,7 @@ public final class RelayServer implements AutoCloseable {
     SplitStreams splitStreams = new SplitStreams(config, admission, streamLimits);
     RelayGrpcService service = new RelayGrpcService(config, hub, issuer, new IssuerPolicy(config.issuerKeys(), config.issuerIdentities()),
         this.admission, streamLimits, splitStreams, clock, endpoints);
-    // Metrics endpoint, gRPC server spans/metrics and the hub's telemetry hooks (issue 6).
+    // Telemetry when enabled: the Prometheus endpoint, gRPC server spans and metrics, and the hub's hooks.
     this.telemetry = config.telemetryEnabled() ? RelayTelemetry.start(config, hub) : null;
     if (telemetry != null) {
       telemetry.configureServer(builder);

@@ -16,7 +16,7 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 
 /**
- * The SDK's traces (issue 6), only when {@link RelayClient.Builder#openTelemetry} was given:
+ * The SDK's traces, only when {@link RelayClient.Builder#openTelemetry} was given:
  *
  * <ul>
  *   <li>the opentelemetry-grpc-1.6 client interceptor on the channel, so CreateSession, Connect and

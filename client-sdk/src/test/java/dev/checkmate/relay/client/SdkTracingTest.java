@@ -32,7 +32,7 @@ import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
 /**
- * Traces from the Java SDK (issue 6): two peers, each with its own OpenTelemetry SDK exporting to a
+ * Traces from the Java SDK: two peers, each with its own OpenTelemetry SDK exporting to a
  * real in-test OTLP receiver, and a relay with telemetry on exporting to the same receiver. The
  * whole session is one trace, the relay's server spans are children of the SDK's gRPC client
  * spans, and no ticket, payload, terminate reason or raw session id reaches any span.

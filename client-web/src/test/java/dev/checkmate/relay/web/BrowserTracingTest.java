@@ -36,7 +36,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * Issue 6, browser traces: the page (Chromium, test/trace-page.ts) joins with a W3C traceparent,
+ * Browser traces: the page (Chromium, test/trace-page.ts) joins with a W3C traceparent,
  * and the relay's spans of that participant (exported over OTLP to a real in-test receiver)
  * continue it. WebSocket carries it in the Join (browsers cannot set WebSocket headers); gRPC-Web
  * sends the traceparent header (served here on the relay's own HTTP port, through Envoy by gRPC).

@@ -902,7 +902,7 @@ final class RelayEdgeRules {
       }
     }
     Set<String> allow = csv(p.getAllowHeaders());
-    // traceparent: the browser SDK's gRPC-Web requests carry the page's W3C trace context (issue 6).
+    // traceparent: the browser SDK's gRPC-Web requests carry the page's W3C trace context.
     for (String hdr : List.of("content-type", "x-grpc-web", SESSION_HEADER, "traceparent")) {
       if (!allow.contains(hdr)) {
         problem(rw + ": CORS allow_headers " + allow + " lacks " + hdr);

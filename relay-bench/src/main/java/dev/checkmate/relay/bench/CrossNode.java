@@ -18,7 +18,7 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * W7, cross-node round trip (issue 5: cross-node RTT / node-local RTT at most 1.6). One
+ * W7, cross-node round trip (target: cross-node RTT / node-local RTT at most 1.6). One
  * nats-server and two relay nodes (child JVMs) sharing a ticket signing key. Node-local: both
  * participants of a session on node A. Cross-node: the prover joins A (A becomes the session's
  * home), the verifier joins B, so every frame crosses NATS once each way. The W1 round trip

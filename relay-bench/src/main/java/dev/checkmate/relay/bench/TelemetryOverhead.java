@@ -12,7 +12,7 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * W6, telemetry overhead (issue 6: at most 10 % relayed-throughput loss). The same relay with
+ * W6, telemetry overhead (target: at most 10 % relayed-throughput loss). The same relay with
  * telemetry on (the default: metrics, gRPC server spans, relay spans, audit log; no exporter, as
  * the embedded relay defaults to) and off ({@code RelayConfig.telemetryEnabled(false)}: no
  * OpenTelemetry at all), each in its own child JVM, in alternating rounds (on/off, then off/on,
