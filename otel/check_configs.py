@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Structural checks for otel/ that promtool cannot do. Called by check.sh.
 
-    check_configs.py <otel-dir> <out-rules-file>
+    python3 otel/check_configs.py otel <out-rules-file>
 
 Checks the collector config, the Grafana dashboards and provisioning, the alert rules' metadata and
 the telemetry contract (metric names and bounded label values), and writes every dashboard PromQL

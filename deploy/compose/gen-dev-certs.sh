@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Dev-only TLS material and relay keys for deploy/compose (never use these in production).
-#   ./gen-dev-certs.sh [OUT_DIR]    default: deploy/compose/certs; existing files are kept (-f to renew)
+#   deploy/compose/gen-dev-certs.sh [-f] [OUT_DIR]   default: deploy/compose/certs; existing files are kept (-f to renew)
 # Creates:
 #   ca.crt / ca.key                     dev CA (signs everything below)
 #   envoy/server.crt, envoy/server.key  Envoy listeners 8443/8444 (localhost, relay.localhost, envoy, 127.0.0.1, ::1)

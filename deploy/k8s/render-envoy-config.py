@@ -7,7 +7,7 @@ relay-N.relay.internal gets one endpoint per ordinal 0..N-1, copied from relay-0
 host name and envoy.lb hash_key changed. Ordinals that do not exist yet resolve to nothing
 (STRICT_DNS), so they carry no traffic until the pod is ready.
 
-usage: render-envoy-config.py [--replicas N] [--configmap] ENVOY_YAML > out.yaml
+usage: python3 deploy/k8s/render-envoy-config.py [--replicas N] [--configmap] envoy/envoy.yaml > out.yaml
 """
 import argparse
 import copy

@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """Offline checks of the deployment files (called by infra/check.sh; each prints problems and exits 1).
+ROOT is the repository root (`.` when run from there).
 
-  deploy_checks.py compose   ROOT
-  deploy_checks.py k8s       ROOT SIZING_JSON   (SIZING_JSON: `terraform output -json` of fixtures/render)
-  deploy_checks.py image     ROOT   (the Jib image in relay-service/pom.xml, as compose runs it)
-  deploy_checks.py image-selftest ROOT   (broken copies of the image definition must fail that check)
-  deploy_checks.py bootstrap SCRIPT
-  deploy_checks.py pools     SIZING_JSON ALLOWLIST_JSON
-  deploy_checks.py trusted-proxy          ROOT   (relays behind Envoy believe x-forwarded-for from Envoy only)
-  deploy_checks.py trusted-proxy-selftest ROOT   (broken copies of the manifests must fail that check)
+  python3 infra/checks/deploy_checks.py compose   ROOT
+  python3 infra/checks/deploy_checks.py k8s       ROOT SIZING_JSON   (SIZING_JSON: `terraform output -json` of fixtures/render)
+  python3 infra/checks/deploy_checks.py image     ROOT   (the Jib image in relay-service/pom.xml, as compose runs it)
+  python3 infra/checks/deploy_checks.py image-selftest ROOT   (broken copies of the image definition must fail that check)
+  python3 infra/checks/deploy_checks.py bootstrap SCRIPT
+  python3 infra/checks/deploy_checks.py pools     SIZING_JSON ALLOWLIST_JSON
+  python3 infra/checks/deploy_checks.py trusted-proxy          ROOT   (relays behind Envoy believe x-forwarded-for from Envoy only)
+  python3 infra/checks/deploy_checks.py trusted-proxy-selftest ROOT   (broken copies of the manifests must fail that check)
 """
 import copy
 import ipaddress

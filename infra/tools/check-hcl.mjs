@@ -3,7 +3,7 @@
 // argument names, required arguments, attribute references, literal nested objects, provider pins
 // and prevent_destroy against infra/tools/provider-allowlist.json.
 //
-// usage: node check-hcl.mjs DIR...   exit 0 when clean, 1 with one line per problem otherwise.
+// usage: node infra/tools/check-hcl.mjs DIR...   exit 0 when clean, 1 with one line per problem otherwise.
 import { readFileSync, readdirSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
