@@ -308,46 +308,47 @@ public final class RelayConfig {
   }
 
   public static final class Builder {
-    private String bindAddress = "127.0.0.1";
-    private int grpcPort = 9090;
+    private String bindAddress = ConfigDefaults.BIND;
+    private int grpcPort = ConfigDefaults.integer(ConfigDefaults.GRPC_PORT);
     private Path tlsCertificate;
     private Path tlsPrivateKey;
-    private boolean insecurePlaintext;
+    private boolean insecurePlaintext = Boolean.parseBoolean(ConfigDefaults.INSECURE_PLAINTEXT);
     private Path signingKey;
     private Path verifyKeys;
     private List<String> issuerKeys = List.of();
-    private String audience = "checkmate-relay";
+    private String audience = ConfigDefaults.AUDIENCE;
     private List<String> publicEndpoints = List.of();
-    private Duration defaultSessionTtl = Duration.ofMinutes(10);
-    private Duration maxSessionTtl = Duration.ofHours(1);
-    private Duration joinDeadline = Duration.ofSeconds(30);
-    private Duration idleTimeout = Duration.ofMinutes(5);
+    private Duration defaultSessionTtl = ConfigDefaults.duration(ConfigDefaults.SESSION_TTL);
+    private Duration maxSessionTtl = ConfigDefaults.duration(ConfigDefaults.MAX_SESSION_TTL);
+    private Duration joinDeadline = ConfigDefaults.duration(ConfigDefaults.JOIN_DEADLINE);
+    private Duration idleTimeout = ConfigDefaults.duration(ConfigDefaults.IDLE_TIMEOUT);
     private Duration helloTimeout = Duration.ofSeconds(10);
-    private int rendezvousMaxFrames = 64;
-    private int rendezvousMaxBytes = 256 * 1024;
-    private int maxFrameBytes = 64 * 1024;
-    private int maxFramesPerSecond = 2_000;
-    private long maxBytesPerSecond = 8L * 1024 * 1024;
-    private int maxStreamsPerAddress = 100;
-    private int flowControlWindow = 256 * 1024;
-    private int eventLoopThreads;
-    private int maxJoinAttemptsPerSecond = 100;
-    private Duration preStopDelay = Duration.ZERO;
-    private Duration drainTimeout = Duration.ofSeconds(30);
+    private int rendezvousMaxFrames = ConfigDefaults.integer(ConfigDefaults.RENDEZVOUS_FRAMES);
+    private int rendezvousMaxBytes = ConfigDefaults.integer(ConfigDefaults.RENDEZVOUS_BYTES);
+    private int maxFrameBytes = ConfigDefaults.integer(ConfigDefaults.MAX_FRAME_BYTES);
+    private int maxFramesPerSecond = ConfigDefaults.integer(ConfigDefaults.MAX_FRAMES_PER_SECOND);
+    private long maxBytesPerSecond = Long.parseLong(ConfigDefaults.MAX_BYTES_PER_SECOND);
+    private int maxStreamsPerAddress = ConfigDefaults.integer(ConfigDefaults.MAX_STREAMS_PER_ADDRESS);
+    private int flowControlWindow = ConfigDefaults.integer(ConfigDefaults.FLOW_CONTROL_WINDOW);
+    private int eventLoopThreads = ConfigDefaults.integer(ConfigDefaults.EVENT_LOOP_THREADS);
+    private int maxJoinAttemptsPerSecond = ConfigDefaults.integer(ConfigDefaults.MAX_JOIN_ATTEMPTS_PER_SECOND);
+    private Duration preStopDelay = ConfigDefaults.duration(ConfigDefaults.PRE_STOP_DELAY);
+    private Duration drainTimeout = Duration.ofSeconds(ConfigDefaults.integer(ConfigDefaults.DRAIN_SECONDS));
     private Duration sweepInterval = Duration.ofMillis(250);
-    private Duration watchdogNotServingAfter = Duration.ofSeconds(2);
-    private Duration watchdogExitAfter = Duration.ofSeconds(10);
+    private Duration watchdogNotServingAfter = ConfigDefaults.duration(ConfigDefaults.WATCHDOG_NOT_SERVING_AFTER);
+    private Duration watchdogExitAfter = ConfigDefaults.duration(ConfigDefaults.WATCHDOG_EXIT_AFTER);
     private Duration clockSkew = Duration.ofSeconds(30);
     // Off unless asked for, so embedding code and tests never collide on a fixed port; the CLI and
-    // the container default to 8080.
+    // the container default to ConfigDefaults.WS_PORT.
     private int webSocketPort = -1;
     private List<String> allowedOrigins = List.of();
     private Path devStaticDir;
     private Duration webSocketPingInterval = Duration.ofSeconds(30);
     private Duration sendWait = Duration.ofSeconds(10);
-    private boolean telemetryEnabled = true;
-    private dev.checkmate.relay.telemetry.AuditLevel auditLog = dev.checkmate.relay.telemetry.AuditLevel.SESSIONS;
-    // Off unless asked for (like the WebSocket port); the CLI and the container default to 9464.
+    private boolean telemetryEnabled = Boolean.parseBoolean(ConfigDefaults.TELEMETRY);
+    private dev.checkmate.relay.telemetry.AuditLevel auditLog = dev.checkmate.relay.telemetry.AuditLevel.valueOf(ConfigDefaults.AUDIT_LOG.toUpperCase(java.util.Locale.ROOT));
+    // Off unless asked for (like the WebSocket port); the CLI and the container default to
+    // ConfigDefaults.METRICS_PORT.
     private int metricsPort = -1;
     private java.util.Map<String, String> telemetryProperties = java.util.Map.of();
     private List<String> natsUrls = List.of();
@@ -361,23 +362,23 @@ public final class RelayConfig {
     private int clusterWindowBytes = 256 * 1024;
     private Duration clusterHeartbeat = Duration.ofSeconds(1);
     private Duration clusterDeadAfter = Duration.ofSeconds(3);
-    private Duration clusterClaimSettle = Duration.ofMillis(250);
-    private Duration clusterLookupTimeout = Duration.ofMillis(500);
-    private int clusterBindsPerNodePerSecond = 1000;
+    private Duration clusterClaimSettle = ConfigDefaults.duration(ConfigDefaults.CLUSTER_CLAIM_SETTLE);
+    private Duration clusterLookupTimeout = ConfigDefaults.duration(ConfigDefaults.CLUSTER_LOOKUP_TIMEOUT);
+    private int clusterBindsPerNodePerSecond = ConfigDefaults.integer(ConfigDefaults.CLUSTER_BINDS_PER_NODE);
     private dev.checkmate.relay.cluster.ClusterHooks clusterHooks = dev.checkmate.relay.cluster.ClusterHooks.NONE;
     private java.time.Clock clock = java.time.Clock.systemUTC();
     private Path tlsClientCa;
     private List<String> issuerIdentities = List.of();
     private List<String> trustedProxies = List.of();
-    private int maxConnectionsPerAddress = 200;
-    private int maxConnections = 0;
-    private Duration httpRequestTimeout = Duration.ofSeconds(10);
-    private Duration httpIdleTimeout = Duration.ofSeconds(60);
-    private Duration grpcHandshakeTimeout = Duration.ofSeconds(10);
-    private Duration grpcMaxConnectionIdle = Duration.ofSeconds(60);
-    private int maxConcurrentCallsPerConnection = 1000;
-    private Duration writeStallTimeout = Duration.ofSeconds(60);
-    private int maxKeepAlivesPerSecond = 2;
+    private int maxConnectionsPerAddress = ConfigDefaults.integer(ConfigDefaults.MAX_CONNECTIONS_PER_ADDRESS);
+    private int maxConnections = ConfigDefaults.integer(ConfigDefaults.MAX_CONNECTIONS);
+    private Duration httpRequestTimeout = ConfigDefaults.duration(ConfigDefaults.HTTP_REQUEST_TIMEOUT);
+    private Duration httpIdleTimeout = ConfigDefaults.duration(ConfigDefaults.HTTP_IDLE_TIMEOUT);
+    private Duration grpcHandshakeTimeout = ConfigDefaults.duration(ConfigDefaults.GRPC_HANDSHAKE_TIMEOUT);
+    private Duration grpcMaxConnectionIdle = ConfigDefaults.duration(ConfigDefaults.GRPC_MAX_CONNECTION_IDLE);
+    private int maxConcurrentCallsPerConnection = ConfigDefaults.integer(ConfigDefaults.MAX_CONCURRENT_CALLS_PER_CONNECTION);
+    private Duration writeStallTimeout = ConfigDefaults.duration(ConfigDefaults.WRITE_STALL_TIMEOUT);
+    private int maxKeepAlivesPerSecond = ConfigDefaults.integer(ConfigDefaults.MAX_KEEPALIVES_PER_SECOND);
 
     private Builder() {}
 

@@ -35,9 +35,9 @@ import picocli.CommandLine.Option;
     subcommands = {RelayMain.Keygen.class, RelayMain.Health.class, ProbeCommand.class},
     sortOptions = false)
 public final class RelayMain implements Callable<Integer> {
-  @Option(names = "--bind", defaultValue = "${env:RELAY_BIND:-127.0.0.1}", description = "Address to listen on (env RELAY_BIND). Default: ${DEFAULT-VALUE}")
+  @Option(names = "--bind", defaultValue = "${env:RELAY_BIND:-" + ConfigDefaults.BIND + "}", description = "Address to listen on (env RELAY_BIND). Default: ${DEFAULT-VALUE}")
   String bind;
-  @Option(names = "--grpc-port", defaultValue = "${env:RELAY_GRPC_PORT:-9090}", description = "gRPC port, 0 = any (env RELAY_GRPC_PORT). Default: ${DEFAULT-VALUE}")
+  @Option(names = "--grpc-port", defaultValue = "${env:RELAY_GRPC_PORT:-" + ConfigDefaults.GRPC_PORT + "}", description = "gRPC port, 0 = any (env RELAY_GRPC_PORT). Default: ${DEFAULT-VALUE}")
   int grpcPort;
   @Option(names = "--tls-cert", defaultValue = "${env:RELAY_TLS_CERT}", description = "PEM certificate chain; enables TLS 1.3 (env RELAY_TLS_CERT)")
   Path tlsCert;
@@ -47,7 +47,7 @@ public final class RelayMain implements Callable<Integer> {
   Path tlsClientCa;
   @Option(names = "--issuer-identity", split = ",", defaultValue = "${env:RELAY_ISSUER_IDENTITIES}", description = "Client-certificate identity (subject CN or SAN) allowed to create sessions, repeatable; needs --tls-client-ca (env RELAY_ISSUER_IDENTITIES, comma-separated)")
   List<String> issuerIdentities;
-  @Option(names = "--insecure-plaintext", defaultValue = "${env:RELAY_INSECURE_PLAINTEXT:-false}", description = "Allow plaintext on a non-loopback address, e.g. behind Envoy on a private network (env RELAY_INSECURE_PLAINTEXT)")
+  @Option(names = "--insecure-plaintext", defaultValue = "${env:RELAY_INSECURE_PLAINTEXT:-" + ConfigDefaults.INSECURE_PLAINTEXT + "}", description = "Allow plaintext on a non-loopback address, e.g. behind Envoy on a private network (env RELAY_INSECURE_PLAINTEXT)")
   boolean insecurePlaintext;
   @Option(names = "--signing-key", defaultValue = "${env:RELAY_SIGNING_KEY}", description = "Private Ed25519 JWK file: this node issues tickets (env RELAY_SIGNING_KEY). Without it and --verify-keys: ephemeral key")
   Path signingKey;
@@ -55,71 +55,71 @@ public final class RelayMain implements Callable<Integer> {
   Path verifyKeys;
   @Option(names = "--issuer-keys-file", defaultValue = "${env:RELAY_ISSUER_KEYS_FILE}", description = "File with one issuer API key per line; callers of CreateSession must present one (env RELAY_ISSUER_KEYS_FILE). Without it only loopback callers may create sessions")
   Path issuerKeysFile;
-  @Option(names = "--audience", defaultValue = "${env:RELAY_AUDIENCE:-checkmate-relay}", description = "Ticket audience (env RELAY_AUDIENCE). Default: ${DEFAULT-VALUE}")
+  @Option(names = "--audience", defaultValue = "${env:RELAY_AUDIENCE:-" + ConfigDefaults.AUDIENCE + "}", description = "Ticket audience (env RELAY_AUDIENCE). Default: ${DEFAULT-VALUE}")
   String audience;
   @Option(names = "--public-endpoint", split = ",", defaultValue = "${env:RELAY_PUBLIC_ENDPOINTS}", description = "host:port advertised in CreateSession, repeatable (env RELAY_PUBLIC_ENDPOINTS, comma-separated)")
   List<String> publicEndpoints;
-  @Option(names = "--session-ttl", defaultValue = "${env:RELAY_SESSION_TTL:-PT10M}", description = "Default session lifetime, ISO-8601 (env RELAY_SESSION_TTL). Default: ${DEFAULT-VALUE}")
+  @Option(names = "--session-ttl", defaultValue = "${env:RELAY_SESSION_TTL:-" + ConfigDefaults.SESSION_TTL + "}", description = "Default session lifetime, ISO-8601 (env RELAY_SESSION_TTL). Default: ${DEFAULT-VALUE}")
   Duration sessionTtl;
-  @Option(names = "--max-session-ttl", defaultValue = "${env:RELAY_MAX_SESSION_TTL:-PT1H}", description = "Maximum session lifetime (env RELAY_MAX_SESSION_TTL). Default: ${DEFAULT-VALUE}")
+  @Option(names = "--max-session-ttl", defaultValue = "${env:RELAY_MAX_SESSION_TTL:-" + ConfigDefaults.MAX_SESSION_TTL + "}", description = "Maximum session lifetime (env RELAY_MAX_SESSION_TTL). Default: ${DEFAULT-VALUE}")
   Duration maxSessionTtl;
-  @Option(names = "--join-deadline", defaultValue = "${env:RELAY_JOIN_DEADLINE:-PT30S}", description = "How long a participant waits for its peer (env RELAY_JOIN_DEADLINE). Default: ${DEFAULT-VALUE}")
+  @Option(names = "--join-deadline", defaultValue = "${env:RELAY_JOIN_DEADLINE:-" + ConfigDefaults.JOIN_DEADLINE + "}", description = "How long a participant waits for its peer (env RELAY_JOIN_DEADLINE). Default: ${DEFAULT-VALUE}")
   Duration joinDeadline;
-  @Option(names = "--idle-timeout", defaultValue = "${env:RELAY_IDLE_TIMEOUT:-PT5M}", description = "End a paired session after no frames for this long (env RELAY_IDLE_TIMEOUT). Default: ${DEFAULT-VALUE}")
+  @Option(names = "--idle-timeout", defaultValue = "${env:RELAY_IDLE_TIMEOUT:-" + ConfigDefaults.IDLE_TIMEOUT + "}", description = "End a paired session after no frames for this long (env RELAY_IDLE_TIMEOUT). Default: ${DEFAULT-VALUE}")
   Duration idleTimeout;
-  @Option(names = "--max-frame-bytes", defaultValue = "${env:RELAY_MAX_FRAME_BYTES:-65536}", description = "Largest frame payload (env RELAY_MAX_FRAME_BYTES). Default: ${DEFAULT-VALUE}")
+  @Option(names = "--max-frame-bytes", defaultValue = "${env:RELAY_MAX_FRAME_BYTES:-" + ConfigDefaults.MAX_FRAME_BYTES + "}", description = "Largest frame payload (env RELAY_MAX_FRAME_BYTES). Default: ${DEFAULT-VALUE}")
   int maxFrameBytes;
-  @Option(names = "--max-frames-per-second", defaultValue = "${env:RELAY_MAX_FRAMES_PER_SECOND:-2000}", description = "Per participant (env RELAY_MAX_FRAMES_PER_SECOND). Default: ${DEFAULT-VALUE}")
+  @Option(names = "--max-frames-per-second", defaultValue = "${env:RELAY_MAX_FRAMES_PER_SECOND:-" + ConfigDefaults.MAX_FRAMES_PER_SECOND + "}", description = "Per participant (env RELAY_MAX_FRAMES_PER_SECOND). Default: ${DEFAULT-VALUE}")
   int maxFramesPerSecond;
-  @Option(names = "--max-bytes-per-second", defaultValue = "${env:RELAY_MAX_BYTES_PER_SECOND:-8388608}", description = "Payload bytes per participant (env RELAY_MAX_BYTES_PER_SECOND). Default: ${DEFAULT-VALUE}")
+  @Option(names = "--max-bytes-per-second", defaultValue = "${env:RELAY_MAX_BYTES_PER_SECOND:-" + ConfigDefaults.MAX_BYTES_PER_SECOND + "}", description = "Payload bytes per participant (env RELAY_MAX_BYTES_PER_SECOND). Default: ${DEFAULT-VALUE}")
   long maxBytesPerSecond;
-  @Option(names = "--max-streams-per-address", defaultValue = "${env:RELAY_MAX_STREAMS_PER_ADDRESS:-100}", description = "Open streams per client address (env RELAY_MAX_STREAMS_PER_ADDRESS). Default: ${DEFAULT-VALUE}")
+  @Option(names = "--max-streams-per-address", defaultValue = "${env:RELAY_MAX_STREAMS_PER_ADDRESS:-" + ConfigDefaults.MAX_STREAMS_PER_ADDRESS + "}", description = "Open streams per client address (env RELAY_MAX_STREAMS_PER_ADDRESS). Default: ${DEFAULT-VALUE}")
   int maxStreamsPerAddress;
-  @Option(names = "--max-connections-per-address", defaultValue = "${env:RELAY_MAX_CONNECTIONS_PER_ADDRESS:-200}", description = "Open TCP connections per client address (IPv6: per /64) on both ports together, refused at accept; 0 = unlimited; trusted proxies exempt (env RELAY_MAX_CONNECTIONS_PER_ADDRESS). Default: ${DEFAULT-VALUE}")
+  @Option(names = "--max-connections-per-address", defaultValue = "${env:RELAY_MAX_CONNECTIONS_PER_ADDRESS:-" + ConfigDefaults.MAX_CONNECTIONS_PER_ADDRESS + "}", description = "Open TCP connections per client address (IPv6: per /64) on both ports together, refused at accept; 0 = unlimited; trusted proxies exempt (env RELAY_MAX_CONNECTIONS_PER_ADDRESS). Default: ${DEFAULT-VALUE}")
   int maxConnectionsPerAddress;
-  @Option(names = "--max-connections", defaultValue = "${env:RELAY_MAX_CONNECTIONS:-0}", description = "Total client connections on both ports; 0 = the process's file descriptor limit minus a reserve, logged at startup (env RELAY_MAX_CONNECTIONS). Default: ${DEFAULT-VALUE}")
+  @Option(names = "--max-connections", defaultValue = "${env:RELAY_MAX_CONNECTIONS:-" + ConfigDefaults.MAX_CONNECTIONS + "}", description = "Total client connections on both ports; 0 = the process's file descriptor limit minus a reserve, logged at startup (env RELAY_MAX_CONNECTIONS). Default: ${DEFAULT-VALUE}")
   int maxConnections;
-  @Option(names = "--http-request-timeout", defaultValue = "${env:RELAY_HTTP_REQUEST_TIMEOUT:-PT10S}", description = "HTTP port: a whole request must arrive within this from its first byte (or from accept) (env RELAY_HTTP_REQUEST_TIMEOUT). Default: ${DEFAULT-VALUE}")
+  @Option(names = "--http-request-timeout", defaultValue = "${env:RELAY_HTTP_REQUEST_TIMEOUT:-" + ConfigDefaults.HTTP_REQUEST_TIMEOUT + "}", description = "HTTP port: a whole request must arrive within this from its first byte (or from accept) (env RELAY_HTTP_REQUEST_TIMEOUT). Default: ${DEFAULT-VALUE}")
   Duration httpRequestTimeout;
-  @Option(names = "--http-idle-timeout", defaultValue = "${env:RELAY_HTTP_IDLE_TIMEOUT:-PT60S}", description = "HTTP port: close a kept-alive connection idle this long between requests (env RELAY_HTTP_IDLE_TIMEOUT). Default: ${DEFAULT-VALUE}")
+  @Option(names = "--http-idle-timeout", defaultValue = "${env:RELAY_HTTP_IDLE_TIMEOUT:-" + ConfigDefaults.HTTP_IDLE_TIMEOUT + "}", description = "HTTP port: close a kept-alive connection idle this long between requests (env RELAY_HTTP_IDLE_TIMEOUT). Default: ${DEFAULT-VALUE}")
   Duration httpIdleTimeout;
-  @Option(names = "--grpc-handshake-timeout", defaultValue = "${env:RELAY_GRPC_HANDSHAKE_TIMEOUT:-PT10S}", description = "gRPC port: TLS and the HTTP/2 preface must complete within this after accept (env RELAY_GRPC_HANDSHAKE_TIMEOUT). Default: ${DEFAULT-VALUE}")
+  @Option(names = "--grpc-handshake-timeout", defaultValue = "${env:RELAY_GRPC_HANDSHAKE_TIMEOUT:-" + ConfigDefaults.GRPC_HANDSHAKE_TIMEOUT + "}", description = "gRPC port: TLS and the HTTP/2 preface must complete within this after accept (env RELAY_GRPC_HANDSHAKE_TIMEOUT). Default: ${DEFAULT-VALUE}")
   Duration grpcHandshakeTimeout;
-  @Option(names = "--grpc-max-connection-idle", defaultValue = "${env:RELAY_GRPC_MAX_CONNECTION_IDLE:-PT60S}", description = "gRPC port: close (GOAWAY) a connection without open streams after this (env RELAY_GRPC_MAX_CONNECTION_IDLE). Default: ${DEFAULT-VALUE}")
+  @Option(names = "--grpc-max-connection-idle", defaultValue = "${env:RELAY_GRPC_MAX_CONNECTION_IDLE:-" + ConfigDefaults.GRPC_MAX_CONNECTION_IDLE + "}", description = "gRPC port: close (GOAWAY) a connection without open streams after this (env RELAY_GRPC_MAX_CONNECTION_IDLE). Default: ${DEFAULT-VALUE}")
   Duration grpcMaxConnectionIdle;
-  @Option(names = "--max-concurrent-calls-per-connection", defaultValue = "${env:RELAY_MAX_CONCURRENT_CALLS_PER_CONNECTION:-1000}", description = "gRPC port: concurrent streams per HTTP/2 connection (env RELAY_MAX_CONCURRENT_CALLS_PER_CONNECTION). Default: ${DEFAULT-VALUE}")
+  @Option(names = "--max-concurrent-calls-per-connection", defaultValue = "${env:RELAY_MAX_CONCURRENT_CALLS_PER_CONNECTION:-" + ConfigDefaults.MAX_CONCURRENT_CALLS_PER_CONNECTION + "}", description = "gRPC port: concurrent streams per HTTP/2 connection (env RELAY_MAX_CONCURRENT_CALLS_PER_CONNECTION). Default: ${DEFAULT-VALUE}")
   int maxConcurrentCallsPerConnection;
-  @Option(names = "--write-stall-timeout", defaultValue = "${env:RELAY_WRITE_STALL_TIMEOUT:-PT60S}", description = "Close a participant that leaves what the relay sends it unread this long (env RELAY_WRITE_STALL_TIMEOUT). Default: ${DEFAULT-VALUE}")
+  @Option(names = "--write-stall-timeout", defaultValue = "${env:RELAY_WRITE_STALL_TIMEOUT:-" + ConfigDefaults.WRITE_STALL_TIMEOUT + "}", description = "Close a participant that leaves what the relay sends it unread this long (env RELAY_WRITE_STALL_TIMEOUT). Default: ${DEFAULT-VALUE}")
   Duration writeStallTimeout;
-  @Option(names = "--max-keepalives-per-second", defaultValue = "${env:RELAY_MAX_KEEPALIVES_PER_SECOND:-2}", description = "Heartbeats and WebSocket pings per stream and second, burst ten times that (env RELAY_MAX_KEEPALIVES_PER_SECOND). Default: ${DEFAULT-VALUE}")
+  @Option(names = "--max-keepalives-per-second", defaultValue = "${env:RELAY_MAX_KEEPALIVES_PER_SECOND:-" + ConfigDefaults.MAX_KEEPALIVES_PER_SECOND + "}", description = "Heartbeats and WebSocket pings per stream and second, burst ten times that (env RELAY_MAX_KEEPALIVES_PER_SECOND). Default: ${DEFAULT-VALUE}")
   int maxKeepAlivesPerSecond;
   @Option(names = "--trusted-proxy", split = ",", defaultValue = "${env:RELAY_TRUSTED_PROXIES}", description = "IP or CIDR of a proxy (e.g. Envoy) whose x-forwarded-for is believed for per-client limits, repeatable (env RELAY_TRUSTED_PROXIES, comma-separated)")
   List<String> trustedProxies;
-  @Option(names = "--rendezvous-frames", defaultValue = "${env:RELAY_RENDEZVOUS_FRAMES:-64}", description = "Frames held per sender until the peer joins (env RELAY_RENDEZVOUS_FRAMES). Default: ${DEFAULT-VALUE}")
+  @Option(names = "--rendezvous-frames", defaultValue = "${env:RELAY_RENDEZVOUS_FRAMES:-" + ConfigDefaults.RENDEZVOUS_FRAMES + "}", description = "Frames held per sender until the peer joins (env RELAY_RENDEZVOUS_FRAMES). Default: ${DEFAULT-VALUE}")
   int rendezvousFrames;
-  @Option(names = "--rendezvous-bytes", defaultValue = "${env:RELAY_RENDEZVOUS_BYTES:-262144}", description = "Bytes held per sender until the peer joins (env RELAY_RENDEZVOUS_BYTES). Default: ${DEFAULT-VALUE}")
+  @Option(names = "--rendezvous-bytes", defaultValue = "${env:RELAY_RENDEZVOUS_BYTES:-" + ConfigDefaults.RENDEZVOUS_BYTES + "}", description = "Bytes held per sender until the peer joins (env RELAY_RENDEZVOUS_BYTES). Default: ${DEFAULT-VALUE}")
   int rendezvousBytes;
-  @Option(names = "--flow-control-window", defaultValue = "${env:RELAY_FLOW_CONTROL_WINDOW:-262144}", description = "HTTP/2 flow-control window per stream, bytes (env RELAY_FLOW_CONTROL_WINDOW). Default: ${DEFAULT-VALUE}")
+  @Option(names = "--flow-control-window", defaultValue = "${env:RELAY_FLOW_CONTROL_WINDOW:-" + ConfigDefaults.FLOW_CONTROL_WINDOW + "}", description = "HTTP/2 flow-control window per stream, bytes (env RELAY_FLOW_CONTROL_WINDOW). Default: ${DEFAULT-VALUE}")
   int flowControlWindow;
-  @Option(names = "--event-loop-threads", defaultValue = "${env:RELAY_EVENT_LOOP_THREADS:-0}", description = "gRPC network threads; 0 = one per two cores, at least one (env RELAY_EVENT_LOOP_THREADS). Default: ${DEFAULT-VALUE}")
+  @Option(names = "--event-loop-threads", defaultValue = "${env:RELAY_EVENT_LOOP_THREADS:-" + ConfigDefaults.EVENT_LOOP_THREADS + "}", description = "gRPC network threads; 0 = one per two cores, at least one (env RELAY_EVENT_LOOP_THREADS). Default: ${DEFAULT-VALUE}")
   int eventLoopThreads;
-  @Option(names = "--max-join-attempts-per-second", defaultValue = "${env:RELAY_MAX_JOIN_ATTEMPTS_PER_SECOND:-100}", description = "Join attempts (ticket checks) per client address and second, burst twice that; 0 = unlimited (env RELAY_MAX_JOIN_ATTEMPTS_PER_SECOND). Default: ${DEFAULT-VALUE}")
+  @Option(names = "--max-join-attempts-per-second", defaultValue = "${env:RELAY_MAX_JOIN_ATTEMPTS_PER_SECOND:-" + ConfigDefaults.MAX_JOIN_ATTEMPTS_PER_SECOND + "}", description = "Join attempts (ticket checks) per client address and second, burst twice that; 0 = unlimited (env RELAY_MAX_JOIN_ATTEMPTS_PER_SECOND). Default: ${DEFAULT-VALUE}")
   int maxJoinAttemptsPerSecond;
-  @Option(names = "--pre-stop-delay", defaultValue = "${env:RELAY_PRE_STOP_DELAY:-PT0S}", description = "On shutdown, report NOT_SERVING this long before refusing new streams (env RELAY_PRE_STOP_DELAY). Default: ${DEFAULT-VALUE}")
+  @Option(names = "--pre-stop-delay", defaultValue = "${env:RELAY_PRE_STOP_DELAY:-" + ConfigDefaults.PRE_STOP_DELAY + "}", description = "On shutdown, report NOT_SERVING this long before refusing new streams (env RELAY_PRE_STOP_DELAY). Default: ${DEFAULT-VALUE}")
   Duration preStopDelay;
-  @Option(names = "--drain-seconds", defaultValue = "${env:RELAY_DRAIN_SECONDS:-30}", description = "On shutdown, let open sessions finish for up to this long (env RELAY_DRAIN_SECONDS). Default: ${DEFAULT-VALUE}")
+  @Option(names = "--drain-seconds", defaultValue = "${env:RELAY_DRAIN_SECONDS:-" + ConfigDefaults.DRAIN_SECONDS + "}", description = "On shutdown, let open sessions finish for up to this long (env RELAY_DRAIN_SECONDS). Default: ${DEFAULT-VALUE}")
   int drainSeconds;
-  @Option(names = "--watchdog-not-serving-after", defaultValue = "${env:RELAY_WATCHDOG_NOT_SERVING_AFTER:-PT2S}", description = "Health turns NOT_SERVING when an event loop, the timer thread or the session sweep makes no progress this long (env RELAY_WATCHDOG_NOT_SERVING_AFTER). Default: ${DEFAULT-VALUE}")
+  @Option(names = "--watchdog-not-serving-after", defaultValue = "${env:RELAY_WATCHDOG_NOT_SERVING_AFTER:-" + ConfigDefaults.WATCHDOG_NOT_SERVING_AFTER + "}", description = "Health turns NOT_SERVING when an event loop, the timer thread or the session sweep makes no progress this long (env RELAY_WATCHDOG_NOT_SERVING_AFTER). Default: ${DEFAULT-VALUE}")
   Duration watchdogNotServingAfter;
-  @Option(names = "--watchdog-exit-after", defaultValue = "${env:RELAY_WATCHDOG_EXIT_AFTER:-PT10S}", description = "... and the process exits with code 70 after this long; PT0S = never (env RELAY_WATCHDOG_EXIT_AFTER). Default: ${DEFAULT-VALUE}")
+  @Option(names = "--watchdog-exit-after", defaultValue = "${env:RELAY_WATCHDOG_EXIT_AFTER:-" + ConfigDefaults.WATCHDOG_EXIT_AFTER + "}", description = "... and the process exits with code 70 after this long; PT0S = never (env RELAY_WATCHDOG_EXIT_AFTER). Default: ${DEFAULT-VALUE}")
   Duration watchdogExitAfter;
-  @Option(names = "--metrics-port", defaultValue = "${env:RELAY_METRICS_PORT:-9464}", description = "Prometheus /metrics port on the bind address; 0 = any, -1 = off (env RELAY_METRICS_PORT). Default: ${DEFAULT-VALUE}")
+  @Option(names = "--metrics-port", defaultValue = "${env:RELAY_METRICS_PORT:-" + ConfigDefaults.METRICS_PORT + "}", description = "Prometheus /metrics port on the bind address; 0 = any, -1 = off (env RELAY_METRICS_PORT). Default: ${DEFAULT-VALUE}")
   int metricsPort;
-  @Option(names = "--telemetry", negatable = true, defaultValue = "${env:RELAY_TELEMETRY:-true}", fallbackValue = "true", description = "Metrics, traces and audit hooks; --no-telemetry turns OpenTelemetry off entirely, e.g. to measure its overhead (env RELAY_TELEMETRY). OTLP export follows the OTEL_* variables. Default: ${DEFAULT-VALUE}")
+  @Option(names = "--telemetry", negatable = true, defaultValue = "${env:RELAY_TELEMETRY:-" + ConfigDefaults.TELEMETRY + "}", fallbackValue = "true", description = "Metrics, traces and audit hooks; --no-telemetry turns OpenTelemetry off entirely, e.g. to measure its overhead (env RELAY_TELEMETRY). OTLP export follows the OTEL_* variables. Default: ${DEFAULT-VALUE}")
   boolean telemetry;
-  @Option(names = "--audit-log", defaultValue = "${env:RELAY_AUDIT_LOG:-sessions}", description = "Audit lines (logger relay.audit): sessions = one line per session end plus throttled refusals; verbose = also every stream, join and created session; off (env RELAY_AUDIT_LOG). Default: ${DEFAULT-VALUE}")
+  @Option(names = "--audit-log", defaultValue = "${env:RELAY_AUDIT_LOG:-" + ConfigDefaults.AUDIT_LOG + "}", description = "Audit lines (logger relay.audit): sessions = one line per session end plus throttled refusals; verbose = also every stream, join and created session; off (env RELAY_AUDIT_LOG). Default: ${DEFAULT-VALUE}")
   dev.checkmate.relay.telemetry.AuditLevel auditLog;
-  @Option(names = "--log-format", defaultValue = "${env:RELAY_LOG_FORMAT:-text}", description = "Log lines on stderr: text or json (one JSON object per line with trace_id/span_id) (env RELAY_LOG_FORMAT). Default: ${DEFAULT-VALUE}")
+  @Option(names = "--log-format", defaultValue = "${env:RELAY_LOG_FORMAT:-" + ConfigDefaults.LOG_FORMAT + "}", description = "Log lines on stderr: text or json (one JSON object per line with trace_id/span_id) (env RELAY_LOG_FORMAT). Default: ${DEFAULT-VALUE}")
   String logFormat;
   @Option(names = "--nats", split = ",", defaultValue = "${env:RELAY_NATS_URL}", description = "NATS servers of the cluster backplane, comma-separated nats:// or tls:// URLs (env RELAY_NATS_URL). Without it: single node")
   List<String> natsUrls;
@@ -135,13 +135,13 @@ public final class RelayMain implements Callable<Integer> {
   Path natsCa;
   @Option(names = "--node-id", defaultValue = "${env:RELAY_NODE_ID}", description = "This node's name in the cluster, [A-Za-z0-9_-]; must equal its NATS user's name (env RELAY_NODE_ID). Default: random")
   String nodeId;
-  @Option(names = "--cluster-lookup-timeout", defaultValue = "${env:RELAY_CLUSTER_LOOKUP_TIMEOUT:-PT0.5S}", description = "How long a node waits for a session's home to answer a lookup before claiming home itself; above the cross-region round trip (env RELAY_CLUSTER_LOOKUP_TIMEOUT). Default: ${DEFAULT-VALUE}")
+  @Option(names = "--cluster-lookup-timeout", defaultValue = "${env:RELAY_CLUSTER_LOOKUP_TIMEOUT:-" + ConfigDefaults.CLUSTER_LOOKUP_TIMEOUT + "}", description = "How long a node waits for a session's home to answer a lookup before claiming home itself; above the cross-region round trip (env RELAY_CLUSTER_LOOKUP_TIMEOUT). Default: ${DEFAULT-VALUE}")
   Duration clusterLookupTimeout;
-  @Option(names = "--cluster-claim-settle", defaultValue = "${env:RELAY_CLUSTER_CLAIM_SETTLE:-PT0.25S}", description = "Home claims are re-announced after this and final after twice this; above NATS interest propagation, e.g. PT1S across continents (env RELAY_CLUSTER_CLAIM_SETTLE). Default: ${DEFAULT-VALUE}")
+  @Option(names = "--cluster-claim-settle", defaultValue = "${env:RELAY_CLUSTER_CLAIM_SETTLE:-" + ConfigDefaults.CLUSTER_CLAIM_SETTLE + "}", description = "Home claims are re-announced after this and final after twice this; above NATS interest propagation, e.g. PT1S across continents (env RELAY_CLUSTER_CLAIM_SETTLE). Default: ${DEFAULT-VALUE}")
   Duration clusterClaimSettle;
-  @Option(names = "--cluster-binds-per-node", defaultValue = "${env:RELAY_CLUSTER_BINDS_PER_NODE:-1000}", description = "Ticket checks per second a home runs for binds and terminates from one other node, before the signature check (env RELAY_CLUSTER_BINDS_PER_NODE). Default: ${DEFAULT-VALUE}")
+  @Option(names = "--cluster-binds-per-node", defaultValue = "${env:RELAY_CLUSTER_BINDS_PER_NODE:-" + ConfigDefaults.CLUSTER_BINDS_PER_NODE + "}", description = "Ticket checks per second a home runs for binds and terminates from one other node, before the signature check (env RELAY_CLUSTER_BINDS_PER_NODE). Default: ${DEFAULT-VALUE}")
   int clusterBindsPerNode;
-  @Option(names = "--ws-port", defaultValue = "${env:RELAY_WS_PORT:-8080}", description = "HTTP/1.1 port for browsers: WebSocket /ws, gRPC-Web, /healthz; 0 = any, -1 = off (env RELAY_WS_PORT). Default: ${DEFAULT-VALUE}")
+  @Option(names = "--ws-port", defaultValue = "${env:RELAY_WS_PORT:-" + ConfigDefaults.WS_PORT + "}", description = "HTTP/1.1 port for browsers: WebSocket /ws, gRPC-Web, /healthz; 0 = any, -1 = off (env RELAY_WS_PORT). Default: ${DEFAULT-VALUE}")
   int wsPort;
   @Option(names = "--allowed-origin", split = ",", defaultValue = "${env:RELAY_ALLOWED_ORIGINS}", description = "Browser origin allowed on the HTTP port, e.g. https://app.example.com, or *; repeatable (env RELAY_ALLOWED_ORIGINS, comma-separated). Clients without Origin are always allowed; loopback origins too while bound to loopback")
   List<String> allowedOrigins;
