@@ -5,7 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.checkmate.relay.RelayConfig;
 import dev.checkmate.relay.RelayServer;
-import dev.checkmate.relay.client.OtlpReceiver.Received;
+import dev.checkmate.relay.testing.OtlpReceiver;
+import dev.checkmate.relay.testing.OtlpReceiver.Received;
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.common.Attributes;
 import io.opentelemetry.api.trace.Span;
@@ -92,7 +93,7 @@ class SdkTracingTest {
         relay.close(); // flushes the relay's batch span processor
       }
 
-      List<Received> spans = otlp.spans();
+      List<Received> spans = otlp.received();
       String names = spans.stream().map(s -> s.service() + ":" + s.name()).sorted().collect(Collectors.joining(", "));
       // One trace: the application's, through both SDKs and the relay.
       assertThat(spans).as(names).isNotEmpty().allSatisfy(s -> assertThat(s.traceId()).as(s.name()).isEqualTo(TRACE_ID));
@@ -167,7 +168,7 @@ class SdkTracingTest {
       } finally {
         relay.close();
       }
-      List<Received> rpc = otlp.spans().stream().filter(s -> s.name().startsWith("relay.v1.RelayService/")).toList();
+      List<Received> rpc = otlp.received().stream().filter(s -> s.name().startsWith("relay.v1.RelayService/")).toList();
       assertThat(rpc).isNotEmpty().allSatisfy(s -> {
         assertThat(s.service()).isEqualTo("checkmate-relay");
         assertThat(s.span().getParentSpanId().isEmpty()).as("no traceparent was sent").isTrue();

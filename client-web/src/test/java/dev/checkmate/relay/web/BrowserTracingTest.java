@@ -7,28 +7,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.checkmate.relay.RelayConfig;
 import dev.checkmate.relay.proto.v1.CreateSessionResponse;
+import dev.checkmate.relay.testing.OtlpReceiver;
 import dev.checkmate.relay.testing.TestPeer;
 import dev.checkmate.relay.testing.TestRelay;
-import io.grpc.Server;
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
-import io.grpc.stub.StreamObserver;
-import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
-import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse;
-import io.opentelemetry.proto.collector.trace.v1.TraceServiceGrpc;
 import io.opentelemetry.proto.common.v1.KeyValue;
-import io.opentelemetry.proto.trace.v1.ResourceSpans;
-import io.opentelemetry.proto.trace.v1.ScopeSpans;
 import io.opentelemetry.proto.trace.v1.Span;
-import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.BeforeAll;
@@ -53,7 +41,7 @@ class BrowserTracingTest {
   @ParameterizedTest
   @CsvSource({"websocket, websocket", "grpc-web, grpc_web"})
   void theRelaysSpansOfABrowserParticipantContinueThePagesTrace(String transport, String label) throws Exception {
-    try (Receiver otlp = new Receiver()) {
+    try (OtlpReceiver otlp = new OtlpReceiver()) {
       TestRelay relay = TestRelay.start(RelayConfig.builder().webSocketPort(0).devStaticDir(Chromium.WEB.resolve("www"))
           .telemetryProperties(otlp.relayProperties()));
       try {
@@ -110,51 +98,5 @@ class BrowserTracingTest {
   private static Optional<String> attr(Span span, String key) {
     return span.getAttributesList().stream().filter(kv -> kv.getKey().equals(key)).map(KeyValue::getValue)
         .map(v -> v.getStringValue()).findFirst();
-  }
-
-  /** A real OTLP/gRPC trace receiver on loopback (like relay-service's TelemetryFixtures.OtlpReceiver). */
-  static final class Receiver implements AutoCloseable {
-    final List<ExportTraceServiceRequest> requests = new CopyOnWriteArrayList<>();
-    final Server server;
-
-    Receiver() throws java.io.IOException {
-      server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
-          .addService(new TraceServiceGrpc.TraceServiceImplBase() {
-            @Override
-            public void export(ExportTraceServiceRequest request, StreamObserver<ExportTraceServiceResponse> responses) {
-              requests.add(request);
-              responses.onNext(ExportTraceServiceResponse.getDefaultInstance());
-              responses.onCompleted();
-            }
-          })
-          .build()
-          .start();
-    }
-
-    Map<String, String> relayProperties() {
-      return Map.of(
-          "otel.traces.exporter", "otlp",
-          "otel.exporter.otlp.traces.endpoint", "http://127.0.0.1:" + server.getPort(),
-          "otel.exporter.otlp.traces.protocol", "grpc",
-          "otel.bsp.schedule.delay", "50");
-    }
-
-    List<Span> spans() {
-      List<Span> out = new ArrayList<>();
-      for (ExportTraceServiceRequest r : requests) {
-        for (ResourceSpans rs : r.getResourceSpansList()) {
-          for (ScopeSpans ss : rs.getScopeSpansList()) {
-            out.addAll(ss.getSpansList());
-          }
-        }
-      }
-      return out;
-    }
-
-    @Override
-    public void close() throws InterruptedException {
-      server.shutdownNow();
-      server.awaitTermination(5, TimeUnit.SECONDS);
-    }
   }
 }

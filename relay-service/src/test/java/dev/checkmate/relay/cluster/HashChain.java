@@ -5,29 +5,20 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.checkmate.relay.proto.v1.ServerMessage;
 import dev.checkmate.relay.testing.TestPeer;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 
 /**
- * SHA-256 chain over a stream of payloads, h(i) = SHA-256(h(i-1) || payload(i)): sender and receiver
- * each fold what they sent / received, and equal digests mean every frame arrived exactly once, in
- * order, unmodified.
+ * A running {@link dev.checkmate.relay.testing.HashChain} over a stream of payloads, with the cluster
+ * tests' send and expect helpers: sender and receiver each fold what they sent / received, and equal
+ * digests mean every frame arrived exactly once, in order, unmodified.
  */
 final class HashChain {
-  private byte[] digest = new byte[32];
+  private byte[] digest = dev.checkmate.relay.testing.HashChain.start();
   private int count;
 
   void add(byte[] payload) {
-    try {
-      MessageDigest md = MessageDigest.getInstance("SHA-256");
-      md.update(digest);
-      md.update(payload);
-      digest = md.digest();
-      count++;
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    digest = dev.checkmate.relay.testing.HashChain.fold(digest, payload);
+    count++;
   }
 
   int count() {

@@ -7,6 +7,7 @@ import dev.checkmate.relay.proto.v1.CreateSessionRequest;
 import dev.checkmate.relay.proto.v1.CreateSessionResponse;
 import dev.checkmate.relay.proto.v1.RelayServiceGrpc;
 import dev.checkmate.relay.proto.v1.ServerMessage.KindCase;
+import dev.checkmate.relay.testing.OtlpReceiver;
 import dev.checkmate.relay.testing.TestPeer;
 import dev.checkmate.relay.testing.TestRelay;
 import io.grpc.Channel;
@@ -35,7 +36,7 @@ class TelemetryLeakTest {
     String metrics;
     String traceId = HexFormat.of().formatHex(random, 0, 16);
     String joinLine;
-    try (TelemetryFixtures.OtlpReceiver otlp = new TelemetryFixtures.OtlpReceiver();
+    try (OtlpReceiver otlp = new OtlpReceiver();
         TelemetryFixtures.LogCapture capture = new TelemetryFixtures.LogCapture()) {
       // Every kind of audit line (VERBOSE), so that each is checked for leaks.
       TestRelay relay = TestRelay.start(RelayConfig.builder().metricsPort(0).telemetryProperties(otlp.relayProperties())

@@ -7,6 +7,7 @@ import dev.checkmate.relay.proto.v1.CreateSessionRequest;
 import dev.checkmate.relay.proto.v1.CreateSessionResponse;
 import dev.checkmate.relay.proto.v1.RelayServiceGrpc;
 import dev.checkmate.relay.proto.v1.ServerMessage.KindCase;
+import dev.checkmate.relay.testing.OtlpReceiver;
 import dev.checkmate.relay.testing.TestPeer;
 import dev.checkmate.relay.testing.TestRelay;
 import io.grpc.Channel;
@@ -24,7 +25,7 @@ class TelemetryTracingTest {
 
   @Test
   void wholeSessionSharesTheClientTrace() throws Exception {
-    try (TelemetryFixtures.OtlpReceiver otlp = new TelemetryFixtures.OtlpReceiver()) {
+    try (OtlpReceiver otlp = new OtlpReceiver()) {
       TestRelay relay = TestRelay.start(RelayConfig.builder().telemetryProperties(otlp.relayProperties()));
       String sessionHash;
       try {

@@ -1,4 +1,4 @@
-package dev.checkmate.relay.client;
+package dev.checkmate.relay.testing;
 
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
@@ -23,42 +23,42 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A real OTLP/gRPC trace receiver on a loopback port (the minimal part of relay-service's
- * TelemetryFixtures, which is package-private there): what a collector would get from the relay
- * and from the SDK's applications.
+ * A real OTLP/gRPC trace receiver on a loopback port: what a collector would get from the relay and
+ * from the applications of the SDKs. The one receiver of the relay's, the Java SDK's and the browser
+ * SDK's tracing tests.
  */
-final class OtlpReceiver implements AutoCloseable {
+public final class OtlpReceiver implements AutoCloseable {
   /** One received span with the {@code service.name} of the process that sent it. */
-  record Received(String service, Span span) {
-    String name() {
+  public record Received(String service, Span span) {
+    public String name() {
       return span.getName();
     }
 
-    String traceId() {
+    public String traceId() {
       return hex(span.getTraceId().toByteArray());
     }
 
-    String spanId() {
+    public String spanId() {
       return hex(span.getSpanId().toByteArray());
     }
 
-    String parentSpanId() {
+    public String parentSpanId() {
       return hex(span.getParentSpanId().toByteArray());
     }
 
-    Optional<AnyValue> attr(String key) {
+    public Optional<AnyValue> attr(String key) {
       return span.getAttributesList().stream().filter(kv -> kv.getKey().equals(key)).map(KeyValue::getValue).findFirst();
     }
 
-    Optional<String> stringAttr(String key) {
+    public Optional<String> stringAttr(String key) {
       return attr(key).map(AnyValue::getStringValue);
     }
   }
 
-  final List<ExportTraceServiceRequest> requests = new CopyOnWriteArrayList<>();
+  public final List<ExportTraceServiceRequest> requests = new CopyOnWriteArrayList<>();
   private final Server server;
 
-  OtlpReceiver() throws IOException {
+  public OtlpReceiver() throws IOException {
     server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
         .addService(new TraceServiceGrpc.TraceServiceImplBase() {
           @Override
@@ -72,12 +72,12 @@ final class OtlpReceiver implements AutoCloseable {
         .start();
   }
 
-  String endpoint() {
+  public String endpoint() {
     return "http://127.0.0.1:" + server.getPort();
   }
 
   /** Properties that point a relay's autoconfigured SDK at this receiver, with a fast batch. */
-  Map<String, String> relayProperties() {
+  public Map<String, String> relayProperties() {
     return Map.of(
         "otel.traces.exporter", "otlp",
         "otel.exporter.otlp.traces.endpoint", endpoint(),
@@ -85,7 +85,13 @@ final class OtlpReceiver implements AutoCloseable {
         "otel.bsp.schedule.delay", "50");
   }
 
-  List<Received> spans() {
+  /** Every span received so far. */
+  public List<Span> spans() {
+    return received().stream().map(Received::span).toList();
+  }
+
+  /** Every span received so far, with the {@code service.name} of the process that sent it. */
+  public List<Received> received() {
     List<Received> out = new ArrayList<>();
     for (ExportTraceServiceRequest r : requests) {
       for (ResourceSpans rs : r.getResourceSpansList()) {
@@ -103,7 +109,7 @@ final class OtlpReceiver implements AutoCloseable {
   }
 
   /** Everything received, as text (attribute values, events, resource) and as raw bytes. */
-  String dump() {
+  public String dump() {
     StringBuilder sb = new StringBuilder();
     for (ExportTraceServiceRequest r : requests) {
       sb.append(r).append('\n').append(new String(r.toByteArray(), StandardCharsets.ISO_8859_1)).append('\n');
@@ -111,7 +117,7 @@ final class OtlpReceiver implements AutoCloseable {
     return sb.toString();
   }
 
-  static String hex(byte[] b) {
+  public static String hex(byte[] b) {
     return HexFormat.of().formatHex(b);
   }
 
