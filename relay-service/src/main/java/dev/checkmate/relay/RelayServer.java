@@ -1,6 +1,7 @@
 package dev.checkmate.relay;
 
 import dev.checkmate.relay.cluster.ClusterLink;
+import dev.checkmate.relay.error.RelayError;
 import dev.checkmate.relay.lifecycle.FailFast;
 import dev.checkmate.relay.lifecycle.TimerThread;
 import dev.checkmate.relay.lifecycle.Watchdog;
@@ -15,7 +16,6 @@ import dev.checkmate.relay.ticket.TicketVerifier;
 import dev.checkmate.relay.security.AddressLimits;
 import dev.checkmate.relay.security.ConnectionLimiter;
 import dev.checkmate.relay.security.DescriptorBudget;
-import dev.checkmate.relay.session.RelayError;
 import dev.checkmate.relay.admission.Admission;
 import dev.checkmate.relay.transport.ParticipantStream;
 import dev.checkmate.relay.transport.grpc.RelayGrpcService;

@@ -7,13 +7,13 @@ import static dev.checkmate.relay.proto.v1.ServerMessage.KindCase.PEER_LEFT;
 import static dev.checkmate.relay.proto.v1.ServerMessage.KindCase.SESSION_ENDED;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.checkmate.relay.error.RelayError;
 import dev.checkmate.relay.proto.v1.CreateSessionResponse;
 import dev.checkmate.relay.proto.v1.EndReason;
 import dev.checkmate.relay.proto.v1.Role;
 import dev.checkmate.relay.proto.v1.ServerMessage;
 import dev.checkmate.relay.proto.v1.TerminateSessionRequest;
 import dev.checkmate.relay.proto.v1.RelayServiceGrpc;
-import dev.checkmate.relay.session.RelayError;
 import dev.checkmate.relay.testing.TestPeer;
 import dev.checkmate.relay.testing.TestRelay;
 import dev.checkmate.relay.ticket.TicketIssuer;

@@ -3,11 +3,11 @@ package dev.checkmate.relay;
 import static dev.checkmate.relay.proto.v1.ServerMessage.KindCase.JOINED;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.checkmate.relay.error.RelayError;
 import dev.checkmate.relay.proto.v1.CreateSessionRequest;
 import dev.checkmate.relay.proto.v1.CreateSessionResponse;
 import dev.checkmate.relay.proto.v1.RelayServiceGrpc;
 import dev.checkmate.relay.proto.v1.Role;
-import dev.checkmate.relay.session.RelayError;
 import dev.checkmate.relay.testing.TestPeer;
 import dev.checkmate.relay.testing.TestRelay;
 import dev.checkmate.relay.ticket.KeyRing;

@@ -1,11 +1,11 @@
 package dev.checkmate.relay.admission;
 
+import dev.checkmate.relay.error.RelayError;
+import dev.checkmate.relay.error.RelayException;
 import dev.checkmate.relay.proto.v1.Role;
 import dev.checkmate.relay.security.AddressLimits;
 import dev.checkmate.relay.security.KeyedRateLimit;
 import dev.checkmate.relay.session.Participant;
-import dev.checkmate.relay.session.RelayError;
-import dev.checkmate.relay.session.RelayException;
 import dev.checkmate.relay.session.Seat;
 import dev.checkmate.relay.session.SessionHub;
 import dev.checkmate.relay.ticket.Ticket;

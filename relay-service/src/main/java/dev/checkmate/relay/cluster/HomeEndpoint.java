@@ -9,7 +9,7 @@ import dev.checkmate.relay.proto.cluster.v1.Lookup;
 import dev.checkmate.relay.proto.cluster.v1.NodeMessage;
 import dev.checkmate.relay.proto.cluster.v1.TerminateReply;
 import dev.checkmate.relay.proto.cluster.v1.TerminateRequest;
-import dev.checkmate.relay.session.RelayException;
+import dev.checkmate.relay.error.RelayException;
 import dev.checkmate.relay.session.Seat;
 import dev.checkmate.relay.session.SessionHub;
 import dev.checkmate.relay.ticket.Ticket;
@@ -96,7 +96,7 @@ final class HomeEndpoint {
       seat = hub.joinHere(t, rp);
     } catch (RelayException e) {
       // joinHere counted it in the hub's refusals; here it is a cluster refusal too.
-      link.refused(e.error() == dev.checkmate.relay.session.RelayError.ROLE_TAKEN ? ClusterRefusal.ROLE_TAKEN : ClusterRefusal.SESSION_ENDED);
+      link.refused(e.error() == dev.checkmate.relay.error.RelayError.ROLE_TAKEN ? ClusterRefusal.ROLE_TAKEN : ClusterRefusal.SESSION_ENDED);
       rp.release();
       replyBind(src, bridgeToken, e.error().grpcCode(), e.getMessage(), null);
       return;
@@ -154,6 +154,6 @@ final class HomeEndpoint {
   /** A ticket refusal at the home: counted like a local join's, and as a cluster refusal. */
   private void refuse(RelayException e) {
     hub.stats().rejected(e.error());
-    link.refused(e.error() == dev.checkmate.relay.session.RelayError.RATE_LIMITED ? ClusterRefusal.RATE_LIMITED : ClusterRefusal.TICKET);
+    link.refused(e.error() == dev.checkmate.relay.error.RelayError.RATE_LIMITED ? ClusterRefusal.RATE_LIMITED : ClusterRefusal.TICKET);
   }
 }

@@ -8,7 +8,7 @@ import dev.checkmate.relay.proto.v1.Frame;
 import dev.checkmate.relay.proto.v1.Role;
 import dev.checkmate.relay.proto.v1.ServerMessage;
 import dev.checkmate.relay.session.Participant;
-import dev.checkmate.relay.session.RelayError;
+import dev.checkmate.relay.error.RelayError;
 import dev.checkmate.relay.session.Seat;
 import io.grpc.Status;
 import java.util.ArrayDeque;

@@ -6,7 +6,7 @@ import dev.checkmate.relay.proto.cluster.v1.Leave;
 import dev.checkmate.relay.proto.cluster.v1.NodeMessage;
 import dev.checkmate.relay.proto.v1.Ack;
 import dev.checkmate.relay.proto.v1.Frame;
-import dev.checkmate.relay.session.RelayError;
+import dev.checkmate.relay.error.RelayError;
 import dev.checkmate.relay.proto.v1.Role;
 import dev.checkmate.relay.proto.v1.ServerMessage;
 import dev.checkmate.relay.session.Seat;

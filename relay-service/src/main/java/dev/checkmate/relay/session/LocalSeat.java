@@ -1,5 +1,6 @@
 package dev.checkmate.relay.session;
 
+import dev.checkmate.relay.error.RelayError;
 import dev.checkmate.relay.proto.v1.Frame;
 import dev.checkmate.relay.proto.v1.Role;
 import dev.checkmate.relay.security.RateLimit;

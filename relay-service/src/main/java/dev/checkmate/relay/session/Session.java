@@ -1,6 +1,8 @@
 package dev.checkmate.relay.session;
 
 import dev.checkmate.relay.RelayConfig;
+import dev.checkmate.relay.error.RelayError;
+import dev.checkmate.relay.error.RelayException;
 import dev.checkmate.relay.proto.v1.EndReason;
 import dev.checkmate.relay.proto.v1.Frame;
 import dev.checkmate.relay.proto.v1.Joined;

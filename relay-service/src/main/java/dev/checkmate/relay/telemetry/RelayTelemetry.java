@@ -1,10 +1,10 @@
 package dev.checkmate.relay.telemetry;
 
 import dev.checkmate.relay.RelayConfig;
+import dev.checkmate.relay.error.RelayError;
 import dev.checkmate.relay.proto.v1.EndReason;
 import dev.checkmate.relay.session.HubStats;
 import dev.checkmate.relay.session.Participant;
-import dev.checkmate.relay.session.RelayError;
 import dev.checkmate.relay.session.SessionHub;
 import dev.checkmate.relay.ticket.Ticket;
 import io.grpc.ServerBuilder;

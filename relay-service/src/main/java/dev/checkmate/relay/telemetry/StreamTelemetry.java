@@ -1,7 +1,7 @@
 package dev.checkmate.relay.telemetry;
 
-import dev.checkmate.relay.session.RelayError;
-import dev.checkmate.relay.session.RelayException;
+import dev.checkmate.relay.error.RelayError;
+import dev.checkmate.relay.error.RelayException;
 import dev.checkmate.relay.session.Seat;
 import dev.checkmate.relay.session.SessionHub.HubListener;
 import io.opentelemetry.api.trace.Span;

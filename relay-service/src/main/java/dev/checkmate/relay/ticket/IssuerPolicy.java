@@ -1,7 +1,7 @@
 package dev.checkmate.relay.ticket;
 
-import dev.checkmate.relay.session.RelayError;
-import dev.checkmate.relay.session.RelayException;
+import dev.checkmate.relay.error.RelayError;
+import dev.checkmate.relay.error.RelayException;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;

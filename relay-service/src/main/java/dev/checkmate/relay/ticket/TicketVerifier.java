@@ -1,8 +1,8 @@
 package dev.checkmate.relay.ticket;
 
+import dev.checkmate.relay.error.RelayError;
+import dev.checkmate.relay.error.RelayException;
 import dev.checkmate.relay.proto.v1.Role;
-import dev.checkmate.relay.session.RelayError;
-import dev.checkmate.relay.session.RelayException;
 import io.jsonwebtoken.Claims;
 import io.jsonwebtoken.ExpiredJwtException;
 import io.jsonwebtoken.IncorrectClaimException;

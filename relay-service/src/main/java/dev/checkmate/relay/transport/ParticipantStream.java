@@ -1,14 +1,14 @@
 package dev.checkmate.relay.transport;
 
 import dev.checkmate.relay.admission.Admission;
+import dev.checkmate.relay.error.RelayError;
+import dev.checkmate.relay.error.RelayException;
 import dev.checkmate.relay.proto.v1.ClientMessage;
 import dev.checkmate.relay.proto.v1.Heartbeat;
 import dev.checkmate.relay.proto.v1.Role;
 import dev.checkmate.relay.proto.v1.ServerMessage;
 import dev.checkmate.relay.security.RateLimit;
 import dev.checkmate.relay.session.Participant;
-import dev.checkmate.relay.session.RelayError;
-import dev.checkmate.relay.session.RelayException;
 import dev.checkmate.relay.session.Seat;
 import io.grpc.Status;
 import java.net.InetAddress;

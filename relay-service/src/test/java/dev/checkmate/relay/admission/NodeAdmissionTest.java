@@ -4,11 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import dev.checkmate.relay.RelayConfig;
+import dev.checkmate.relay.error.RelayError;
+import dev.checkmate.relay.error.RelayException;
 import dev.checkmate.relay.proto.v1.Role;
 import dev.checkmate.relay.security.AddressLimits;
 import dev.checkmate.relay.session.SessionHub;
-import dev.checkmate.relay.session.RelayError;
-import dev.checkmate.relay.session.RelayException;
 import dev.checkmate.relay.ticket.KeyRing;
 import dev.checkmate.relay.ticket.Ticket;
 import dev.checkmate.relay.ticket.TicketIssuer;

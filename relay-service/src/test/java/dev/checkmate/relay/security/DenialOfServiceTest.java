@@ -33,7 +33,7 @@ class DenialOfServiceTest {
       ManagedChannel flooder = Flood.channelFrom("127.0.0.2", relay.server.grpcPort());
       try {
         int refused = 0;
-        long forgedChecked = relay.server.hub().stats().rejections(dev.checkmate.relay.session.RelayError.BAD_TICKET);
+        long forgedChecked = relay.server.hub().stats().rejections(dev.checkmate.relay.error.RelayError.BAD_TICKET);
         for (int i = 0; i < 30; i++) {
           try (TestPeer bogus = TestPeer.join(flooder, "forged.ticket.x")) {
             Status st = bogus.awaitClose();
@@ -45,7 +45,7 @@ class DenialOfServiceTest {
         }
         // A burst of 10 (twice the rate) plus refill is let through to the ticket check; the rest is not.
         assertThat(refused).isGreaterThanOrEqualTo(10);
-        assertThat(relay.server.hub().stats().rejections(dev.checkmate.relay.session.RelayError.BAD_TICKET) - forgedChecked)
+        assertThat(relay.server.hub().stats().rejections(dev.checkmate.relay.error.RelayError.BAD_TICKET) - forgedChecked)
             .isLessThanOrEqualTo(20);
         // Another address still joins at once.
         try (TestPeer fine = relay.join(relay.createSession().getProverTicket())) {

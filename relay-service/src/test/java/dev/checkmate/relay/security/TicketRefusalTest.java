@@ -123,7 +123,7 @@ class TicketRefusalTest {
           .encodeToString(("{\"alg\":\"EdDSA\",\"kid\":\"" + "k".repeat(3000) + "\"}").getBytes());
       try {
         v.verify(header + ".e30.AAAA");
-      } catch (dev.checkmate.relay.session.RelayException e) {
+      } catch (dev.checkmate.relay.error.RelayException e) {
         assertThat(e.getMessage().length()).isLessThanOrEqualTo(80);
       }
       // A stream that never joins gets a short deadline status.

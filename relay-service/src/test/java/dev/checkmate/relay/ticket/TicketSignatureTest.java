@@ -3,9 +3,9 @@ package dev.checkmate.relay.ticket;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.checkmate.relay.error.RelayError;
+import dev.checkmate.relay.error.RelayException;
 import dev.checkmate.relay.proto.v1.Role;
-import dev.checkmate.relay.session.RelayError;
-import dev.checkmate.relay.session.RelayException;
 import io.jsonwebtoken.Jwts;
 import io.jsonwebtoken.security.Jwks;
 import io.jsonwebtoken.security.OctetPrivateJwk;

@@ -2,6 +2,8 @@ package dev.checkmate.relay.transport.grpc;
 
 import com.google.protobuf.Timestamp;
 import dev.checkmate.relay.RelayConfig;
+import dev.checkmate.relay.error.RelayError;
+import dev.checkmate.relay.error.RelayException;
 import dev.checkmate.relay.proto.v1.ClientMessage;
 import dev.checkmate.relay.proto.v1.CreateSessionRequest;
 import dev.checkmate.relay.proto.v1.CreateSessionResponse;
@@ -13,8 +15,6 @@ import dev.checkmate.relay.proto.v1.SendResponse;
 import dev.checkmate.relay.proto.v1.ServerMessage;
 import dev.checkmate.relay.proto.v1.TerminateSessionRequest;
 import dev.checkmate.relay.proto.v1.TerminateSessionResponse;
-import dev.checkmate.relay.session.RelayError;
-import dev.checkmate.relay.session.RelayException;
 import dev.checkmate.relay.session.SessionHub;
 import dev.checkmate.relay.ticket.IssuerPolicy;
 import dev.checkmate.relay.ticket.Ticket;

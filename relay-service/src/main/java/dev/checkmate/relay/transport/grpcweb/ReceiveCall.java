@@ -1,5 +1,6 @@
 package dev.checkmate.relay.transport.grpcweb;
 
+import dev.checkmate.relay.error.RelayError;
 import dev.checkmate.relay.proto.v1.Ack;
 import dev.checkmate.relay.proto.v1.Frame;
 import dev.checkmate.relay.proto.v1.ReceiveRequest;
@@ -8,7 +9,6 @@ import dev.checkmate.relay.proto.v1.SendResponse;
 import dev.checkmate.relay.proto.v1.ServerMessage;
 import dev.checkmate.relay.proto.v1.Terminate;
 import dev.checkmate.relay.session.Participant;
-import dev.checkmate.relay.session.RelayError;
 import dev.checkmate.relay.session.Seat;
 import dev.checkmate.relay.ticket.Ticket;
 import dev.checkmate.relay.transport.ParticipantStream;

@@ -1,12 +1,12 @@
 package dev.checkmate.relay.transport.grpcweb;
 
 import dev.checkmate.relay.RelayConfig;
+import dev.checkmate.relay.error.RelayError;
+import dev.checkmate.relay.error.RelayException;
 import dev.checkmate.relay.proto.v1.ReceiveRequest;
 import dev.checkmate.relay.proto.v1.SendRequest;
 import dev.checkmate.relay.proto.v1.SendResponse;
 import dev.checkmate.relay.proto.v1.ServerMessage;
-import dev.checkmate.relay.session.RelayError;
-import dev.checkmate.relay.session.RelayException;
 import dev.checkmate.relay.admission.Admission;
 import dev.checkmate.relay.transport.ParticipantStream;
 import io.grpc.Status;

@@ -1,7 +1,7 @@
 package dev.checkmate.relay.transport.websocket;
 
-import dev.checkmate.relay.session.RelayError;
-import dev.checkmate.relay.session.RelayException;
+import dev.checkmate.relay.error.RelayError;
+import dev.checkmate.relay.error.RelayException;
 import io.grpc.Status;
 import java.nio.charset.StandardCharsets;
 

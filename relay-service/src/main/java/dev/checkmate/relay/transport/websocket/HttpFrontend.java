@@ -1,9 +1,9 @@
 package dev.checkmate.relay.transport.websocket;
 
 import dev.checkmate.relay.RelayConfig;
+import dev.checkmate.relay.error.RelayError;
 import dev.checkmate.relay.security.ConnectionLimiter;
 import dev.checkmate.relay.security.TrustedProxies;
-import dev.checkmate.relay.session.RelayError;
 import dev.checkmate.relay.admission.Admission;
 import dev.checkmate.relay.transport.ParticipantStream;
 import dev.checkmate.relay.transport.grpcweb.GrpcWebHttp;

@@ -1,9 +1,9 @@
 package dev.checkmate.relay.transport.websocket;
 
 import com.google.protobuf.InvalidProtocolBufferException;
+import dev.checkmate.relay.error.RelayError;
 import dev.checkmate.relay.proto.v1.ClientMessage;
 import dev.checkmate.relay.proto.v1.ServerMessage;
-import dev.checkmate.relay.session.RelayError;
 import dev.checkmate.relay.admission.Admission;
 import dev.checkmate.relay.transport.ParticipantStream;
 import io.grpc.Status;

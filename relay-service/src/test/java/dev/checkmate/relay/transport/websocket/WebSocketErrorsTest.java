@@ -7,13 +7,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.ByteString;
 import dev.checkmate.relay.RelayConfig;
+import dev.checkmate.relay.error.RelayError;
 import dev.checkmate.relay.proto.v1.ClientMessage;
 import dev.checkmate.relay.proto.v1.CreateSessionResponse;
 import dev.checkmate.relay.proto.v1.EndReason;
 import dev.checkmate.relay.proto.v1.Frame;
 import dev.checkmate.relay.proto.v1.Role;
 import dev.checkmate.relay.proto.v1.ServerMessage;
-import dev.checkmate.relay.session.RelayError;
 import dev.checkmate.relay.testing.TestPeer;
 import dev.checkmate.relay.testing.TestRelay;
 import dev.checkmate.relay.testing.WsPeer;
@@ -283,7 +283,7 @@ class WebSocketErrorsTest {
     assertThat(CloseCodes.forStatus(Status.RESOURCE_EXHAUSTED)).isEqualTo(4429);
     assertThat(CloseCodes.forStatus(Status.INTERNAL)).isEqualTo(1011);
     assertThat(CloseCodes.forStatus(RelayError.FRAME_TOO_LARGE.toStatus("x")
-        .withCause(new dev.checkmate.relay.session.RelayException(RelayError.FRAME_TOO_LARGE, "x")))).isEqualTo(4413);
+        .withCause(new dev.checkmate.relay.error.RelayException(RelayError.FRAME_TOO_LARGE, "x")))).isEqualTo(4413);
     String longReason = "é".repeat(200);
     assertThat(CloseCodes.reason(Status.INTERNAL.withDescription(longReason)).getBytes(StandardCharsets.UTF_8).length)
         .isLessThanOrEqualTo(123);

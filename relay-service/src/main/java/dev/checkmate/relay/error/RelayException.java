@@ -1,4 +1,4 @@
-package dev.checkmate.relay.session;
+package dev.checkmate.relay.error;
 
 /** A refusal the relay reports to a client: one {@link RelayError} plus a message a person can act on. */
 public final class RelayException extends Exception {

@@ -1,4 +1,4 @@
-package dev.checkmate.relay.session;
+package dev.checkmate.relay.error;
 
 import io.grpc.Status;
 
