@@ -21,7 +21,7 @@ import dev.checkmate.relay.ticket.Ticket;
 import dev.checkmate.relay.ticket.TicketIssuer;
 import dev.checkmate.relay.admission.Admission;
 import dev.checkmate.relay.transport.ParticipantStream;
-import dev.checkmate.relay.transport.grpcweb.SplitStreams;
+import dev.checkmate.relay.transport.http.grpcweb.SplitStreams;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.net.InetAddress;

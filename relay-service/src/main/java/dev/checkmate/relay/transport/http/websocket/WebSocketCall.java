@@ -1,4 +1,4 @@
-package dev.checkmate.relay.transport.websocket;
+package dev.checkmate.relay.transport.http.websocket;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import dev.checkmate.relay.error.RelayError;
@@ -29,9 +29,11 @@ import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
 import java.net.InetAddress;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -49,12 +51,22 @@ import org.slf4j.LoggerFactory;
  * <p>Threading: Netty callbacks and all inbound state run on the channel's event loop. The hub
  * calls in from any thread; writes hop onto the event loop in the order the base class issued them.
  */
-final class WebSocketCall extends ParticipantStream {
+public final class WebSocketCall extends ParticipantStream {
+  /**
+   * What a WebSocket needs from the HTTP port it arrived on.
+   *
+   * @param pingInterval how often the relay pings; a client silent for twice this is dropped
+   * @param maxMessageBytes largest WebSocket message read at all (the decoder cuts off larger ones)
+   * @param maxFrameBytes largest frame payload, named in the error for an oversized message
+   * @param serving false while the relay drains: new WebSockets are refused
+   */
+  public record Settings(Duration pingInterval, int maxMessageBytes, int maxFrameBytes, BooleanSupplier serving) {}
+
   private static final Logger log = LoggerFactory.getLogger(WebSocketCall.class);
   /** Beyond the channel's own buffer: bytes queued for the event loop but not yet written. */
   private static final int MAX_QUEUED_BYTES = 32 * 1024;
 
-  private final HttpFrontend frontend;
+  private final Settings settings;
   private final Channel channel;
   private final String routedSessionId; // the ?session= query, or null
   private final AtomicLong queuedBytes = new AtomicLong();
@@ -74,28 +86,28 @@ final class WebSocketCall extends ParticipantStream {
   private boolean starting;
   private Runnable refusal;
 
-  WebSocketCall(HttpFrontend frontend, Admission admission, Limits limits, Channel channel, InetAddress address,
+  public WebSocketCall(Settings settings, Admission admission, Limits limits, Channel channel, InetAddress address,
       String routedSessionId) {
     super(admission, limits, "websocket", address);
-    this.frontend = frontend;
+    this.settings = settings;
     this.channel = channel;
     this.routedSessionId = routedSessionId;
   }
 
   /** The Netty handler to put in the pipeline in place of the HTTP router. */
-  ChannelInboundHandler handler() {
+  public ChannelInboundHandler handler() {
     return handler;
   }
 
   /** Called on the event loop once the handshake is done and the handler is in the pipeline. */
-  void start(String refusedOrigin) {
+  public void start(String refusedOrigin) {
     if (refusedOrigin != null) {
       admission().hub().stats().rejected(RelayError.NOT_AUTHORIZED);
       refuseSoon(CloseCodes.ORIGIN_NOT_ALLOWED, "origin " + dev.checkmate.relay.security.Echo.of(refusedOrigin)
           + " is not allowed; add it to the relay's --allowed-origin list");
       return;
     }
-    if (!frontend.serving()) {
+    if (!settings.serving().getAsBoolean()) {
       refuseSoon(CloseCodes.DRAINING, "relay is shutting down; connect to another relay");
       return;
     }
@@ -107,7 +119,7 @@ final class WebSocketCall extends ParticipantStream {
     } finally {
       starting = false;
     }
-    long pingMs = frontend.config().webSocketPingInterval().toMillis();
+    long pingMs = settings.pingInterval().toMillis();
     pingTimer = channel.eventLoop().scheduleAtFixedRate(this::keepAlive, pingMs, pingMs, TimeUnit.MILLISECONDS);
     demand = 1; // the Join
     drain();
@@ -176,8 +188,8 @@ final class WebSocketCall extends ParticipantStream {
           || (cause instanceof CorruptedWebSocketFrameException c && c.closeStatus().code() == CloseCodes.MESSAGE_TOO_BIG);
       if (tooBig) {
         closeCodeOverride = CloseCodes.MESSAGE_TOO_BIG;
-        closeFor(RelayError.FRAME_TOO_LARGE, "message larger than " + frontend.maxMessageBytes()
-            + " bytes; frames may carry at most " + frontend.config().maxFrameBytes() + " payload bytes");
+        closeFor(RelayError.FRAME_TOO_LARGE, "message larger than " + settings.maxMessageBytes()
+            + " bytes; frames may carry at most " + settings.maxFrameBytes() + " payload bytes");
       } else if (cause instanceof CorruptedFrameException) {
         closeCodeOverride = 1002;
         closeFor(RelayError.MALFORMED, "WebSocket protocol error");
@@ -272,7 +284,7 @@ final class WebSocketCall extends ParticipantStream {
       return;
     }
     long now = System.nanoTime();
-    long limit = 2 * frontend.config().webSocketPingInterval().toNanos();
+    long limit = 2 * settings.pingInterval().toNanos();
     boolean reading = demand > 0 && inbound.isEmpty() && !readsHeld();
     if (reading && now - Math.max(lastInboundNanos, readWantedSinceNanos) > limit) {
       log.debug("closing a silent WebSocket");

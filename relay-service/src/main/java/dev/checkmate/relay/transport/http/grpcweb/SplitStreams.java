@@ -1,4 +1,4 @@
-package dev.checkmate.relay.transport.grpcweb;
+package dev.checkmate.relay.transport.http.grpcweb;
 
 import dev.checkmate.relay.RelayConfig;
 import dev.checkmate.relay.error.RelayError;

@@ -1,4 +1,4 @@
-package dev.checkmate.relay.transport.websocket;
+package dev.checkmate.relay.transport.http;
 
 import java.net.URI;
 import java.util.List;

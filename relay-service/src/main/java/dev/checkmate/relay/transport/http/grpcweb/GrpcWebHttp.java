@@ -1,4 +1,4 @@
-package dev.checkmate.relay.transport.grpcweb;
+package dev.checkmate.relay.transport.http.grpcweb;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.MessageLite;

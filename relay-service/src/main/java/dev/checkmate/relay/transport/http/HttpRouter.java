@@ -1,6 +1,7 @@
-package dev.checkmate.relay.transport.websocket;
+package dev.checkmate.relay.transport.http;
 
-import dev.checkmate.relay.transport.grpcweb.GrpcWebHttp;
+import dev.checkmate.relay.transport.http.grpcweb.GrpcWebHttp;
+import dev.checkmate.relay.transport.http.websocket.WebSocketCall;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
@@ -105,7 +106,7 @@ final class HttpRouter extends SimpleChannelInboundHandler<FullHttpRequest> {
     }
     // Nothing is read until the hub asks for it; the Join is read by the call's first request.
     ctx.channel().config().setAutoRead(false);
-    WebSocketCall call = new WebSocketCall(frontend, frontend.admission(), frontend.streamLimits(), ctx.channel(),
+    WebSocketCall call = new WebSocketCall(frontend.webSockets(), frontend.admission(), frontend.streamLimits(), ctx.channel(),
         clientAddress(ctx, req), routedSessionId);
     ChannelFuture done = handshaker.handshake(ctx.channel(), req);
     done.addListener((ChannelFutureListener) f -> {

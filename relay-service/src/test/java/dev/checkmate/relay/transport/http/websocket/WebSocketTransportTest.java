@@ -1,4 +1,4 @@
-package dev.checkmate.relay.transport.websocket;
+package dev.checkmate.relay.transport.http.websocket;
 
 import static dev.checkmate.relay.proto.v1.ServerMessage.KindCase.DATA;
 import static dev.checkmate.relay.proto.v1.ServerMessage.KindCase.HEARTBEAT;

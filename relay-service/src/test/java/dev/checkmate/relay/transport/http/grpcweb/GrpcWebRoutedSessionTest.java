@@ -1,4 +1,4 @@
-package dev.checkmate.relay.transport.grpcweb;
+package dev.checkmate.relay.transport.http.grpcweb;
 
 import static dev.checkmate.relay.proto.v1.ServerMessage.KindCase.JOINED;
 import static org.assertj.core.api.Assertions.assertThat;

@@ -1,4 +1,4 @@
-package dev.checkmate.relay.transport.websocket;
+package dev.checkmate.relay.transport.http.websocket;
 
 import static dev.checkmate.relay.proto.v1.ServerMessage.KindCase.JOINED;
 import static dev.checkmate.relay.proto.v1.ServerMessage.KindCase.PEER_JOINED;

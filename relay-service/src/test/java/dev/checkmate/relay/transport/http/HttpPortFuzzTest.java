@@ -1,4 +1,4 @@
-package dev.checkmate.relay.transport.websocket;
+package dev.checkmate.relay.transport.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -25,7 +25,7 @@ import dev.checkmate.relay.security.ConnectionLimiter;
 import dev.checkmate.relay.security.TrustedProxies;
 import dev.checkmate.relay.admission.Admission;
 import dev.checkmate.relay.transport.ParticipantStream;
-import dev.checkmate.relay.transport.grpcweb.SplitStreams;
+import dev.checkmate.relay.transport.http.grpcweb.SplitStreams;
 import io.grpc.Status;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -47,8 +47,9 @@ import org.junit.jupiter.api.Test;
 /**
  * Fuzz harness of the relay's HTTP port: arbitrary HTTP requests and arbitrary WebSocket frames
  * (binary, text, control, fragments, raw bytes) go through the real Netty pipeline (HTTP codec,
- * aggregator, {@link HttpRouter}, the WebSocket handshake, decoder and {@link WebSocketCall}) on an
- * {@link EmbeddedChannel}, with real tickets for a real {@link SessionHub}.
+ * aggregator, {@link HttpRouter}, the WebSocket handshake, decoder and
+ * {@link dev.checkmate.relay.transport.http.websocket.WebSocketCall}) on an {@link EmbeddedChannel},
+ * with real tickets for a real {@link SessionHub}.
  *
  * <p>Invariants, for every input:
  * <ul>
@@ -63,9 +64,9 @@ import org.junit.jupiter.api.Test;
  * In a normal build the {@code @FuzzTest} replays its seed corpus
  * (src/test/resources/.../WebSocketFuzzTestInputs/) and {@link #randomScriptsThroughThePipeline()}
  * pushes a bounded number of seeded random scripts through. A real fuzzing run:
- * <pre>JAZZER_FUZZ=1 mvn -B -pl relay-service test -Dtest=WebSocketFuzzTest#httpPortInputs</pre>
+ * <pre>JAZZER_FUZZ=1 mvn -B -pl relay-service test -Dtest=HttpPortFuzzTest#httpPortInputs</pre>
  */
-class WebSocketFuzzTest {
+class HttpPortFuzzTest {
   private static final Clock CLOCK = Clock.systemUTC();
   private static final KeyRing KEYS = KeyRing.ephemeral();
   private static final TicketVerifier VERIFIER = new TicketVerifier(KEYS, "checkmate-relay", Duration.ofSeconds(30), CLOCK);

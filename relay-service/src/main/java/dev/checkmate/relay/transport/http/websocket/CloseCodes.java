@@ -1,4 +1,4 @@
-package dev.checkmate.relay.transport.websocket;
+package dev.checkmate.relay.transport.http.websocket;
 
 import dev.checkmate.relay.error.RelayError;
 import dev.checkmate.relay.error.RelayException;

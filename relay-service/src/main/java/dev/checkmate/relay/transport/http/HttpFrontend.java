@@ -1,4 +1,4 @@
-package dev.checkmate.relay.transport.websocket;
+package dev.checkmate.relay.transport.http;
 
 import dev.checkmate.relay.RelayConfig;
 import dev.checkmate.relay.error.RelayError;
@@ -6,8 +6,9 @@ import dev.checkmate.relay.security.ConnectionLimiter;
 import dev.checkmate.relay.security.TrustedProxies;
 import dev.checkmate.relay.admission.Admission;
 import dev.checkmate.relay.transport.ParticipantStream;
-import dev.checkmate.relay.transport.grpcweb.GrpcWebHttp;
-import dev.checkmate.relay.transport.grpcweb.SplitStreams;
+import dev.checkmate.relay.transport.http.grpcweb.GrpcWebHttp;
+import dev.checkmate.relay.transport.http.grpcweb.SplitStreams;
+import dev.checkmate.relay.transport.http.websocket.WebSocketCall;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
@@ -53,6 +54,7 @@ public final class HttpFrontend implements AutoCloseable {
   private final TrustedProxies trustedProxies;
   private final GrpcWebHttp grpcWeb;
   private final StaticFiles staticFiles;
+  private final WebSocketCall.Settings webSockets;
   private final SslContext tls;
   private final EventLoopGroup group;
   private final ChannelGroup channels = new DefaultChannelGroup("relay-http", GlobalEventExecutor.INSTANCE);
@@ -70,6 +72,7 @@ public final class HttpFrontend implements AutoCloseable {
     this.trustedProxies = TrustedProxies.parse(config.trustedProxies());
     this.grpcWeb = new GrpcWebHttp(splitStreams, config, serving);
     this.staticFiles = config.devStaticDir().map(StaticFiles::new).orElse(null);
+    this.webSockets = new WebSocketCall.Settings(config.webSocketPingInterval(), maxMessageBytes(), config.maxFrameBytes(), serving);
     this.tls = config.tlsEnabled() ? serverTls(config) : null;
     // As many network threads as the gRPC port (one per two cores): both sockets of a session then
     // usually share a thread, and a relayed frame needs no cross-thread hand-off.
@@ -185,4 +188,5 @@ public final class HttpFrontend implements AutoCloseable {
   TrustedProxies trustedProxies() { return trustedProxies; }
   GrpcWebHttp grpcWeb() { return grpcWeb; }
   StaticFiles staticFiles() { return staticFiles; }
+  WebSocketCall.Settings webSockets() { return webSockets; }
 }
