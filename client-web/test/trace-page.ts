@@ -1,4 +1,4 @@
-// The page of BrowserTracingTest: joins with #ticket= over #transport= carrying #traceparent= (or
+// The page of BrowserTracingIT: joins with #ticket= over #transport= carrying #traceparent= (or
 // #traceId=), says hello, waits for the Java peer to terminate, and reports in window.__result.
 import { RelayError, joinSession, type TransportChoice } from "../src/index.js";
 

@@ -9,7 +9,7 @@ import java.time.Duration;
 
 /**
  * A prover in a process of its own (relay-service's JvmProcess fixture starts it), for tests that
- * kill it with kill -9 and start another with the same ticket (ProverRestartProcessTest). Uses only the SDK's public API. Reports on stdout, one
+ * kill it with kill -9 and start another with the same ticket (ProverRestartProcessIT). Uses only the SDK's public API. Reports on stdout, one
  * line per event, flushed at once so nothing is lost when it is killed:
  * {@code JOINED <rejoinedAfterRestart>}, {@code SECURE}, {@code RECV <payload>} (after the frame was
  * taken), {@code RESTART <lostFrames> <framesFromPreviousPeer>}, {@code SENT <i>} (after

@@ -42,7 +42,7 @@ final class HashChain {
   static void expect(TestPeer peer, HashChain sent) throws InterruptedException {
     HashChain got = new HashChain();
     while (got.count() < sent.count()) {
-      ServerMessage m = ClusterTest.skipTo(peer, ServerMessage.KindCase.DATA);
+      ServerMessage m = ClusterIT.skipTo(peer, ServerMessage.KindCase.DATA);
       got.add(m.getData().getPayload().toByteArray());
     }
     assertThat(got.hex()).as("hash chain over %d frames", sent.count()).isEqualTo(sent.hex());

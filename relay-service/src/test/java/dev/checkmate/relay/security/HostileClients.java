@@ -23,7 +23,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Clients that misbehave on purpose, one way per wire, for {@code HostileClientTest}: they never
+ * Clients that misbehave on purpose, one way per wire, for {@code HostileClientIT}: they never
  * read what the relay sends, flood keep-alives, send bytes that do not parse. Loopback only; each
  * comes from the source address it is given.
  */

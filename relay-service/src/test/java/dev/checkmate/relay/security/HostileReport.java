@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 
 /**
- * The long form of {@link HostileClientTest}, on demand: every attack at once, for minutes, against
+ * The long form of {@link HostileClientIT}, on demand: every attack at once, for minutes, against
  * a relay in its own JVM with its production defaults, while an honest gRPC session and an honest
  * WebSocket session run. Every 5 s it prints the relay's heap after a full GC, its sockets and
  * descriptors, and the honest sessions' round trips and latency:

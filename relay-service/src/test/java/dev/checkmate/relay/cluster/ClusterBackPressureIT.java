@@ -29,7 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
  * keep flowing, and nothing is lost or reordered.
  */
 @Timeout(60)
-class ClusterBackPressureTest {
+class ClusterBackPressureIT {
   static final int WINDOW = 64 * 1024;
   static final int FRAME = 8 * 1024;
   static final int CLUSTER_WINDOW_BYTES = 4 * FRAME;
@@ -131,7 +131,7 @@ class ClusterBackPressureTest {
     receiver.read(Integer.MAX_VALUE);
     long seq = 0;
     while (seq < frames) {
-      ServerMessage m = ClusterTest.skipTo(receiver, DATA);
+      ServerMessage m = ClusterIT.skipTo(receiver, DATA);
       assertThat(m.getData().getSeq()).isEqualTo(++seq);
     }
     assertThat(link(home).crossNodeFrames(ClusterLink.Direction.OUT) + link(bridge).crossNodeFrames(ClusterLink.Direction.OUT))

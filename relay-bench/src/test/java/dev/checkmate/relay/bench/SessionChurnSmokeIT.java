@@ -16,7 +16,7 @@ import org.junit.jupiter.api.io.TempDir;
  * on/off variants, the signature floor. Asserts only that every figure was produced, never its
  * value (the box is shared).
  */
-class SessionChurnSmokeTest {
+class SessionChurnSmokeIT {
   @TempDir
   Path logs;
 

@@ -22,7 +22,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * threshold and ends the process with exit code 70 at the second; a dead one ends it at once.
  */
 @Timeout(120)
-class WatchdogProcessTest {
+class WatchdogProcessIT {
   /** RelayMain's "listening" line: gRPC port, HTTP port. */
   static final Pattern PORTS = Pattern.compile("listening on 127\\.0\\.0\\.1:(\\d+) .*WebSocket/HTTP on port (\\d+)");
   private static final Duration NOT_SERVING_AFTER = Duration.ofSeconds(2);

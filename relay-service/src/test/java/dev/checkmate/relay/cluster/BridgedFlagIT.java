@@ -1,7 +1,7 @@
 package dev.checkmate.relay.cluster;
 
-import static dev.checkmate.relay.cluster.ClusterTest.joinAfter;
-import static dev.checkmate.relay.cluster.ClusterTest.skipTo;
+import static dev.checkmate.relay.cluster.ClusterIT.joinAfter;
+import static dev.checkmate.relay.cluster.ClusterIT.skipTo;
 import static dev.checkmate.relay.proto.v1.ServerMessage.KindCase.JOINED;
 import static dev.checkmate.relay.proto.v1.ServerMessage.KindCase.PEER_JOINED;
 import static dev.checkmate.relay.proto.v1.ServerMessage.KindCase.PEER_LEFT;
@@ -30,7 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
  * nodes and exits non-zero.
  */
 @Timeout(120)
-class BridgedFlagTest {
+class BridgedFlagIT {
   @TempDir
   static Path dir;
   @AutoClose

@@ -44,7 +44,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * {@code HostileReport}.
  */
 @Timeout(120)
-class HostileClientTest {
+class HostileClientIT {
   /** What the attacks of one test may leave on the relay's heap, after a full GC, over its baseline. */
   static final long HEAP_BOUND = 32L * 1024 * 1024;
   static final int JOIN_RATE = 20;

@@ -28,7 +28,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * the same ticket and incarnation (a new WebSocket, or a new Receive stream whose Sends continue
  * the numbering and carry the acks) and both sides get every frame exactly once and in order.
  */
-class BrowserResumeTest {
+class BrowserResumeIT {
   @RegisterExtension
   final BrowserRelay browser = new BrowserRelay("test-page.js");
   private TestRelay relay;

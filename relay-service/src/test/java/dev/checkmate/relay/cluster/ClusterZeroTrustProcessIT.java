@@ -68,7 +68,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Timeout(180)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
-class ClusterZeroTrustProcessTest {
+class ClusterZeroTrustProcessIT {
   static final String REFUSALS = "relay_cluster_refusals_total";
 
   @TempDir
@@ -94,9 +94,9 @@ class ClusterZeroTrustProcessTest {
     observer = new Observer(NatsAccounts.get().observerCredentials(dir));
     home = RelayProcess.start(dir, "zt-a", List.of(nats.url()), true);
     bridge = RelayProcess.start(dir, "zt-b", List.of(nats.url()), true);
-    ClusterProcessTest.awaitPairing(home, bridge);
+    ClusterProcessIT.awaitPairing(home, bridge);
     rogue = new Rogue(NatsAccounts.get().nodeCredentials(dir, "rogue"), "rogue");
-    honest = ClusterProcessTest.createSession(home);
+    honest = ClusterProcessIT.createSession(home);
     prover = home.join(honest.getProverTicket());
     prover.next(JOINED);
     verifier = bridge.join(honest.getVerifierTicket());
@@ -120,8 +120,8 @@ class ClusterZeroTrustProcessTest {
     toVerifier.send(prover, "p", from, honestFrames);
     toProver.send(verifier, "v", from, honestFrames);
     for (int i = from; i <= honestFrames; i++) {
-      gotByVerifier.add(ClusterTest.skipTo(verifier, DATA).getData().getPayload().toByteArray());
-      gotByProver.add(ClusterTest.skipTo(prover, DATA).getData().getPayload().toByteArray());
+      gotByVerifier.add(ClusterIT.skipTo(verifier, DATA).getData().getPayload().toByteArray());
+      gotByProver.add(ClusterIT.skipTo(prover, DATA).getData().getPayload().toByteArray());
     }
     assertThat(gotByVerifier.hex()).as("prover -> verifier chain").isEqualTo(toVerifier.hex());
     assertThat(gotByProver.hex()).as("verifier -> prover chain").isEqualTo(toProver.hex());
@@ -167,7 +167,7 @@ class ClusterZeroTrustProcessTest {
   }
 
   static SessionKeys honestKeys() {
-    return SessionKeys.of(ClusterTest.sessionKeyOf(honest.getVerifierTicket()));
+    return SessionKeys.of(ClusterIT.sessionKeyOf(honest.getVerifierTicket()));
   }
 
   static BindRequest.Builder bind(ByteString bridgeToken) {
@@ -236,7 +236,7 @@ class ClusterZeroTrustProcessTest {
     KeyRing.SigningKey attacker = new KeyRing.SigningKey(attackerJwk.getId(), attackerJwk.toKey(), attackerJwk.toPublicJwk().toKey());
     KeyRing.SigningKey forgedUnderRealKid = new KeyRing.SigningKey(real.keyId(), attackerJwk.toKey(), attackerJwk.toPublicJwk().toKey());
     Instant later = Instant.now().plus(Duration.ofHours(1));
-    CreateSessionResponse other = ClusterProcessTest.createSession(home);
+    CreateSessionResponse other = ClusterProcessIT.createSession(home);
     List<String> tickets = List.of(
         issuer(attacker, Clock.systemUTC()).issue(sid(), Role.VERIFIER, later),              // unknown key
         issuer(forgedUnderRealKid, Clock.systemUTC()).issue(sid(), Role.VERIFIER, later),    // bad signature
@@ -255,7 +255,7 @@ class ClusterZeroTrustProcessTest {
     // Another session's ticket sealed with that session's own key does not even open here.
     double before = refusals(home, "sealed_ticket");
     ByteString t = token();
-    rogue.send("zt-a", NodeMessage.newBuilder().setBind(bind(t).setTicket(SessionKeys.of(ClusterTest.sessionKeyOf(other.getVerifierTicket()))
+    rogue.send("zt-a", NodeMessage.newBuilder().setBind(bind(t).setTicket(SessionKeys.of(ClusterIT.sessionKeyOf(other.getVerifierTicket()))
         .seal(other.getVerifierTicket(), "bind", sid(), "rogue", "zt-a", SessionKeys.hex(t)))).build());
     assertThat(rogue.await(m -> m.hasBound() && m.getToken().equals(t)).getBound().getErrorCode()).isEqualTo("UNAUTHENTICATED");
     awaitRefusal(home, "sealed_ticket", before);
@@ -343,7 +343,7 @@ class ClusterZeroTrustProcessTest {
   void aBridgeThatSendsBeyondItsCreditIsCutOffWithAClearReason() throws Exception {
     // A compromised bridge node with a genuine ticket (its client's) floods the home: 192 frames of
     // 16 KiB against a window of 64 frames / 256 KiB, while the peer at the home reads nothing.
-    CreateSessionResponse s = ClusterProcessTest.createSession(home);
+    CreateSessionResponse s = ClusterProcessIT.createSession(home);
     ManagedChannel smallWindow = NettyChannelBuilder.forAddress("127.0.0.1", home.port).usePlaintext()
         .flowControlWindow(16 * 1024).build();
     TestPeer stalled = TestPeer.connect(smallWindow, false);
@@ -351,7 +351,7 @@ class ClusterZeroTrustProcessTest {
       stalled.sendJoin(s.getProverTicket());
       stalled.read(1);
       stalled.next(JOINED); // zt-a is the session's home now
-      SessionKeys keys = SessionKeys.of(ClusterTest.sessionKeyOf(s.getVerifierTicket()));
+      SessionKeys keys = SessionKeys.of(ClusterIT.sessionKeyOf(s.getVerifierTicket()));
       ByteString bridgeToken = token();
       rogue.send("zt-a", NodeMessage.newBuilder().setBind(BindRequest.newBuilder().setSessionId(s.getSessionId())
           .setBridgeToken(bridgeToken).setWindowFrames(64).setWindowBytes(256 * 1024)
@@ -371,7 +371,7 @@ class ClusterZeroTrustProcessTest {
       assertThat(close.getClose().getDescription()).contains("credit window");
       // The peer at the home is told its peer left (the role stays reserved for a reconnect).
       stalled.read(1_000);
-      ClusterTest.skipTo(stalled, PEER_LEFT);
+      ClusterIT.skipTo(stalled, PEER_LEFT);
       long frames = stalled.received.stream().filter(ServerMessage::hasData).count();
       assertThat(frames).as("frames the home let through before cutting the binding").isLessThan(192);
     } finally {
@@ -402,7 +402,7 @@ class ClusterZeroTrustProcessTest {
       // and then claims; it is never refused.
       double timeoutsBefore = refusals(bridge, "lookup_timeout");
       for (RelayProcess second : new RelayProcess[] {bridge, home}) {
-        CreateSessionResponse s = ClusterProcessTest.createSession(bridge);
+        CreateSessionResponse s = ClusterProcessIT.createSession(bridge);
         long t0 = System.nanoTime();
         try (TestPeer p = bridge.join(s.getProverTicket())) {
           p.next(JOINED, Duration.ofSeconds(5));
@@ -411,7 +411,7 @@ class ClusterZeroTrustProcessTest {
           try (TestPeer v = second.join(s.getVerifierTicket())) {
             assertThat(v.next(JOINED).getJoined().getPeerPresent()).isTrue();
             p.sendData("still pairs".getBytes());
-            assertThat(ClusterTest.skipTo(v, DATA).getData().getPayload().toStringUtf8()).isEqualTo("still pairs");
+            assertThat(ClusterIT.skipTo(v, DATA).getData().getPayload().toStringUtf8()).isEqualTo("still pairs");
           }
         }
       }
@@ -450,13 +450,13 @@ class ClusterZeroTrustProcessTest {
     liar.subscribe("relay.v1.home.*.*");
     try {
       double before = refusals(bridge, "proof");
-      CreateSessionResponse s = ClusterProcessTest.createSession(home);
+      CreateSessionResponse s = ClusterProcessIT.createSession(home);
       try (TestPeer p = bridge.join(s.getProverTicket())) {
         p.next(JOINED, Duration.ofSeconds(5));
         try (TestPeer v = home.join(s.getVerifierTicket())) {
           assertThat(v.next(JOINED).getJoined().getPeerPresent()).isTrue();
           v.sendData("not fooled".getBytes());
-          assertThat(ClusterTest.skipTo(p, DATA).getData().getPayload().toStringUtf8()).isEqualTo("not fooled");
+          assertThat(ClusterIT.skipTo(p, DATA).getData().getPayload().toStringUtf8()).isEqualTo("not fooled");
         }
       }
       awaitRefusal(bridge, "proof", before);
@@ -473,7 +473,7 @@ class ClusterZeroTrustProcessTest {
     assertThat(honestFrames).isGreaterThanOrEqualTo(110);
     verifier.terminate("done");
     for (TestPeer p : new TestPeer[] {prover, verifier}) {
-      ClusterTest.skipTo(p, ServerMessage.KindCase.SESSION_ENDED);
+      ClusterIT.skipTo(p, ServerMessage.KindCase.SESSION_ENDED);
       assertThat(p.awaitClose().getCode()).isEqualTo(Status.Code.OK);
     }
     // Its tickets stay dead cluster-wide; a TerminateSession forwarded by the bridge gets the home's answer.

@@ -36,7 +36,7 @@ import org.junit.jupiter.api.io.TempDir;
  * drain it gracefully; and killing the launcher does not leave the child behind.
  */
 @Timeout(120)
-class RelauncherProcessTest {
+class RelauncherProcessIT {
   private static final Pattern ALLOCATING = Pattern.compile("allocating in pid (\\d+)");
   private static final Pattern LISTENING = Pattern.compile("listening on 127\\.0\\.0\\.1:(\\d+) .*WebSocket/HTTP on port (\\d+)");
   private static final Duration START = Duration.ofSeconds(60);

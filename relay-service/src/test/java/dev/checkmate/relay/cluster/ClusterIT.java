@@ -30,7 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
  * rule, and the whole session lifecycle run at the session's home node.
  */
 @Timeout(60)
-class ClusterTest {
+class ClusterIT {
   @TempDir
   static Path dir;
   static NatsServer nats;

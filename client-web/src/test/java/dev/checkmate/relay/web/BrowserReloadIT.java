@@ -37,7 +37,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * reached the reloaded page (exactly once, in order, from the first frame sent after the restart).
  * Checked frame by frame and with SHA-256 hash chains, over WebSocket and gRPC-Web in Chromium.
  */
-class BrowserReloadTest {
+class BrowserReloadIT {
   private static final Pattern RECEIVED = Pattern.compile("^received (ping-\\d+)$");
   @RegisterExtension
   final BrowserRelay browser = new BrowserRelay("test-page.js");

@@ -29,7 +29,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  * continue it. WebSocket carries it in the Join (browsers cannot set WebSocket headers); gRPC-Web
  * sends the traceparent header (served here on the relay's own HTTP port, through Envoy by gRPC).
  */
-class BrowserTracingTest {
+class BrowserTracingIT {
   static final String TRACE_ID = "5b8efff798038103d269b633813fc60c";
   static final String PAGE_SPAN = "eee19b7ec3c1b174";
 

@@ -32,7 +32,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * a splice could not even be decrypted).
  */
 @Timeout(180)
-class ProverRestartProcessTest {
+class ProverRestartProcessIT {
   private static final int SECOND_PROVER_FRAMES = 60;
   private static final Pattern JOINED = Pattern.compile("(?m)^JOINED (\\w+)$");
 

@@ -21,7 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
  * in different regions pairs and exchanges frames; sessions within a region never leave it.
  */
 @Timeout(60)
-class ClusterGatewayTest {
+class ClusterGatewayIT {
   @TempDir
   Path dir;
 
@@ -54,8 +54,8 @@ class ClusterGatewayTest {
                 v.sendData(("west " + i).getBytes());
               }
               for (int i = 1; i <= 20; i++) {
-                assertThat(ClusterTest.skipTo(v, DATA).getData().getPayload().toStringUtf8()).isEqualTo("east " + i);
-                assertThat(ClusterTest.skipTo(p, DATA).getData().getPayload().toStringUtf8()).isEqualTo("west " + i);
+                assertThat(ClusterIT.skipTo(v, DATA).getData().getPayload().toStringUtf8()).isEqualTo("east " + i);
+                assertThat(ClusterIT.skipTo(p, DATA).getData().getPayload().toStringUtf8()).isEqualTo("west " + i);
               }
               break;
             }

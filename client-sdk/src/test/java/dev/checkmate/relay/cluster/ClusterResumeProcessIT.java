@@ -35,11 +35,11 @@ import org.junit.jupiter.api.io.TempDir;
  *
  * <p>It lives in client-sdk (package {@code dev.checkmate.relay.cluster}, to reuse the package-private
  * fixtures) because client-sdk's tests depend on relay-service, not the other way round. It replaces
- * the kill tests that ClusterProcessTest ran with a test-side resuming client.
+ * the kill tests that ClusterProcessIT ran with a test-side resuming client.
  */
 @Timeout(120)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
-class ClusterResumeProcessTest {
+class ClusterResumeProcessIT {
   @TempDir
   static Path dir;
   static final List<NatsServer> nats = new ArrayList<>();
@@ -108,7 +108,7 @@ class ClusterResumeProcessTest {
     relays.clear();
     relays.addAll(started);
     for (int i = 0; i < 3; i++) {
-      ClusterProcessTest.awaitPairing(relays.get(i), relays.get((i + 1) % 3));
+      ClusterProcessIT.awaitPairing(relays.get(i), relays.get((i + 1) % 3));
     }
   }
 

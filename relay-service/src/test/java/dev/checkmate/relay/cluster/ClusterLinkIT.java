@@ -28,7 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
  * claim rule settling who is home when it returns), TLS, and credentials.
  */
 @Timeout(120)
-class ClusterLinkTest {
+class ClusterLinkIT {
   @TempDir
   Path dir;
 
@@ -49,19 +49,19 @@ class ClusterLinkTest {
       TestPeer localVerifier = a.join(local.getVerifierTicket());
       localVerifier.next(JOINED);
       crossProver.sendData("before".getBytes());
-      assertThat(ClusterTest.skipTo(crossVerifier, DATA).getData().getPayload().toStringUtf8()).isEqualTo("before");
+      assertThat(ClusterIT.skipTo(crossVerifier, DATA).getData().getPayload().toStringUtf8()).isEqualTo("before");
 
       nats.kill();
       TestRelay.await("link down", () -> !link(a).isUp() && !link(b).isUp());
 
       // Node-local sessions keep working.
       localProver.sendData("still here".getBytes());
-      assertThat(ClusterTest.skipTo(localVerifier, DATA).getData().getPayload().toStringUtf8()).isEqualTo("still here");
+      assertThat(ClusterIT.skipTo(localVerifier, DATA).getData().getPayload().toStringUtf8()).isEqualTo("still here");
       // The cross-node session's bridge participant is told to reconnect; its peer at the home sees it leave.
       Status bridged = crossVerifier.awaitClose();
       assertThat(bridged.getCode()).isEqualTo(Status.Code.UNAVAILABLE);
       assertThat(bridged.getDescription()).contains("reconnect");
-      ClusterTest.skipTo(crossProver, PEER_LEFT);
+      ClusterIT.skipTo(crossProver, PEER_LEFT);
 
       // A new session whose two participants are both on one node pairs without NATS (local-first).
       CreateSessionResponse fresh = b.createSession();
@@ -96,14 +96,14 @@ class ClusterLinkTest {
         try (TestPeer v = b.join(again.getVerifierTicket())) {
           assertThat(v.next(JOINED).getJoined().getPeerPresent()).isTrue();
           v.sendData("after".getBytes());
-          assertThat(ClusterTest.skipTo(p, DATA).getData().getPayload().toStringUtf8()).isEqualTo("after");
+          assertThat(ClusterIT.skipTo(p, DATA).getData().getPayload().toStringUtf8()).isEqualTo("after");
         }
       }
       // The interrupted session resumes too: the verifier reconnects (now through NATS again).
       try (TestPeer v2 = b.join(cross.getVerifierTicket())) {
         assertThat(v2.next(JOINED).getJoined().getPeerPresent()).isTrue();
         crossProver.sendData("resumed".getBytes());
-        assertThat(ClusterTest.skipTo(v2, DATA).getData().getPayload().toStringUtf8()).isEqualTo("resumed");
+        assertThat(ClusterIT.skipTo(v2, DATA).getData().getPayload().toStringUtf8()).isEqualTo("resumed");
       }
       crossProver.close();
       localProver.close();
@@ -139,7 +139,7 @@ class ClusterLinkTest {
           nats.start();
           TestRelay.await("link up again", () -> link(a).isUp() && link(c).isUp());
           TestRelay.await("c yielded to a", () -> link(c).claimsLost() == 1);
-          ClusterTest.skipTo(verifier, PEER_JOINED);
+          ClusterIT.skipTo(verifier, PEER_JOINED);
           toVerifier.send(prover, "p", 11, 20);
           toProver.send(verifier, "v", 11, 20);
           HashChain.expect(verifier, toVerifier);
@@ -177,7 +177,7 @@ class ClusterLinkTest {
         Thread.sleep(600); // longer than the settle time: offline claims still must not settle
         nats.start();
         TestRelay.await("b yielded to a", () -> link(b).claimsLost() == 1 && link(a).claimsLost() == 0);
-        ClusterTest.skipTo(verifier, PEER_JOINED);
+        ClusterIT.skipTo(verifier, PEER_JOINED);
         HashChain.expect(verifier, toVerifier);
         HashChain.expect(prover, toProver);
         HashChain.expectNoMoreData(verifier, 300);
@@ -202,7 +202,7 @@ class ClusterLinkTest {
         try (TestPeer v = b.join(s.getVerifierTicket())) {
           v.next(JOINED);
           p.sendData("over tls".getBytes());
-          assertThat(ClusterTest.skipTo(v, DATA).getData().getPayload().toStringUtf8()).isEqualTo("over tls");
+          assertThat(ClusterIT.skipTo(v, DATA).getData().getPayload().toStringUtf8()).isEqualTo("over tls");
         }
       }
       TestRelay.await("permissions checked", () -> link(a).natsIsolation().equals("enforced"));
@@ -222,7 +222,7 @@ class ClusterLinkTest {
         p.next(JOINED);
         assertThat(v.next(JOINED).getJoined().getPeerPresent()).isTrue();
         v.sendData("no NATS needed".getBytes());
-        assertThat(ClusterTest.skipTo(p, DATA).getData().getPayload().toStringUtf8()).isEqualTo("no NATS needed");
+        assertThat(ClusterIT.skipTo(p, DATA).getData().getPayload().toStringUtf8()).isEqualTo("no NATS needed");
       }
     }
   }

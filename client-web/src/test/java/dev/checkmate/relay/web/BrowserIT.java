@@ -33,7 +33,7 @@ import org.junit.jupiter.api.Test;
  * Real-browser tests: Debian's Chromium, driven by playwright-core (test/browser.mjs), opens the
  * SDK's test page served by a real relay's HTTP port; this test is the Java peer over gRPC.
  */
-class BrowserTest {
+class BrowserIT {
   @RegisterExtension
   final BrowserRelay browser = new BrowserRelay("test-page.js");
   private TestRelay relay;

@@ -30,12 +30,12 @@ import org.junit.jupiter.api.io.TempDir;
  * cross-node sessions clearly while node-local ones continue, and pairing returns with NATS.
  *
  * <p>kill -9 of a relay mid-stream (the bridge, or the session's home) with the real SDK resuming:
- * client-sdk's {@code dev.checkmate.relay.cluster.ClusterResumeProcessTest} (it needs the SDK, and
+ * client-sdk's {@code dev.checkmate.relay.cluster.ClusterResumeProcessIT} (it needs the SDK, and
  * client-sdk's tests depend on relay-service, not the other way round; it reuses these fixtures).
  */
 @Timeout(120)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
-class ClusterProcessTest {
+class ClusterProcessIT {
   @TempDir
   static Path dir;
   static final List<NatsServer> nats = new ArrayList<>();
@@ -122,7 +122,7 @@ class ClusterProcessTest {
           try (TestPeer v = bridge.join(s.getVerifierTicket())) {
             v.next(JOINED);
             p.sendData("ping".getBytes());
-            ClusterTest.skipTo(v, DATA);
+            ClusterIT.skipTo(v, DATA);
             return;
           }
         } catch (AssertionError e) {
@@ -152,8 +152,8 @@ class ClusterProcessTest {
             v.sendData(("v" + k).getBytes());
           }
           for (int k = 1; k <= 20; k++) {
-            assertThat(ClusterTest.skipTo(v, DATA).getData().getPayload().toStringUtf8()).isEqualTo("p" + k);
-            assertThat(ClusterTest.skipTo(p, DATA).getData().getPayload().toStringUtf8()).isEqualTo("v" + k);
+            assertThat(ClusterIT.skipTo(v, DATA).getData().getPayload().toStringUtf8()).isEqualTo("p" + k);
+            assertThat(ClusterIT.skipTo(p, DATA).getData().getPayload().toStringUtf8()).isEqualTo("v" + k);
           }
         }
       }
@@ -169,7 +169,7 @@ class ClusterProcessTest {
       try (TestPeer v = relays.get(1).join(s.getVerifierTicket())) {
         v.next(JOINED);
         p.sendData("one".getBytes());
-        ClusterTest.skipTo(v, DATA);
+        ClusterIT.skipTo(v, DATA);
         NatsServer victim = nats.get(0);
         victim.kill();
         try {
@@ -179,8 +179,8 @@ class ClusterProcessTest {
             v.sendData(("back " + k).getBytes());
           }
           for (int k = 0; k < 20; k++) {
-            assertThat(ClusterTest.skipTo(v, DATA).getData().getPayload().toStringUtf8()).isEqualTo("after " + k);
-            assertThat(ClusterTest.skipTo(p, DATA).getData().getPayload().toStringUtf8()).isEqualTo("back " + k);
+            assertThat(ClusterIT.skipTo(v, DATA).getData().getPayload().toStringUtf8()).isEqualTo("after " + k);
+            assertThat(ClusterIT.skipTo(p, DATA).getData().getPayload().toStringUtf8()).isEqualTo("back " + k);
           }
           // New cross-node sessions pair through the remaining NATS nodes.
           awaitPairing(relays.get(2), relays.get(0));
@@ -213,14 +213,14 @@ class ClusterProcessTest {
       assertThat(st.getCode()).isEqualTo(Status.Code.UNAVAILABLE);
       assertThat(st.getDescription()).contains("reconnect");
       lp.sendData("local".getBytes());
-      assertThat(ClusterTest.skipTo(lv, DATA).getData().getPayload().toStringUtf8()).isEqualTo("local");
+      assertThat(ClusterIT.skipTo(lv, DATA).getData().getPayload().toStringUtf8()).isEqualTo("local");
       // Local-first: a new session whose peers are both on one relay pairs without NATS.
       CreateSessionResponse fresh = createSession(relays.get(1));
       try (TestPeer p = relays.get(1).join(fresh.getProverTicket()); TestPeer v = relays.get(1).join(fresh.getVerifierTicket())) {
         p.next(JOINED);
         v.next(JOINED);
         p.sendData("no NATS".getBytes());
-        assertThat(ClusterTest.skipTo(v, DATA).getData().getPayload().toStringUtf8()).isEqualTo("no NATS");
+        assertThat(ClusterIT.skipTo(v, DATA).getData().getPayload().toStringUtf8()).isEqualTo("no NATS");
       }
       // A cross-node attempt fails fast: the bridge node knows the session lives elsewhere.
       try (TestPeer again = relays.get(1).join(cross.getVerifierTicket())) {

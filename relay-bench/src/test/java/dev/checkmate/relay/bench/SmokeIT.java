@@ -15,7 +15,7 @@ import org.junit.jupiter.api.io.TempDir;
  * Runs every workload with tiny counts against real child-process servers. Asserts only that the
  * run completed and produced figures, never how fast anything was (the box is shared).
  */
-class SmokeTest {
+class SmokeIT {
   @TempDir
   Path logs;
 

@@ -35,7 +35,7 @@ import org.junit.jupiter.api.io.TempDir;
  * and neither node's heap after a full GC grows past the bound.
  */
 @Timeout(180)
-class HostileClusterTest {
+class HostileClusterIT {
   static final long HEAP_BOUND = 32L * 1024 * 1024;
 
   @TempDir

@@ -15,7 +15,7 @@ import org.junit.jupiter.api.io.TempDir;
  * W6 (telemetry on vs off) with tiny counts against real child-process relays, one with telemetry
  * and one without. Asserts only that the ratios were produced, never their values (shared box).
  */
-class TelemetryOverheadSmokeTest {
+class TelemetryOverheadSmokeIT {
   @TempDir
   Path logs;
 

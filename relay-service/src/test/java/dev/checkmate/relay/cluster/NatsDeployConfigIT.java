@@ -26,7 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
  * docs/cluster.md is the one the tests' nats-server uses ({@link NatsAccounts}).
  */
 @Timeout(60)
-class NatsDeployConfigTest {
+class NatsDeployConfigIT {
   static final Path COMPOSE_AUTH = Path.of("..", "deploy", "compose", "nats", "auth.conf");
 
   @TempDir
@@ -61,7 +61,7 @@ class NatsDeployConfigTest {
         try (TestPeer v = b.join(s.getVerifierTicket())) {
           assertThat(v.next(JOINED).getJoined().getPeerPresent()).isTrue();
           p.sendData("through compose's NATS users".getBytes());
-          assertThat(ClusterTest.skipTo(v, DATA).getData().getPayload().toStringUtf8()).isEqualTo("through compose's NATS users");
+          assertThat(ClusterIT.skipTo(v, DATA).getData().getPayload().toStringUtf8()).isEqualTo("through compose's NATS users");
         }
       }
       TestRelay.await("isolation checked", () -> !link(a).natsIsolation().equals("unknown") && !link(b).natsIsolation().equals("unknown"));

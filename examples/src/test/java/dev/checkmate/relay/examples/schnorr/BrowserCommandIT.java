@@ -30,10 +30,10 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code schnorr-demo.jar browser} against a real relay on loopback. The test is the browser: it
  * loads the page the command serves and then, like the page's script, joins over the relay's
  * WebSocket with the verifier ticket from the URL's fragment. (The real page against a Java prover
- * runs in Chromium in client-web's BrowserTest.)
+ * runs in Chromium in client-web's BrowserIT.)
  */
 @Timeout(60)
-class BrowserCommandTest {
+class BrowserCommandIT {
   private static final Pattern URL = Pattern.compile(
       "(http://127\\.0\\.0\\.1:\\d+/demo/)#endpoint=(\\S+)&transport=auto&autostart=1&ticket=(\\S+)");
 
