@@ -160,7 +160,10 @@ final class NatsLink implements AutoCloseable {
 
   private void onConnectionEvent(Connection conn, ConnectionListener.Events event) {
     switch (event) {
-      case CONNECTED -> {
+      // A process that started while NATS was unreachable (connectAsynchronously retries) first
+      // connects with RECONNECTED, not CONNECTED: whichever comes first is the first connection,
+      // which makes the node's subscriptions. Missing that left such a node deaf for good.
+      case CONNECTED, RECONNECTED, RESUBSCRIBED -> {
         boolean first;
         synchronized (this) {
           first = nc == null;
@@ -169,19 +172,17 @@ final class NatsLink implements AutoCloseable {
             subscribeNode(conn);
           }
         }
-        up = true;
-        if (conn.getMaxPayload() < config.maxFrameBytes() + 4096L) {
-          log.warn("NATS max_payload {} is below the relay's max frame ({}) + 4 KiB: raise max_payload on the NATS servers",
-              conn.getMaxPayload(), config.maxFrameBytes());
-        }
-        log.info("cluster link up: node {} connected to NATS {}", me, conn.getConnectedUrl());
-        checkIsolation();
-        inbound.onUp(first);
-      }
-      case RECONNECTED, RESUBSCRIBED -> {
         boolean was = up;
         up = true;
-        if (!was) {
+        if (first) {
+          if (conn.getMaxPayload() < config.maxFrameBytes() + 4096L) {
+            log.warn("NATS max_payload {} is below the relay's max frame ({}) + 4 KiB: raise max_payload on the NATS servers",
+                conn.getMaxPayload(), config.maxFrameBytes());
+          }
+          log.info("cluster link up: node {} connected to NATS {}", me, conn.getConnectedUrl());
+          checkIsolation();
+          inbound.onUp(true);
+        } else if (!was) {
           log.info("cluster link up again ({})", event);
           inbound.onUp(false);
         }

@@ -112,6 +112,44 @@ class ClusterLinkIT {
   }
 
   /**
+   * A relay (re)started while NATS is unreachable — a node restarted during a NATS outage — first
+   * connects when NATS comes back, which jnats reports as a reconnect. It must then make its
+   * subscriptions like any first connection: otherwise it never hears lookups, binds or claims, and
+   * every session it homes or bridges afterwards waits for a peer that never comes (the soak found
+   * it: after a drained relay restarted during an outage, its cross-node sessions never paired).
+   * Both ways are checked: a session homed on that node is found from another, and it finds a home
+   * on another node.
+   */
+  @Test
+  void aNodeStartedWhileNatsIsDownServesCrossNodeSessionsOnceNatsIsUp() throws Exception {
+    ClusterFixture.requireNats();
+    try (NatsServer nats = NatsServer.builder(dir, "late").start()) {
+      nats.kill();
+      try (TestRelay late = TestRelay.start(ClusterFixture.nodeConfig(dir, "late-a", List.of(nats.url())))) {
+        Thread.sleep(1500); // it tries to connect and fails a few times
+        assertThat(link(late).isUp()).isFalse();
+        nats.start();
+        ClusterFixture.awaitUp(late);
+        try (TestRelay other = node(dir, "late-b", nats)) {
+          for (TestRelay[] homeThenBridge : new TestRelay[][] {{late, other}, {other, late}}) {
+            CreateSessionResponse s = homeThenBridge[0].createSession();
+            try (TestPeer p = homeThenBridge[0].join(s.getProverTicket())) {
+              p.next(JOINED);
+              try (TestPeer v = homeThenBridge[1].join(s.getVerifierTicket())) {
+                assertThat(v.next(JOINED, java.time.Duration.ofSeconds(10)).getJoined().getPeerPresent())
+                    .as("the verifier on another node finds the prover's home").isTrue();
+                HashChain sent = new HashChain();
+                sent.send(p, "across", 1, 10);
+                HashChain.expect(v, sent);
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /**
    * The ambiguity when NATS returns: a session homed on node a before the outage is homed again on
    * node c during it (c cannot know better). When the link is back, c announces its claim, a's
    * settled claim wins, and c hands its participant over with the frames it had buffered: both
