@@ -71,6 +71,12 @@ public final class SessionHub {
     /** A session ended (exactly once per session). */
     default void ended(String sessionId, EndReason reason) {}
 
+    /**
+     * A session left this node without ending: the cluster handed it over to the node that won its
+     * home claim ({@link SessionHub#evict}). It is held there now; here it is gone.
+     */
+    default void evicted(String sessionId) {}
+
     /** Sampled: time from reading a frame until it was handed to the peer's transport. */
     default void hopLatency(String transport, long nanos) {}
 
@@ -285,7 +291,9 @@ public final class SessionHub {
       return List.of();
     }
     List<Evicted> out = s.evict();
-    sessions.remove(sessionId, s);
+    if (sessions.remove(sessionId, s)) {
+      listener.evicted(sessionId);
+    }
     return out;
   }
 

@@ -370,6 +370,12 @@ public final class RelayTelemetry implements SessionHub.HubListener, AutoCloseab
   }
 
   @Override
+  public void evicted(String sessionId) {
+    // Handed over to another node: no longer held here (relay_sessions_active), and not ended (no audit record).
+    sessions.remove(sessionId);
+  }
+
+  @Override
   public void hopLatency(String transport, long nanos) {
     hopLatency.record(nanos / 1e9, transportAttributes[Labels.transport(transport)]);
   }

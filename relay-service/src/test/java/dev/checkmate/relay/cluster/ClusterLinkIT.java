@@ -153,14 +153,15 @@ class ClusterLinkIT {
    * The ambiguity when NATS returns: a session homed on node a before the outage is homed again on
    * node c during it (c cannot know better). When the link is back, c announces its claim, a's
    * settled claim wins, and c hands its participant over with the frames it had buffered: both
-   * peers get every frame exactly once, in order (hash chains).
+   * peers get every frame exactly once, in order (hash chains). c holds the session no more, and
+   * says so (relay_sessions_active: the soak found every hand-over leaking one held session there).
    */
   @Test
   void whenNatsReturnsASessionHomedTwiceIsReconciledWithoutLosingOrDuplicatingAFrame() throws Exception {
     ClusterFixture.requireNats();
     try (NatsServer nats = NatsServer.builder(dir, "heal").start();
         TestRelay a = node(dir, "heal-a", nats);
-        TestRelay c = node(dir, "heal-c", nats)) {
+        TestRelay c = node(dir, "heal-c", nats, b -> b.metricsPort(0))) {
       CreateSessionResponse s = a.createSession();
       try (TestPeer prover = a.join(s.getProverTicket())) {
         prover.next(JOINED);
@@ -186,6 +187,8 @@ class ClusterLinkIT {
           HashChain.expectNoMoreData(prover, 300);
           assertThat(a.server.hub().holds(s.getSessionId())).isTrue();
           assertThat(c.server.hub().holds(s.getSessionId())).isFalse();
+          assertThat(RelayProcess.metric(c.server.metricsPort(), "relay_sessions_active", ""))
+              .as("sessions c reports holding after handing its only one over").isZero();
         }
       }
     }

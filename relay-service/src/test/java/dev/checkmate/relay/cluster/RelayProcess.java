@@ -97,6 +97,11 @@ final class RelayProcess implements AutoCloseable {
    * {@code reason="proof"}), from this relay's /metrics; 0 when absent.
    */
   double metric(String name, String labelFragment) throws Exception {
+    return metric(metricsPort, name, labelFragment);
+  }
+
+  /** The same from the /metrics of any relay (e.g. an in-process one started with a metrics port). */
+  static double metric(int metricsPort, String name, String labelFragment) throws Exception {
     String text = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
         java.net.URI.create("http://127.0.0.1:" + metricsPort + "/metrics")).build(),
         java.net.http.HttpResponse.BodyHandlers.ofString()).body();
