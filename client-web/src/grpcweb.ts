@@ -21,7 +21,11 @@ function statusName(n: number): StatusCode {
  * the relay takes a frame only once the peer could take it. The session's acks of the peer's
  * frames ride on the next Send (SendRequest.ack; a Send may carry only that), so a page on
  * gRPC-Web resumes like one on WebSocket: after a lost Receive stream the session opens a new
- * link, whose first Send may continue the numbering.
+ * link, whose first Send may continue the numbering. When the peer re-pairs, the session hands this
+ * link its unacknowledged frames again, with their old seqs: what is still pending from the first
+ * of them on is replaced, and a Send whose first frame the relay has already accepted is marked
+ * `resend`, so the relay forwards those frames again instead of taking them for a retry
+ * (SendRequest.resend).
  */
 export class GrpcWebLink implements Link {
   readonly transport = "grpc-web" as const;
@@ -34,6 +38,10 @@ export class GrpcWebLink implements Link {
   private sendToken = "";
   private readonly pending: OutgoingFrame[] = [];
   private unackedBytes = 0;
+  /** The seq last handed to this link: a frame at or below it starts a resend (new frames come next in line). */
+  private lastSeq = 0n;
+  /** The relay's last answer: every frame up to this seq accepted (Sends go one at a time, so it is current). */
+  private relayAcked = 0n;
   private terminateReason?: string;
   /** The newest ack not yet carried by a Send (cumulative: a newer one replaces it). */
   private pendingAck?: OutgoingAck;
@@ -113,6 +121,14 @@ export class GrpcWebLink implements Link {
   }
 
   sendFrame(seq: bigint, payload: Uint8Array): void {
+    if (seq <= this.lastSeq) {
+      // A resend after a re-pairing: these seqs come again, in order, and replace what is pending
+      // from the first of them on (a Send under way that carried them no longer counts).
+      for (let i = this.pending.length - 1; i >= 0; i--) {
+        if (this.pending[i].seq >= seq) this.unackedBytes -= this.pending.splice(i, 1)[0].payload.length;
+      }
+    }
+    this.lastSeq = seq;
     this.pending.push({ seq, payload });
     this.unackedBytes += payload.length;
     void this.pump();
@@ -159,7 +175,8 @@ export class GrpcWebLink implements Link {
         const withTerminate = batch.length === this.pending.length ? this.terminateReason : undefined;
         const ack = this.pendingAck;
         this.pendingAck = undefined;
-        const body = frame(encodeSendRequest(this.sessionId, this.sendToken, batch, withTerminate, ack));
+        const resend = batch.length > 0 && batch[0].seq <= this.relayAcked;
+        const body = frame(encodeSendRequest(this.sessionId, this.sendToken, batch, withTerminate, ack, resend));
         let acked: bigint;
         try {
           acked = await this.send(body);
@@ -179,10 +196,15 @@ export class GrpcWebLink implements Link {
           continue;
         }
         let progressed = false;
-        while (this.pending.length > 0 && this.pending[0].seq <= acked) {
-          this.unackedBytes -= this.pending.shift()!.payload.length;
-          progressed = true;
+        // Only this Send's own frames are done (a resend may have replaced them meanwhile).
+        for (const f of batch) {
+          const i = f.seq <= acked ? this.pending.indexOf(f) : -1;
+          if (i >= 0) {
+            this.unackedBytes -= this.pending.splice(i, 1)[0].payload.length;
+            progressed = true;
+          }
         }
+        this.relayAcked = acked;
         if (this.unackedBytes <= this.highWaterMark) {
           for (const w of this.readyWaiters.splice(0)) w();
         }

@@ -60,14 +60,16 @@ export interface OutgoingAck {
   incarnation: bigint;
 }
 
+/** `resend`: the frames start a resend after a re-pairing (SendRequest.resend): the relay forwards them again. */
 export function encodeSendRequest(sessionId: string, sendToken: string, frames: OutgoingFrame[], terminate?: string,
-  ack?: OutgoingAck): Uint8Array {
+  ack?: OutgoingAck, resend = false): Uint8Array {
   return toBinary(SendRequestSchema, create(SendRequestSchema, {
     sessionId,
     sendToken,
     frames: frames.map((f) => ({ seq: f.seq, payload: f.payload })),
     terminate: terminate === undefined ? undefined : { reason: terminate },
     ack,
+    resend,
   }));
 }
 

@@ -77,6 +77,47 @@ class BrowserResumeIT {
     }
   }
 
+  /**
+   * The other way round: the page keeps its connections and its peer's are cut. The Java peer sends
+   * twenty pings without reading, so the page's echoes pile up in the connection to the peer and die
+   * with it; the peer resumes, the page sees it re-pair and resends every echo the peer has not
+   * acknowledged, with the seqs it used before. Over gRPC-Web the relay had taken those resent Sends
+   * for retries (already accepted: acknowledged, not forwarded), so the peer never got them and the
+   * page's later frames were ahead for good; the soak found it.
+   */
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"websocket", "grpc-web"})
+  void aPageWhosePeerReconnectsResendsWhatThePeerLostAndEveryEchoArrivesOnceInOrder(String transport) throws Exception {
+    CreateSessionResponse s = relay.createSession();
+    try (CuttableProxy peerPath = new CuttableProxy(relay.server.grpcPort());
+        RelayClient client = RelayClient.builder().target(peerPath.target()).usePlaintext().build();
+        RelaySession prover = client.join(s.getProverTicket())) {
+      CompletableFuture<String> page = Chromium.open(browser.origin() + "/test.html#ticket="
+          + Chromium.enc(s.getVerifierTicket()) + "&transport=" + transport + "&session=" + Chromium.enc(s.getSessionId()),
+          "peer-resume-" + transport + ".png");
+      assertThat(text(prover.receive(Duration.ofSeconds(60)))).isEqualTo("hello from the browser");
+      int n = 20;
+      List<String> expected = new ArrayList<>();
+      for (int i = 1; i <= n; i++) {
+        expected.add("ping-" + i);
+        prover.sendBlocking(("ping-" + i).getBytes(StandardCharsets.UTF_8));
+      }
+      // hello + n pings + n echoes handed to their receivers' streams: the echoes wait, unread, on
+      // the way to the prover.
+      TestRelay.await("the page echoed every ping", () -> relay.server.hub().stats().framesRelayed() >= 1 + 2L * n);
+      peerPath.cutAll(); // the echoes waiting in the peer's connection die with it
+      for (int i = 1; i <= n; i++) {
+        assertThat(text(prover.receive(Duration.ofSeconds(20)))).as("echo %d", i).isEqualTo("echo:ping-" + i);
+      }
+      assertThat(prover.receive(Duration.ofMillis(300))).as("no duplicate echo").isNull();
+      prover.terminate("verified");
+      assertThat(page.get(90, TimeUnit.SECONDS))
+          .contains("\"ok\":true")
+          .contains("\"received\":[\"" + String.join("\",\"", expected) + "\"]")
+          .contains("\"reason\":\"TERMINATED\"");
+    }
+  }
+
   private static String text(byte[] b) {
     return b == null ? null : new String(b, StandardCharsets.UTF_8);
   }

@@ -32,7 +32,8 @@ import java.util.concurrent.TimeUnit;
  * participant is held: a newer Send supersedes a pending one (whose client has usually given up),
  * and the sequence numbers keep retries idempotent. The first frame a Receive stream accepts may
  * have any seq (a resuming client continues its numbering on a new stream); then they are
- * consecutive.
+ * consecutive. A Send marked {@code resend} (the client's peer re-paired, so what was forwarded
+ * before may be lost) goes back to its first frame and forwards from there again.
  *
  * <p>Threading: any thread. State is guarded by this object's lock, which is never held while
  * calling into the hub (the session takes its own lock and then calls {@link #send}).
@@ -111,6 +112,11 @@ final class ReceiveCall extends ParticipantStream implements SplitStreams.Receiv
       long expect = lastAccepted + 1;
       if (lastAccepted == 0 && request.getFramesCount() > 0) {
         expect = Math.max(1, request.getFrames(0).getSeq()); // a resuming client's numbering goes on
+      } else if (request.getResend() && request.getFramesCount() > 0 && request.getFrames(0).getSeq() < expect) {
+        // After a re-pairing: forward again from the first frame on, and acknowledge only what goes
+        // through now (an answer of the old numbers would tell the client the resend arrived).
+        expect = Math.max(1, request.getFrames(0).getSeq());
+        lastAccepted = expect - 1;
       }
       List<Frame> fresh = new ArrayList<>(request.getFramesCount());
       for (Frame f : request.getFramesList()) {

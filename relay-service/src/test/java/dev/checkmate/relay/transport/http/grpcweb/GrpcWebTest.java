@@ -203,6 +203,82 @@ class GrpcWebTest {
     }
   }
 
+  /**
+   * The other side of resume over gRPC-Web: the gRPC-Web participant keeps its Receive stream, but
+   * its peer's stream dies and the peer rejoins. What the relay had forwarded to the old stream may
+   * be lost, so the participant resends what the peer has not acknowledged, with the old seqs, in a
+   * Send marked resend: the relay forwards those again (a plain Send with old seqs is a retry and
+   * is not). The soak found gRPC-Web senders stalled for good after their peer's relay was killed:
+   * every resent frame was taken for a retry, and everything after it for a frame ahead.
+   */
+  @Test
+  void aSendMarkedResendAfterThePeerRejoinedForwardsTheOldSeqsAgain() throws Exception {
+    long web = 0x77L;
+    long grpc = 0x33L;
+    CreateSessionResponse s = relay.createSession();
+    var stub = RelayServiceGrpc.newBlockingStub(relay.channel);
+    Receiver receiver = new Receiver();
+    RelayServiceGrpc.newStub(relay.channel).receive(
+        ReceiveRequest.newBuilder().setTicket(s.getVerifierTicket()).setIncarnation(web).build(), receiver);
+    String token = receiver.next(JOINED).getJoined().getSendToken();
+    TestPeer prover = relay.join(s.getProverTicket(), grpc);
+    prover.next(JOINED);
+    receiver.next(PEER_JOINED);
+    assertThat(stub.send(SendRequest.newBuilder().setSendToken(token)
+        .addFrames(frame(1, "w1")).addFrames(frame(2, "w2")).addFrames(frame(3, "w3")).build()).getAckedSeq()).isEqualTo(3);
+    assertThat(prover.next(DATA).getData().getSeq()).isEqualTo(1);
+    prover.cancel(); // w2 and w3 may have died with the prover's stream: it acknowledged only w1
+    receiver.next(ServerMessage.KindCase.PEER_LEFT);
+    try (TestPeer back = relay.join(s.getProverTicket(), grpc)) {
+      back.next(JOINED);
+      receiver.next(PEER_JOINED);
+      // A retry of the old Send changes nothing: acknowledged, not forwarded.
+      assertThat(stub.send(SendRequest.newBuilder().setSendToken(token).addFrames(frame(2, "w2")).build()).getAckedSeq())
+          .isEqualTo(3);
+      // The resend goes through from w2 on, then new frames follow it.
+      SendResponse resent = stub.send(SendRequest.newBuilder().setSendToken(token).setResend(true)
+          .addFrames(frame(2, "w2")).addFrames(frame(3, "w3")).addFrames(frame(4, "w4")).build());
+      assertThat(resent.getAckedSeq()).isEqualTo(4);
+      assertThat(stub.send(SendRequest.newBuilder().setSendToken(token).addFrames(frame(5, "w5")).build()).getAckedSeq())
+          .isEqualTo(5);
+      for (int seq = 2; seq <= 5; seq++) {
+        ServerMessage m = back.next(DATA);
+        assertThat(m.getData().getSeq()).isEqualTo(seq);
+        assertThat(m.getData().getPayload().toStringUtf8()).isEqualTo("w" + seq);
+      }
+      // A resend cannot skip ahead: a gap is still refused.
+      assertThatThrownBy(() -> stub.send(SendRequest.newBuilder().setSendToken(token).setResend(true)
+          .addFrames(frame(7, "x")).build()))
+          .isInstanceOfSatisfying(StatusRuntimeException.class,
+              e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.OUT_OF_RANGE));
+    }
+  }
+
+  /** After the peer restarted (a new incarnation) the gRPC-Web side numbers from 1 again, on the same Receive stream. */
+  @Test
+  void aSendMarkedResendStartsTheNumberingOverAfterThePeerRestarted() throws Exception {
+    CreateSessionResponse s = relay.createSession();
+    var stub = RelayServiceGrpc.newBlockingStub(relay.channel);
+    Receiver receiver = new Receiver();
+    RelayServiceGrpc.newStub(relay.channel).receive(
+        ReceiveRequest.newBuilder().setTicket(s.getVerifierTicket()).setIncarnation(0x77L).build(), receiver);
+    String token = receiver.next(JOINED).getJoined().getSendToken();
+    TestPeer first = relay.join(s.getProverTicket(), 0x33L);
+    first.next(JOINED);
+    receiver.next(PEER_JOINED);
+    assertThat(stub.send(SendRequest.newBuilder().setSendToken(token)
+        .addFrames(frame(1, "old1")).addFrames(frame(2, "old2")).build()).getAckedSeq()).isEqualTo(2);
+    first.cancel();
+    receiver.next(ServerMessage.KindCase.PEER_LEFT);
+    try (TestPeer restarted = relay.join(s.getProverTicket(), 0x44L)) {
+      restarted.next(JOINED);
+      assertThat(receiver.next(PEER_JOINED).getPeerJoined().getIncarnation()).isEqualTo(0x44L);
+      assertThat(stub.send(SendRequest.newBuilder().setSendToken(token).setResend(true)
+          .addFrames(frame(1, "new1")).build()).getAckedSeq()).isEqualTo(1);
+      assertThat(restarted.next(DATA).getData().getPayload().toStringUtf8()).isEqualTo("new1");
+    }
+  }
+
   @Test
   void aSendWaitsForAStalledPeerAndThenAnswersWithAPartialAck() throws Exception {
     CreateSessionResponse s = relay.createSession();
