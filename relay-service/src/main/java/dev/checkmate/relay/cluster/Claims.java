@@ -31,6 +31,15 @@ import org.slf4j.LoggerFactory;
  * smaller node id wins, two settled claims never yield — and the loser hands its participants over
  * to the winner. No wall clock is compared: settle is measured on each node's monotonic clock, and
  * the tie-break is the node id, so clock skew between nodes changes nothing (docs/cluster.md).
+ *
+ * <p>After the link comes up (first connection, or back after an outage) the other nodes may not
+ * be subscribed again yet: a lookup then finds nobody although a home exists, and a claim
+ * announced now is heard by nobody. So an unsettled claim is announced again every
+ * {@code settle} until it settles, and it settles only once the link has also been up for
+ * {@code reconnectSettle} ({@code clusterDeadAfter}): a node that is not back by then is treated
+ * like a dead one. (Settling 2 × settle after a NATS outage made two settled homes of one session
+ * when its home reconnected a moment later than the node its peer rejoined on: both waited for a
+ * peer until the join deadline. The soak found it.)
  */
 final class Claims {
   private static final Logger log = LoggerFactory.getLogger(Claims.class);
@@ -64,15 +73,17 @@ final class Claims {
   private final SessionHub hub;
   private final ScheduledExecutorService timers;
   private final Duration settle;
+  private final Duration reconnectSettle;
   private final String me;
   private final Map<String, Home> homes = new ConcurrentHashMap<>();
   private final LongAdder lost = new LongAdder();
 
-  Claims(ClusterLink link, SessionHub hub, ScheduledExecutorService timers, Duration settle) {
+  Claims(ClusterLink link, SessionHub hub, ScheduledExecutorService timers, Duration settle, Duration reconnectSettle) {
     this.link = link;
     this.hub = hub;
     this.timers = timers;
     this.settle = settle;
+    this.reconnectSettle = reconnectSettle;
     this.me = link.nodeId();
   }
 
@@ -126,27 +137,34 @@ final class Claims {
     }
   }
 
-  /** Announces the claim now and after {@code settle}; settles it after {@code 2 × settle} if the link stayed up. */
+  /**
+   * Announces the claim now and again every {@code settle} until it settles: after {@code 2 × settle}
+   * of this round, once the link has been up for {@code reconnectSettle} without a break.
+   */
   private void announce(Home h) {
     int round;
     synchronized (h) {
       round = ++h.round;
     }
     publishClaim(h);
-    long ms = settle.toMillis();
+    long started = System.nanoTime();
     // Again after NATS interest has propagated through the cluster: a node that claimed the same
-    // session at the same moment hears one of the two claims at the latest now.
-    timers.schedule(() -> {
-      if (current(h, round) && !h.settled) {
-        publishClaim(h);
-      }
-    }, ms, TimeUnit.MILLISECONDS);
-    timers.schedule(() -> {
-      if (current(h, round) && link.nats().isUp()) {
-        h.settled = true;
-        h.provisional.clear();
-      }
-    }, 2 * ms, TimeUnit.MILLISECONDS);
+    // session at the same moment hears one of the two claims at the latest now; one that was not
+    // subscribed yet (it is reconnecting) hears a later one.
+    timers.schedule(() -> reannounce(h, round, started), settle.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  private void reannounce(Home h, int round, long startedNanos) {
+    if (!current(h, round) || h.settled || !link.nats().isUp()) {
+      return; // lost, settled, or a new round starts when the link is back
+    }
+    if (System.nanoTime() - startedNanos >= 2 * settle.toNanos() && link.nats().upForNanos() >= reconnectSettle.toNanos()) {
+      h.settled = true;
+      h.provisional.clear();
+      return;
+    }
+    publishClaim(h);
+    timers.schedule(() -> reannounce(h, round, startedNanos), settle.toMillis(), TimeUnit.MILLISECONDS);
   }
 
   private boolean current(Home h, int round) {

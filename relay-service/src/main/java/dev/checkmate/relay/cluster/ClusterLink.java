@@ -90,7 +90,7 @@ public final class ClusterLink implements SessionHub.Cluster, AutoCloseable {
     t.setRemoveOnCancelPolicy(true);
     this.timers = t;
     this.nats = new NatsLink(config, refusals, timers);
-    this.claims = new Claims(this, hub, timers, config.clusterClaimSettle());
+    this.claims = new Claims(this, hub, timers, config.clusterClaimSettle(), config.clusterDeadAfter());
     this.locator = new Locator(this, timers, config.clusterLookupTimeout());
     this.home = new HomeEndpoint(this, hub, admission);
     this.bridges = new Bridges(this, timers);

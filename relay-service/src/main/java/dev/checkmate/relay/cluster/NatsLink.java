@@ -70,6 +70,8 @@ final class NatsLink implements AutoCloseable {
   private volatile Connection nc;
   private volatile Dispatcher[] dispatchers;
   private volatile boolean up;
+  /** System.nanoTime() when the link last came up (meaningful while {@link #up}). */
+  private volatile long upSinceNanos;
   private volatile boolean closing;
   private volatile Isolation isolation = Isolation.UNKNOWN;
   private volatile boolean selfReachable;
@@ -173,6 +175,9 @@ final class NatsLink implements AutoCloseable {
           }
         }
         boolean was = up;
+        if (!was) {
+          upSinceNanos = System.nanoTime();
+        }
         up = true;
         if (first) {
           if (conn.getMaxPayload() < config.maxFrameBytes() + 4096L) {
@@ -375,6 +380,11 @@ final class NatsLink implements AutoCloseable {
   /** True while connected to a NATS server. */
   boolean isUp() {
     return up;
+  }
+
+  /** How long the link has been up without a break (0 while down). */
+  long upForNanos() {
+    return up ? System.nanoTime() - upSinceNanos : 0;
   }
 
   /** True once connected at least once (subscriptions can be made). */

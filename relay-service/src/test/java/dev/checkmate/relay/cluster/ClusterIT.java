@@ -351,7 +351,7 @@ class ClusterIT {
           assertThat(nextData(prover).getPayload().toStringUtf8()).isEqualTo("v" + i);
         }
         // A late claim for the settled session, from the node whose clock is behind: refused, nothing moves.
-        Thread.sleep(3 * 150);
+        TestRelay.await("the home's claim settled", () -> link(ra).claims().get(s.getSessionId()).settled);
         long refusedBefore = link(ra).refusals(ClusterRefusal.CLAIM_LOST);
         try (TestRelay late = node(dir, "race-0-late", nats, x -> x.clock(clockB))) {
           Claims.Home h = link(late).claims().claim(s.getSessionId(),

@@ -165,7 +165,7 @@ class ClusterLinkIT {
       CreateSessionResponse s = a.createSession();
       try (TestPeer prover = a.join(s.getProverTicket())) {
         prover.next(JOINED);
-        Thread.sleep(400); // a's claim settles (2 × 150 ms in the tests)
+        TestRelay.await("a's claim settled", () -> link(a).claims().get(s.getSessionId()).settled);
         nats.kill();
         TestRelay.await("link down", () -> !link(a).isUp() && !link(c).isUp());
         try (TestPeer verifier = c.join(s.getVerifierTicket())) {
@@ -222,6 +222,71 @@ class ClusterLinkIT {
         HashChain.expect(verifier, toVerifier);
         HashChain.expect(prover, toProver);
         HashChain.expectNoMoreData(verifier, 300);
+      }
+    }
+  }
+
+  /**
+   * After an outage of every NATS server the nodes come back one after the other. The session's
+   * home (a, settled) reconnects a moment after b, where its peer rejoins: b's lookup finds nobody
+   * (a is not subscribed yet) and b claims the session. That claim must not settle before a had
+   * the time to come back and hear it: b keeps announcing it and yields to a's settled claim, and
+   * the session pairs again. (b's claim used to settle 2 × settle after b's link came up: two
+   * settled homes, each waiting for a peer until the join deadline; the soak found it.)
+   */
+  @Test
+  void afterANatsOutageAClaimWaitsForTheHomeToReconnectAndYieldsToIt() throws Exception {
+    ClusterFixture.requireNats();
+    // Two NATS servers joined by a gateway (not routes: a route would advertise each server to the
+    // other's clients, and jnats would fail over to it), each node on its own: the test decides who
+    // reconnects first. The dead-after time (a node not back by then counts as dead) is the
+    // production default here.
+    java.util.Map<String, Integer> gateways = new java.util.LinkedHashMap<>();
+    gateways.put("out-a", NatsServer.freePort());
+    gateways.put("out-b", NatsServer.freePort());
+    try (NatsServer natsA = NatsServer.builder(dir, "out-a").cluster("out-a", NatsServer.freePort(), List.of())
+            .gateway("out-a", gateways.get("out-a"), gateways).start();
+        NatsServer natsB = NatsServer.builder(dir, "out-b").cluster("out-b", NatsServer.freePort(), List.of())
+            .gateway("out-b", gateways.get("out-b"), gateways).start()) {
+      NatsServer.await("gateways up", () -> natsA.monitor("/gatewayz").contains("\"out-b\"")
+          && natsB.monitor("/gatewayz").contains("\"out-a\""), java.time.Duration.ofSeconds(15));
+      try (TestRelay a = TestRelay.start(ClusterFixture.nodeConfig(dir, "out-a", List.of(natsA.url()))
+              .clusterDeadAfter(java.time.Duration.ofSeconds(3)));
+          TestRelay b = TestRelay.start(ClusterFixture.nodeConfig(dir, "out-b", List.of(natsB.url()))
+              .clusterDeadAfter(java.time.Duration.ofSeconds(3)))) {
+        ClusterFixture.awaitUp(a);
+        ClusterFixture.awaitUp(b);
+        CreateSessionResponse s = a.createSession();
+        try (TestPeer prover = a.join(s.getProverTicket())) {
+          prover.next(JOINED);
+          TestRelay.await("a's claim settled", () -> link(a).claims().get(s.getSessionId()) != null
+              && link(a).claims().get(s.getSessionId()).settled);
+          TestPeer verifier = b.join(s.getVerifierTicket());
+          assertThat(verifier.next(JOINED).getJoined().getPeerPresent()).isTrue();
+          HashChain before = new HashChain();
+          before.send(prover, "before", 1, 5);
+          HashChain.expect(verifier, before);
+
+          natsA.kill();
+          natsB.kill();
+          assertThat(verifier.awaitClose().getCode()).isEqualTo(Status.Code.UNAVAILABLE); // the binding died
+          ClusterTest.skipTo(prover, PEER_LEFT);
+          natsB.start();
+          TestRelay.await("b back", () -> link(b).isUp());
+          try (TestPeer again = b.join(s.getVerifierTicket())) {
+            again.next(JOINED); // b found nobody: homed here for now
+            Thread.sleep(200);
+            natsA.start(); // the home comes back a moment later
+            TestRelay.await("b yielded to a", () -> link(b).claimsLost() == 1);
+            ClusterTest.skipTo(again, PEER_JOINED);
+            HashChain after = new HashChain();
+            after.send(prover, "after", 1, 10);
+            HashChain.expect(again, after);
+            assertThat(a.server.hub().holds(s.getSessionId())).isTrue();
+            assertThat(b.server.hub().holds(s.getSessionId())).isFalse();
+          }
+          verifier.close();
+        }
       }
     }
   }

@@ -86,6 +86,8 @@ class ClusterZeroTrustProcessIT {
   static final HashChain gotByVerifier = new HashChain();
   static final HashChain gotByProver = new HashChain();
   static int honestFrames;
+  /** When the home claimed the honest session (its claim settles at most clusterDeadAfter, 3 s, later). */
+  static long homeClaimedNanos;
 
   @BeforeAll
   static void start() throws Exception {
@@ -99,6 +101,7 @@ class ClusterZeroTrustProcessIT {
     honest = ClusterProcessIT.createSession(home);
     prover = home.join(honest.getProverTicket());
     prover.next(JOINED);
+    homeClaimedNanos = System.nanoTime();
     verifier = bridge.join(honest.getVerifierTicket());
     verifier.next(JOINED);
     honestRound();
@@ -279,6 +282,10 @@ class ClusterZeroTrustProcessIT {
   @Test
   @Order(6)
   void lateClaimsOnASettledSessionChangeNothing() throws Exception {
+    // The home's claim is settled: 2 × settle after it was made, and once the home's link has been
+    // up for clusterDeadAfter (3 s; it came up before the claim).
+    long settledBy = homeClaimedNanos + java.time.Duration.ofMillis(3500).toNanos();
+    Thread.sleep(Math.max(0, (settledBy - System.nanoTime()) / 1_000_000));
     // Without the session key: the proof does not verify.
     double proofBefore = refusals(home, "proof");
     rogue.publish("relay.v1.home." + sid() + ".rogue", NodeMessage.newBuilder().setClaim(Claim.newBuilder()
