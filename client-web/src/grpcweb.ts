@@ -8,6 +8,13 @@ import {
 
 const SERVICE = "/relay.v1.RelayService/";
 const MAX_SEND_ATTEMPTS = 8;
+/**
+ * A Send refused because the relay knows no live Receive stream for its token (FAILED_PRECONDITION)
+ * only says the stream is gone, not why: the Receive stream tells that (SessionEnded and its
+ * status, or a break), and its answer may still be on the way. It gets this long; then the link
+ * counts as lost (UNAVAILABLE), so the session resumes on a new Receive stream.
+ */
+export const TOKEN_LOST_WAIT_MS = 2000;
 
 function statusName(n: number): StatusCode {
   return STATUS_CODES[n] ?? "UNKNOWN";
@@ -47,6 +54,8 @@ export class GrpcWebLink implements Link {
   private pendingAck?: OutgoingAck;
   private pumping = false;
   private done = false;
+  private whenDone!: () => void;
+  private readonly finished = new Promise<void>((resolve) => (this.whenDone = resolve));
   private readyWaiters: Array<() => void> = [];
   private maxBatchBytes = 64 * 1024;
 
@@ -182,6 +191,16 @@ export class GrpcWebLink implements Link {
           acked = await this.send(body);
         } catch (e) {
           if (this.pendingAck === undefined) this.pendingAck = ack; // unless a newer one came meanwhile
+          if (e instanceof SendFailure && e.code === "FAILED_PRECONDITION") {
+            // The token's Receive stream is gone: let the stream say how (e.g. SessionEnded after
+            // the peer terminated, or a break), else resume on a new one.
+            await Promise.race([this.finished, sleep(TOKEN_LOST_WAIT_MS)]);
+            if (!this.done) {
+              this.abort.abort();
+              this.finish("UNAVAILABLE", `the relay no longer knows this Receive stream (${e.message})`);
+            }
+            return;
+          }
           if (e instanceof SendFailure && !e.retry) {
             this.abort.abort();
             this.finish(e.code, e.message);
@@ -246,6 +265,7 @@ export class GrpcWebLink implements Link {
   private finishUnreachable(message: string): void {
     if (this.done) return;
     this.done = true;
+    this.whenDone();
     for (const w of this.readyWaiters.splice(0)) w();
     this.listener.unreachable(message);
   }
@@ -253,6 +273,7 @@ export class GrpcWebLink implements Link {
   private finish(code: StatusCode, message: string): void {
     if (this.done) return;
     this.done = true;
+    this.whenDone();
     for (const w of this.readyWaiters.splice(0)) w();
     this.listener.closed(code, message);
   }
