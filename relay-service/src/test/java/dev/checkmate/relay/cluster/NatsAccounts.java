@@ -22,7 +22,7 @@ import java.util.stream.Collectors;
  * <p>One set of keys per test JVM ({@link #get}), shared by every server so routes and gateways
  * agree on who is who. Credentials files are standard {@code .creds} (user JWT + NKey seed).
  */
-final class NatsAccounts {
+public final class NatsAccounts {
   private static NatsAccounts instance;
 
   private record Raw(String json) implements JsonSerializable {
@@ -68,7 +68,7 @@ final class NatsAccounts {
   private static final String UNLIMITED =
       "{\"subs\":-1,\"data\":-1,\"payload\":-1,\"imports\":-1,\"exports\":-1,\"wildcards\":true,\"conn\":-1,\"leaf\":-1}";
 
-  static synchronized NatsAccounts get() {
+  public static synchronized NatsAccounts get() {
     if (instance == null) {
       try {
         instance = new NatsAccounts();
@@ -80,7 +80,7 @@ final class NatsAccounts {
   }
 
   /** The server configuration lines that trust this operator and preload its accounts. */
-  String serverConfig() {
+  public String serverConfig() {
     return "operator: " + operatorJwt + "\n"
         + "system_account: " + pub(systemAccount) + "\n"
         + "resolver: MEMORY\n"
@@ -92,7 +92,7 @@ final class NatsAccounts {
   }
 
   /** A relay node's credentials: a user named {@code nodeId}, signed with the scoped key (the template's permissions). */
-  Path nodeCredentials(Path dir, String nodeId) {
+  public Path nodeCredentials(Path dir, String nodeId) {
     return write(dir, nodeId, relayNodeSigner, pub(relayAccount), "");
   }
 

@@ -22,12 +22,13 @@ import java.util.function.BooleanSupplier;
  * A real nats-server process on loopback for cluster tests, configured like production (docs/cluster.md
  * §7): operator mode, one NATS user per relay node whose permissions come from the RELAY account's
  * scoped signing key ({@link NatsAccounts}), optional cluster routes, gateways and TLS. Finds the
- * binary in $NATS_SERVER, /usr/sbin/nats-server, /usr/bin/nats-server or on PATH.
+ * binary in $NATS_SERVER, /usr/sbin/nats-server, /usr/bin/nats-server or on PATH. Public for the
+ * soak harness (relay-soak), which runs these servers outside this package.
  */
-final class NatsServer implements AutoCloseable {
-  final String name;
-  final int port;
-  final int monitorPort;
+public final class NatsServer implements AutoCloseable {
+  public final String name;
+  public final int port;
+  public final int monitorPort;
   private final Path dir;
   private final String config;
   private final Map<String, String> env;
@@ -69,11 +70,11 @@ final class NatsServer implements AutoCloseable {
     this.env = Map.copyOf(b.env);
   }
 
-  static Builder builder(Path dir, String name) {
+  public static Builder builder(Path dir, String name) {
     return new Builder(dir, name);
   }
 
-  static final class Builder {
+  public static final class Builder {
     final Path dir;
     final String name;
     int port;
@@ -94,14 +95,14 @@ final class NatsServer implements AutoCloseable {
       this.port = freePort();
     }
 
-    Builder cluster(String clusterName, int clusterPort, List<Integer> routes) {
+    public Builder cluster(String clusterName, int clusterPort, List<Integer> routes) {
       this.clusterName = clusterName;
       this.clusterPort = clusterPort;
       this.routes = routes;
       return this;
     }
 
-    Builder gateway(String gatewayName, int gatewayPort, Map<String, Integer> gateways) {
+    public Builder gateway(String gatewayName, int gatewayPort, Map<String, Integer> gateways) {
       this.gatewayName = gatewayName;
       this.gatewayPort = gatewayPort;
       this.gateways = gateways;
@@ -109,31 +110,31 @@ final class NatsServer implements AutoCloseable {
     }
 
     /** Replaces operator mode with these configuration lines (e.g. an include of deploy's users). */
-    Builder auth(String config) {
+    public Builder auth(String config) {
       this.authConfig = config;
       return this;
     }
 
     /** Environment of the nats-server process (its configuration may refer to $VARIABLES). */
-    Builder env(String name, String value) {
+    public Builder env(String name, String value) {
       this.env.put(name, value);
       return this;
     }
 
-    Builder tls(Path cert, Path key) {
+    public Builder tls(Path cert, Path key) {
       this.tlsCert = cert;
       this.tlsKey = key;
       return this;
     }
 
-    NatsServer start() throws Exception {
+    public NatsServer start() throws Exception {
       NatsServer s = new NatsServer(this);
       s.start();
       return s;
     }
   }
 
-  static String binary() {
+  public static String binary() {
     String env = System.getenv("NATS_SERVER");
     if (env != null && !env.isBlank()) {
       return env;
@@ -146,7 +147,7 @@ final class NatsServer implements AutoCloseable {
     return "nats-server";
   }
 
-  static boolean available() {
+  public static boolean available() {
     try {
       Process p = new ProcessBuilder(binary(), "--version").redirectErrorStream(true).start();
       return p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0;
@@ -156,7 +157,7 @@ final class NatsServer implements AutoCloseable {
   }
 
   /** (Re)starts the process with the same config and port; returns once it accepts clients. */
-  synchronized void start() throws Exception {
+  public synchronized void start() throws Exception {
     Path conf = dir.resolve(name + ".conf");
     Files.writeString(conf, config);
     ProcessBuilder pb = new ProcessBuilder(binary(), "-c", conf.toString());
@@ -168,17 +169,17 @@ final class NatsServer implements AutoCloseable {
     await("nats-server " + name + " listening", () -> canConnect(port), Duration.ofSeconds(10));
   }
 
-  String url() {
+  public String url() {
     return "nats://127.0.0.1:" + port;
   }
 
   /** Credentials of relay node {@code nodeId}: its own NATS user with the relay node permissions. */
-  Path credentials(String nodeId) {
+  public Path credentials(String nodeId) {
     return NatsAccounts.get().nodeCredentials(dir, nodeId);
   }
 
   /** kill -9. */
-  synchronized void kill() throws InterruptedException {
+  public synchronized void kill() throws InterruptedException {
     if (process != null) {
       process.destroyForcibly();
       process.waitFor(10, TimeUnit.SECONDS);
@@ -186,12 +187,17 @@ final class NatsServer implements AutoCloseable {
     }
   }
 
-  boolean running() {
+  /** The process id, or -1 while stopped. */
+  public synchronized long pid() {
+    return process != null && process.isAlive() ? process.pid() : -1;
+  }
+
+  public boolean running() {
     return process != null && process.isAlive();
   }
 
   /** The monitoring endpoint's JSON (/varz, /routez, /gatewayz, /connz). */
-  String monitor(String path) {
+  public String monitor(String path) {
     try {
       HttpResponse<String> r = HttpClient.newHttpClient().send(
           HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + monitorPort + path)).timeout(Duration.ofSeconds(2)).build(),
@@ -205,7 +211,7 @@ final class NatsServer implements AutoCloseable {
     }
   }
 
-  void awaitRoutes(int n) throws InterruptedException {
+  public void awaitRoutes(int n) throws InterruptedException {
     await(name + " has " + n + " routes", () -> monitor("/routez").contains("\"num_routes\": " + n), Duration.ofSeconds(15));
   }
 
@@ -214,7 +220,7 @@ final class NatsServer implements AutoCloseable {
     kill();
   }
 
-  static int freePort() {
+  public static int freePort() {
     try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
       s.setReuseAddress(true);
       return s.getLocalPort();
@@ -223,7 +229,7 @@ final class NatsServer implements AutoCloseable {
     }
   }
 
-  static boolean canConnect(int port) {
+  public static boolean canConnect(int port) {
     try (Socket s = new Socket()) {
       s.connect(new InetSocketAddress("127.0.0.1", port), 200);
       return true;
@@ -232,7 +238,7 @@ final class NatsServer implements AutoCloseable {
     }
   }
 
-  static void await(String what, BooleanSupplier condition, Duration timeout) throws InterruptedException {
+  public static void await(String what, BooleanSupplier condition, Duration timeout) throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (!condition.getAsBoolean()) {
       if (System.nanoTime() > deadline) {

@@ -5,6 +5,7 @@ import dev.checkmate.relay.proto.v1.CreateSessionResponse;
 import dev.checkmate.relay.proto.v1.Join;
 import dev.checkmate.relay.proto.v1.RelayServiceGrpc;
 import dev.checkmate.relay.proto.v1.ServerMessage;
+import dev.checkmate.relay.testing.RawSocketClient;
 import dev.checkmate.relay.testing.TestPeer;
 import io.grpc.Attributes;
 import io.grpc.ManagedChannel;
@@ -26,13 +27,19 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * A bounded abuse generator for DoS tests, loopback only: from one source address (e.g.
  * 127.0.0.2) it opens Connect streams with forged tickets, streams that never send a Join, and
- * fresh TCP connections, as fast as a bounded number of in-flight calls allows, until closed.
- * Honest clients elsewhere use another source address (127.0.0.1).
+ * fresh TCP connections, as fast as a bounded number of in-flight calls allows, until closed; with
+ * an HTTP port also WebSockets that join with forged tickets, bytes that are not HTTP and
+ * connections that never send a request. Honest clients elsewhere use another source address
+ * (127.0.0.1). Public for the soak harness (relay-soak).
  */
-final class Flood implements AutoCloseable {
-  final AtomicLong bogusJoins = new AtomicLong();
-  final AtomicLong silentStreams = new AtomicLong();
-  final AtomicLong connections = new AtomicLong();
+public final class Flood implements AutoCloseable {
+  public final AtomicLong bogusJoins = new AtomicLong();
+  public final AtomicLong silentStreams = new AtomicLong();
+  public final AtomicLong connections = new AtomicLong();
+  /** WebSockets that sent a Join with a forged ticket (HTTP port). */
+  public final AtomicLong webSocketBogusJoins = new AtomicLong();
+  /** Connections to the HTTP port that sent garbage or nothing. */
+  public final AtomicLong junkConnections = new AtomicLong();
   private final int port;
   private final String fromIp;
   private final AtomicBoolean stop = new AtomicBoolean();
@@ -40,16 +47,24 @@ final class Flood implements AutoCloseable {
   private final List<ManagedChannel> shared = new ArrayList<>();
 
   Flood(int port, String fromIp, int streamThreads) {
-    this.port = port;
+    this(port, -1, fromIp, streamThreads);
+  }
+
+  /** The gRPC flood on {@code grpcPort} and, unless {@code httpPort} is negative, the WebSocket / junk one on it. */
+  public Flood(int grpcPort, int httpPort, String fromIp, int streamThreads) {
+    this.port = grpcPort;
     this.fromIp = fromIp;
     for (int i = 0; i < 2; i++) {
-      shared.add(channelFrom(fromIp, port));
+      shared.add(channelFrom(fromIp, grpcPort));
     }
     for (int i = 0; i < streamThreads; i++) {
       ManagedChannel ch = shared.get(i % shared.size());
       threads.add(start("flood-streams-" + i, () -> streams(ch)));
     }
     threads.add(start("flood-connections", this::connections));
+    if (httpPort >= 0) {
+      threads.add(start("flood-web", () -> web(httpPort)));
+    }
   }
 
   /** A plaintext channel whose TCP connections come from {@code localIp} (any 127.x.y.z works on Linux). */
@@ -138,6 +153,51 @@ final class Flood implements AutoCloseable {
     }
   }
 
+  /**
+   * Round robin on the HTTP port: a WebSocket that joins with a forged ticket (refused with 4401), a
+   * connection that sends bytes that are not HTTP, and one that sends nothing (the request timeout
+   * reaps it; a few are held open at a time, the oldest closed first).
+   */
+  private void web(int httpPort) {
+    java.util.ArrayDeque<RawSocketClient> silent = new java.util.ArrayDeque<>();
+    long n = 0;
+    byte[] junk = new byte[512];
+    while (!stop.get()) {
+      try {
+        switch ((int) (n++ % 3)) {
+          case 0 -> {
+            try (RawSocketClient ws = RawSocketClient.connect(fromIp, httpPort, 0)) {
+              ws.upgradeToWebSocket("/ws");
+              ws.offer(RawSocketClient.wsBinary(ClientMessage.newBuilder()
+                  .setJoin(Join.newBuilder().setTicket(bogusTicket())).build().toByteArray()));
+              ws.readUntilWebSocketClose(1000);
+              webSocketBogusJoins.incrementAndGet();
+            }
+          }
+          case 1 -> {
+            try (RawSocketClient c = RawSocketClient.connect(fromIp, httpPort, 0)) {
+              ThreadLocalRandom.current().nextBytes(junk);
+              c.offer(junk);
+              c.readUntilClosed(1000);
+              junkConnections.incrementAndGet();
+            }
+          }
+          default -> {
+            silent.add(RawSocketClient.connect(fromIp, httpPort, 0));
+            junkConnections.incrementAndGet();
+            if (silent.size() > 32) {
+              silent.poll().close();
+            }
+          }
+        }
+      } catch (java.io.IOException e) {
+        // refused or reset: the relay defends itself; go on
+      }
+      pause(2);
+    }
+    silent.forEach(RawSocketClient::close);
+  }
+
   private static void pause(long millis) {
     try {
       Thread.sleep(millis);
@@ -146,6 +206,7 @@ final class Flood implements AutoCloseable {
     }
   }
 
+  /** Stops every flood thread and closes what they opened. */
   @Override
   public void close() throws InterruptedException {
     stop.set(true);

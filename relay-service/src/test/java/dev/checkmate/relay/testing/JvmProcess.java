@@ -21,28 +21,49 @@ import java.util.regex.Pattern;
 /**
  * A JVM in a child process running this build's classes: {@code java [options] -cp <test class
  * path> Main args} or, through {@link #classPathJar}, a real {@code java -jar}. Its output (stdout
- * and stderr merged) is kept for assertions; {@link #close()} kills it and every descendant.
+ * and stderr merged) is kept for assertions — or, for long runs ({@link #start(List, java.util.Map,
+ * Path)}), appended to a log file with only its first {@link #KEPT_WITH_LOG_FILE} characters kept;
+ * {@link #close()} kills it and every descendant.
  */
 public final class JvmProcess implements AutoCloseable {
   /** What lifecycle.Relauncher prints when it starts a child JVM. */
   public static final Pattern CHILD = Pattern.compile("running in a child JVM \\(pid (\\d+)\\)");
+  /** Output characters kept in memory when the output also goes to a log file. */
+  public static final int KEPT_WITH_LOG_FILE = 256 * 1024;
   private final Process process;
   private final StringBuffer output = new StringBuffer();
   private final Thread pump;
 
-  private JvmProcess(Process process) {
+  private JvmProcess(Process process, Path logFile) throws IOException {
     this.process = process;
+    java.io.Writer log = logFile == null ? null : Files.newBufferedWriter(logFile, StandardCharsets.UTF_8,
+        java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
     this.pump = new Thread(() -> {
       try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
         String line;
         while ((line = r.readLine()) != null) {
+          if (log != null) {
+            log.write(line);
+            log.write('\n');
+            log.flush();
+          }
           synchronized (output) {
-            output.append(line).append('\n');
+            if (log == null || output.length() < KEPT_WITH_LOG_FILE) {
+              output.append(line).append('\n');
+            }
             output.notifyAll();
           }
         }
       } catch (IOException ignored) {
         // process gone
+      } finally {
+        if (log != null) {
+          try {
+            log.close();
+          } catch (IOException ignored) {
+            // nothing to do
+          }
+        }
       }
     }, "jvm-process-output");
     pump.setDaemon(true);
@@ -64,6 +85,12 @@ public final class JvmProcess implements AutoCloseable {
 
   /** The same, with {@code environment} added. */
   public static JvmProcess start(List<String> command, java.util.Map<String, String> environment) throws IOException {
+    return start(command, environment, null);
+  }
+
+  /** The same, with the output appended to {@code logFile} (null: kept in memory only). */
+  public static JvmProcess start(List<String> command, java.util.Map<String, String> environment, Path logFile)
+      throws IOException {
     List<String> cmd = new ArrayList<>();
     cmd.add(java());
     cmd.addAll(command);
@@ -71,7 +98,7 @@ public final class JvmProcess implements AutoCloseable {
     pb.environment().keySet().removeIf(k -> k.startsWith("RELAY_") || k.startsWith("OTEL_")
         || k.equals("JDK_JAVA_OPTIONS") || k.equals("JAVA_TOOL_OPTIONS") || k.equals("_JAVA_OPTIONS"));
     pb.environment().putAll(environment);
-    return new JvmProcess(pb.start());
+    return new JvmProcess(pb.start(), logFile);
   }
 
   /** {@code -cp <this test JVM's class path> mainClass}, for {@link #start}. */
@@ -149,6 +176,20 @@ public final class JvmProcess implements AutoCloseable {
   public int awaitExit(Duration timeout) throws InterruptedException {
     if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
       throw new AssertionError("still running after " + timeout + "; output:\n" + output);
+    }
+    pump.join(5000);
+    return process.exitValue();
+  }
+
+  /**
+   * SIGTERM (a graceful shutdown), then waits up to {@code timeout} for the exit; returns the exit
+   * code, or kills the process and fails if it is still running.
+   */
+  public int terminate(Duration timeout) throws InterruptedException {
+    process.destroy();
+    if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+      close();
+      throw new AssertionError("still running " + timeout + " after SIGTERM (killed); output:\n" + output);
     }
     pump.join(5000);
     return process.exitValue();
