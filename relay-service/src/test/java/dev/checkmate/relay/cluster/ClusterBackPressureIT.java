@@ -140,4 +140,56 @@ class ClusterBackPressureIT {
     receiver.close();
     receiverChannel.shutdownNow();
   }
+
+  /**
+   * The defaults' proportions: the cross-node window (256 KiB) is larger than what a client may
+   * leave unread before the relay closes it (one frame + 64 KiB). A receiver on the bridge that
+   * pauses (a slow reader, a busy page) must be back-pressured like a local one, not closed as not
+   * reading: the bridge hands the home's frames to the client only while its stream is ready and
+   * keeps the rest (within the window). It used to write them all at once; the soak found slow
+   * readers on bridges closed with RESOURCE_EXHAUSTED.
+   */
+  @org.junit.jupiter.api.Test
+  void aPausedReceiverOnABridgeIsBackPressuredNotClosedWhenTheWindowExceedsItsUnreadAllowance() throws Exception {
+    UnaryOperator<RelayConfig.Builder> defaults = b -> b.flowControlWindow(WINDOW).maxFrameBytes(FRAME)
+        .maxFramesPerSecond(1_000_000).maxBytesPerSecond(1L << 40)
+        .clusterWindowBytes(256 * 1024).clusterWindowFrames(64);
+    try (TestRelay h = node(dir, "bpd-home", nats, defaults); TestRelay b = node(dir, "bpd-bridge", nats, defaults)) {
+      CreateSessionResponse s = h.createSession();
+      TestPeer sender = h.join(s.getProverTicket());
+      sender.next(JOINED);
+      ManagedChannel receiverChannel = NettyChannelBuilder.forAddress("127.0.0.1", b.server.grpcPort())
+          .usePlaintext().flowControlWindow(WINDOW).build();
+      TestPeer receiver = TestPeer.connect(receiverChannel, false);
+      try {
+        receiver.sendJoin(s.getVerifierTicket());
+        receiver.read(1);
+        receiver.next(JOINED);
+        TestRelay.await("paired", () -> sender.received.stream().anyMatch(ServerMessage::hasPeerJoined));
+        int frames = 0;
+        long lastProgress = System.nanoTime();
+        while (System.nanoTime() - lastProgress < TimeUnit.MILLISECONDS.toNanos(1500) && frames < 400) {
+          if (sender.isReady()) {
+            sender.sendData(new byte[FRAME]);
+            frames++;
+            lastProgress = System.nanoTime();
+          } else {
+            Thread.sleep(5);
+          }
+        }
+        assertThat(frames).as("more than the client may leave unread was sent").isGreaterThan((FRAME + 64 * 1024) / FRAME + 1);
+        Thread.sleep(300);
+        assertThat(receiver.closed).as("the paused receiver is not closed").isNotDone();
+        receiver.read(Integer.MAX_VALUE);
+        for (int seq = 1; seq <= frames; seq++) {
+          assertThat(ClusterTest.skipTo(receiver, DATA).getData().getSeq()).isEqualTo(seq);
+        }
+        assertThat(receiver.closed).isNotDone();
+      } finally {
+        sender.close();
+        receiver.close();
+        receiverChannel.shutdownNow();
+      }
+    }
+  }
 }
