@@ -1,0 +1,226 @@
+package dev.checkmate.relay.soak;
+
+import dev.checkmate.relay.client.SessionInvite;
+import dev.checkmate.relay.soak.Participant.Transport;
+import java.io.IOException;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+
+/**
+ * Real Chromium pages in the soak: client-web's browser-test page ({@code www/test.html}, the
+ * browser SDK bundled, served by the relays' HTTP port) opened through client-web's
+ * {@code test/browser.mjs} (headless Chromium via playwright-core), as the verifier of a session
+ * whose prover is a Java SDK participant. The page says hello and echoes every frame; the prover's
+ * ledger checks the echoes ("echo:" + each of its frames, once, in order). A few pages at a time,
+ * each replaced when its session ends.
+ */
+final class BrowserSessions implements AutoCloseable {
+  private final Workload workload;
+  private final Path clientWeb;
+  private final Path log;
+  private final AtomicBoolean running = new AtomicBoolean(true);
+  private final AtomicInteger started = new AtomicInteger();
+  private final Thread[] loops;
+  private final java.util.Set<Process> browsers = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+  BrowserSessions(Workload workload, Path clientWeb, Path log, int pages) {
+    this.workload = workload;
+    this.clientWeb = clientWeb;
+    this.log = log;
+    this.loops = new Thread[pages];
+    for (int i = 0; i < pages; i++) {
+      int page = i;
+      loops[i] = new Thread(() -> loop(page), "soak-chromium-" + i);
+      loops[i].setDaemon(true);
+      loops[i].start();
+    }
+  }
+
+  static boolean available() {
+    return java.nio.file.Files.isExecutable(Path.of(System.getenv().getOrDefault("CHROMIUM_PATH", "/usr/bin/chromium")));
+  }
+
+  private void loop(int page) {
+    while (running.get()) {
+      long id = 1_000_000_000L + started.incrementAndGet();
+      try {
+        one(id, page);
+      } catch (InterruptedException e) {
+        return;
+      } catch (Exception e) {
+        workload.tally.failed("grpc/chromium", List.of(), "browser session error: " + e.getClass().getSimpleName(), null,
+            "session " + id + ": " + e);
+      }
+    }
+  }
+
+  private void one(long id, int page) throws Exception {
+    Random r = new Random(workload.config.seed * 7919 + id);
+    int relays = workload.cluster.relays.size();
+    int proverRelay = r.nextInt(relays);
+    int pageRelay = r.nextBoolean() ? proverRelay : (proverRelay + 1) % relays;
+    Transport transport = page % 2 == 0 ? Transport.CHROMIUM_WEBSOCKET : Transport.CHROMIUM_GRPC_WEB;
+    int frames = (int) Math.round((8 + r.nextInt(20)) * workload.config.framesPerSecond);
+    String kind = "grpc/" + transport.label + (proverRelay == pageRelay ? " same-node" : " cross-node");
+    long created = System.nanoTime();
+    workload.tally.sessionsStarted.increment();
+
+    SessionInvite invite = null;
+    for (int attempt = 0; invite == null; attempt++) {
+      try {
+        invite = workload.issuer((proverRelay + attempt) % relays).createSession(Duration.ofMinutes(3));
+      } catch (RuntimeException e) {
+        if (attempt > 100) {
+          throw e;
+        }
+        Thread.sleep(300);
+      }
+    }
+    Ledger sent = new Ledger(id, Frames.Direction.PROVER_TO_VERIFIER);
+    Ledger echoes = new Ledger(id, Frames.Direction.PROVER_TO_VERIFIER, "echo:");
+    CompletableFuture<Void> hello = new CompletableFuture<>();
+    CompletableFuture<Participant.End> proverEnd = new CompletableFuture<>();
+    Participant.Events events = new Participant.Events() {
+      @Override
+      public void joined(boolean peerPresent) {}
+
+      @Override
+      public void joinFailed(String reason) {
+        proverEnd.complete(new Participant.End(null, "JoinFailed", "", reason));
+      }
+
+      @Override
+      public void peerPresent(boolean present) {}
+
+      @Override
+      public void frame(byte[] payload) {
+        if (!hello.isDone() && new String(payload, StandardCharsets.US_ASCII).equals("hello from the browser")) {
+          hello.complete(null);
+          return;
+        }
+        echoes.delivered(payload); // anomalies are counted in the ledger
+      }
+
+      @Override
+      public void reconnecting(String cause) {
+        workload.tally.reconnects.increment();
+      }
+
+      @Override
+      public void resumed(double millis) {
+        long now = System.nanoTime();
+        workload.tally.resumed(Transport.GRPC.label, workload.faultKinds((long) (now - millis * 1e6), now), millis);
+      }
+
+      @Override
+      public void ended(Participant.End end) {
+        proverEnd.complete(end);
+      }
+
+      @Override
+      public void dropped(int n) {
+        workload.tally.droppedSends.add(n);
+      }
+    };
+    Participant prover = workload.javaPeers.join(proverRelay, invite.proverTicket(), 0, events);
+    String url = workload.cluster.httpEndpoint(pageRelay, false) + "/test.html#ticket=" + enc(invite.verifierTicket())
+        + "&transport=" + (transport == Transport.CHROMIUM_WEBSOCKET ? "websocket" : "grpc-web") + "&session=" + enc(invite.sessionId());
+    Process browser = new ProcessBuilder("node", "test/browser.mjs", url)
+        .directory(clientWeb.toFile())
+        .redirectError(ProcessBuilder.Redirect.appendTo(log.toFile()))
+        .start();
+    browsers.add(browser);
+    String failure = null;
+    String result = "";
+    try {
+      CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> {
+        try {
+          return new String(browser.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+        } catch (IOException e) {
+          return "";
+        }
+      });
+      try {
+        hello.get(60, TimeUnit.SECONDS);
+        workload.tally.setup(System.nanoTime() - created, !workload.faultKinds(created, System.nanoTime()).isEmpty());
+      } catch (java.util.concurrent.TimeoutException e) {
+        failure = "no hello from the page within 60 s";
+      }
+      if (failure == null) {
+        long period = Math.round(1000 / workload.config.framesPerSecond);
+        for (int i = 0; i < frames && !proverEnd.isDone(); i++) {
+          prover.send(sent.next(false));
+          Thread.sleep(period);
+        }
+        echoes.expect(sent.sent());
+        long deadline = System.nanoTime() + workload.config.deliveryTimeout.toNanos();
+        while (!echoes.complete() && !proverEnd.isDone() && System.nanoTime() < deadline) {
+          Thread.sleep(50);
+        }
+        if (!echoes.complete()) {
+          failure = proverEnd.isDone() ? "prover: " + proverEnd.getNow(null)
+              : "echoes undelivered (" + echoes.delivered() + " of " + echoes.sent() + ")";
+        } else {
+          prover.terminate("soak page session done");
+          Participant.End end = proverEnd.get(30, TimeUnit.SECONDS);
+          if (!end.clean()) {
+            failure = "prover: " + end;
+          }
+        }
+      }
+      if (!browser.waitFor(90, TimeUnit.SECONDS)) {
+        failure = failure != null ? failure : "the page did not finish";
+      }
+      result = out.get(10, TimeUnit.SECONDS);
+      if (failure == null && !(result.contains("\"ok\":true") && result.contains("\"reason\":\"TERMINATED\""))) {
+        failure = "page result: " + (result.length() > 300 ? result.substring(0, 300) : result);
+      }
+    } finally {
+      kill(browser);
+      browsers.remove(browser);
+      if (failure != null) {
+        prover.terminate("soak: the page session failed");
+      }
+    }
+    echoes.expect(sent.sent());
+    long now = System.nanoTime();
+    List<String> faults = workload.faultKinds(created, now);
+    workload.tally.frames(Transport.GRPC.label + "→" + transport.label + "→" + Transport.GRPC.label + " (echo)", faults, echoes,
+        false);
+    if (failure == null) {
+      workload.tally.completed(kind, faults);
+    } else {
+      workload.tally.failed(kind, faults, Workload.reasonOf(failure), null, "session " + id + ", faults " + faults + ": " + failure);
+    }
+  }
+
+  private static String enc(String s) {
+    return URLEncoder.encode(s, StandardCharsets.UTF_8);
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    running.set(false);
+    for (Thread t : loops) {
+      t.join(150_000);
+    }
+    for (Process p : browsers) {
+      kill(p);
+    }
+  }
+
+  /** The node process and the Chromium it started, by their PIDs. */
+  private static void kill(Process p) {
+    p.descendants().forEach(ProcessHandle::destroyForcibly);
+    p.destroyForcibly();
+  }
+}
