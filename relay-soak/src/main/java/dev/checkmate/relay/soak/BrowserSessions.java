@@ -132,32 +132,57 @@ final class BrowserSessions implements AutoCloseable {
       }
     };
     Participant prover = workload.javaPeers.join(proverRelay, invite.proverTicket(), 0, events);
-    String url = workload.cluster.httpEndpoint(pageRelay, false) + "/test.html#ticket=" + enc(invite.verifierTicket())
-        + "&transport=" + (transport == Transport.CHROMIUM_WEBSOCKET ? "websocket" : "grpc-web") + "&session=" + enc(invite.sessionId());
-    Process browser = new ProcessBuilder("node", "test/browser.mjs", url)
-        .directory(clientWeb.toFile())
-        .redirectError(ProcessBuilder.Redirect.appendTo(log.toFile()))
-        .start();
-    browsers.add(browser);
     String failure = null;
     String result = "";
+    Process browser = null;
+    CompletableFuture<String> out = null;
+    List<String> attempts = new java.util.ArrayList<>();
     try {
-      CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> {
-        try {
-          return new String(browser.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-        } catch (IOException e) {
-          return "";
+      // The page is served by a relay's HTTP port: one that is down (killed, draining) refuses the
+      // page itself, and Chromium gives up. A user would be sent to another node by the load
+      // balancer; the harness loads the page from the next relay (the SDK then joins there).
+      for (int attempt = 0; attempt < relays && failure == null && !hello.isDone(); attempt++) {
+        int relay = (pageRelay + attempt) % relays;
+        if (attempt > 0) {
+          workload.tally.setupRetries.increment();
+          kill(browser);
+          browsers.remove(browser);
         }
-      });
-      try {
-        hello.get(60, TimeUnit.SECONDS);
+        String url = workload.cluster.httpEndpoint(relay, false) + "/test.html#ticket=" + enc(invite.verifierTicket())
+            + "&transport=" + (transport == Transport.CHROMIUM_WEBSOCKET ? "websocket" : "grpc-web") + "&session="
+            + enc(invite.sessionId());
+        browser = new ProcessBuilder("node", "test/browser.mjs", url)
+            .directory(clientWeb.toFile())
+            .redirectError(ProcessBuilder.Redirect.appendTo(log.toFile()))
+            .start();
+        browsers.add(browser);
+        Process started = browser;
+        out = CompletableFuture.supplyAsync(() -> {
+          try {
+            return new String(started.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+          } catch (IOException e) {
+            return "";
+          }
+        });
+        try {
+          CompletableFuture.anyOf(hello, browser.onExit()).get(60, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+          failure = "no hello from the page within 60 s";
+        }
+        if (!hello.isDone() && !browser.isAlive()) {
+          String pageOut = out.get(10, TimeUnit.SECONDS);
+          attempts.add("relay-" + relay + ": " + (pageOut.isEmpty() ? "page not loaded" : pageOut.length() > 200 ? pageOut.substring(0, 200) : pageOut));
+        }
+      }
+      if (failure == null && !hello.isDone()) {
+        failure = "the page did not join through any relay (" + String.join("; ", attempts) + ")";
+      }
+      if (failure == null) {
         workload.tally.setup(System.nanoTime() - created, !workload.faultKinds(created, System.nanoTime()).isEmpty());
-      } catch (java.util.concurrent.TimeoutException e) {
-        failure = "no hello from the page within 60 s";
       }
       if (failure == null) {
         long period = Math.round(1000 / workload.config.framesPerSecond);
-        for (int i = 0; i < frames && !proverEnd.isDone(); i++) {
+        for (int i = 0; i < frames && !proverEnd.isDone() && running.get(); i++) {
           prover.send(sent.next(false));
           Thread.sleep(period);
         }
@@ -185,8 +210,10 @@ final class BrowserSessions implements AutoCloseable {
         failure = "page result: " + (result.length() > 300 ? result.substring(0, 300) : result);
       }
     } finally {
-      kill(browser);
-      browsers.remove(browser);
+      if (browser != null) {
+        kill(browser);
+        browsers.remove(browser);
+      }
       if (failure != null) {
         prover.terminate("soak: the page session failed");
       }

@@ -48,6 +48,11 @@ interface Participant {
       return error == null && "TERMINATED".equals(reason);
     }
 
+    /** The relay refused a rejoin: the session had ended meanwhile (FAILED_PRECONDITION, its tickets are dead). */
+    boolean refusedAsEnded() {
+      return error != null && "FAILED_PRECONDITION".equals(code) && message != null && message.contains("already ended");
+    }
+
     @Override
     public String toString() {
       return (reason == null ? "" : reason) + (error == null ? "" : " " + error + (code == null || code.isEmpty() ? "" : "(" + code + ")"))

@@ -50,6 +50,25 @@ final class SessionRun {
     String lastJoinFailure;
     long reconnectingSinceNanos;
     int resumes;
+    /** What happened to this side, for the report of a failed session (bounded: the first and the last events). */
+    private final java.util.ArrayDeque<String> trace = new java.util.ArrayDeque<>();
+    private int traced;
+
+    void trace(String what) {
+      synchronized (trace) {
+        traced++;
+        trace.add(String.format(Locale.ROOT, "+%.1f %s", (System.nanoTime() - workload.originNanos()) / 1e9, what));
+        if (trace.size() > 12) {
+          trace.remove(); // keeps the last 12
+        }
+      }
+    }
+
+    String traceText() {
+      synchronized (trace) {
+        return (traced > trace.size() ? "… " : "") + String.join(", ", trace);
+      }
+    }
 
     Side(boolean prover, Transport transport, int relay, boolean proxied, int slowMillis, Ledger outgoing, Ledger incoming) {
       this.prover = prover;
@@ -67,6 +86,7 @@ final class SessionRun {
 
     @Override
     public void joined(boolean present) {
+      trace("joined relay-" + relay + (present ? " (peer present)" : ""));
       synchronized (SessionRun.this) {
         joined = true;
         peerPresent |= present;
@@ -76,6 +96,7 @@ final class SessionRun {
 
     @Override
     public void joinFailed(String reason) {
+      trace("join failed at relay-" + relay + ": " + reason);
       synchronized (SessionRun.this) {
         lastJoinFailure = reason;
         onJoinFailed(this);
@@ -84,6 +105,7 @@ final class SessionRun {
 
     @Override
     public void peerPresent(boolean present) {
+      trace(present ? "peer present" : "peer gone");
       synchronized (SessionRun.this) {
         peerPresent = present;
         checkReady();
@@ -103,6 +125,7 @@ final class SessionRun {
 
     @Override
     public void reconnecting(String cause) {
+      trace("reconnecting: " + cause);
       synchronized (SessionRun.this) {
         reconnectingSinceNanos = System.nanoTime();
       }
@@ -112,12 +135,14 @@ final class SessionRun {
     @Override
     public void resumed(double millis) {
       long now = System.nanoTime();
+      trace(String.format(Locale.ROOT, "resumed after %.0f ms", millis));
       resumes++;
       workload.tally.resumed(transport.label, workload.faultKinds((long) (now - millis * 1e6), now), millis);
     }
 
     @Override
     public void ended(Participant.End e) {
+      trace("ended: " + e);
       synchronized (SessionRun.this) {
         end = e;
         onEnded(this);
@@ -198,6 +223,7 @@ final class SessionRun {
 
   private void join(Side s) {
     s.joinAttempts++;
+    s.trace("joining relay-" + s.relay + (s.proxied ? " via proxy" : ""));
     String ticket = s.prover ? invite.proverTicket() : invite.verifierTicket();
     int slow = s.slowMillis;
     if (s.transport == Transport.GRPC) {
@@ -289,6 +315,7 @@ final class SessionRun {
   private void checkComplete() {
     if (state == State.DRAINING && prover.outgoing.complete() && verifier.outgoing.complete()) {
       state = State.TERMINATING;
+      prover.trace("every frame both ways delivered: terminate");
       deadlineNanos = System.nanoTime() + Duration.ofSeconds(30).toNanos();
       prover.participant.terminate("soak session done");
     }
@@ -298,11 +325,19 @@ final class SessionRun {
     if (state == State.DONE) {
       return;
     }
-    if (state == State.TERMINATING && s.end.clean()) {
-      Side other = s == prover ? verifier : prover;
-      if (other.end != null && other.end.clean()) {
-        finish(null);
+    Side other = s == prover ? verifier : prover;
+    if (state == State.TERMINATING && (s.end.clean() || s.end.refusedAsEnded())) {
+      // Terminated after every frame was delivered both ways: wait for the other side's end too
+      // (a side that was resuming when the terminate came may learn of it only as a refused rejoin).
+      if (other.end == null) {
+        return;
       }
+      if (s.end.clean() && other.end.clean()) {
+        finish(null);
+        return;
+      }
+      Side refused = s.end.clean() ? other : s;
+      fail(refused.name() + ": " + refused.end);
       return;
     }
     if (s.end.clean()) {
@@ -365,6 +400,11 @@ final class SessionRun {
         + (verifier.proxied ? " via proxy" : "") + "] " + (verifier.end == null ? "open" : verifier.end);
   }
 
+  /** Both sides' traces (failure examples). */
+  String traces() {
+    return "prover: " + prover.traceText() + " || verifier: " + verifier.traceText();
+  }
+
   /** The end reasons the relay reported to either side (e.g. RELAY_SHUTDOWN). */
   synchronized Set<String> endReasons() {
     Set<String> out = new LinkedHashSet<>();
@@ -374,6 +414,16 @@ final class SessionRun {
       }
     }
     return out;
+  }
+
+  /**
+   * True when the session was over for the application anyway: the prover terminated after every
+   * frame both ways was delivered and ended cleanly, and the other side, resuming at that moment,
+   * had its rejoin refused because the session had ended.
+   */
+  synchronized boolean refusedRejoinAfterACompleteSession() {
+    return prover.outgoing.complete() && verifier.outgoing.complete() && prover.end != null && verifier.end != null
+        && (prover.end.clean() && verifier.end.refusedAsEnded() || verifier.end.clean() && prover.end.refusedAsEnded());
   }
 
   synchronized String failure() {

@@ -69,7 +69,7 @@ final class Soak {
           faults.start(plan, origin);
           waitUntil(origin, config.duration, load, tally, cluster, faults, cpu, node, log);
           log.accept("load winding down: sessions stop sending, deliver and terminate");
-          report.drainedCleanly = load.stop(config.deliveryTimeout.toMillis() + 30_000);
+          report.drainedCleanly = load.stop(config.deliveryTimeout.toMillis() + 10_000);
           if (pages != null) {
             pages.close();
           }

@@ -62,19 +62,19 @@ final class SoakConfig {
     return new SoakConfig();
   }
 
-  /** The short run of {@code mvn verify}: the same faults, fewer sessions, about 75 s of load. */
+  /** The short run of {@code mvn verify}: the same faults, fewer sessions, 60 s of load. */
   static SoakConfig quick() {
     SoakConfig c = new SoakConfig();
-    c.duration = Duration.ofSeconds(75);
+    c.duration = Duration.ofSeconds(60);
     c.sessions = 40;
     c.chromiumPages = 1;
     c.framesPerSecond = 2;
     c.minSessionSeconds = 4;
     c.maxSessionSeconds = 20;
-    c.faultInterval = Duration.ofSeconds(9);
+    c.faultInterval = Duration.ofSeconds(7);
     c.drainSeconds = 3;
     c.warmup = Duration.ofSeconds(8);
-    c.deliveryTimeout = Duration.ofSeconds(45);
+    c.deliveryTimeout = Duration.ofSeconds(25);
     c.relayJvmArgs = List.of("-Xms128m", "-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1");
     return c;
   }

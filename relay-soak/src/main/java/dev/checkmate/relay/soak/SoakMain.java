@@ -22,10 +22,10 @@ import picocli.CommandLine.Option;
 @Command(name = "relay-soak", mixinStandardHelpOptions = true, sortOptions = false,
     description = "Soak the relay cluster under faults and account for every frame (relay-soak/README.md).")
 public final class SoakMain implements Callable<Integer> {
-  @Option(names = "--quick", description = "Start from the short run of mvn verify (75 s, 40 sessions, every fault) instead of "
+  @Option(names = "--quick", description = "Start from the short run of mvn verify (60 s, 40 sessions, every fault) instead of "
       + "the 10-minute one; the options below change either")
   boolean quick;
-  @Option(names = "--duration", description = "Length of the load, ISO-8601 (default PT10M; --quick PT75S)")
+  @Option(names = "--duration", description = "Length of the load, ISO-8601 (default PT10M; --quick PT60S)")
   Duration duration;
   @Option(names = "--sessions", description = "Concurrent sessions (default 1000; --quick 40)")
   Integer sessions;
@@ -47,7 +47,7 @@ public final class SoakMain implements Callable<Integer> {
   List<Integer> sessionSeconds;
   @Option(names = "--faults", split = ",", description = "Fault kinds: ${COMPLETION-CANDIDATES} (default all)")
   List<Fault.Kind> faults;
-  @Option(names = "--fault-interval", description = "Mean time between faults (default PT25S; --quick PT9S)")
+  @Option(names = "--fault-interval", description = "Mean time between faults (default PT25S; --quick PT7S)")
   Duration faultInterval;
   @Option(names = "--drain-seconds", description = "The relays' --drain-seconds (default 5; --quick 3)")
   Integer drainSeconds;

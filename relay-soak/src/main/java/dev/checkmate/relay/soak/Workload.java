@@ -143,10 +143,11 @@ final class Workload implements AutoCloseable {
       tally.completed(run.plan.kind(), faultKinds);
     } else {
       String reason = reasonOf(failure);
-      tally.failed(run.plan.kind(), faultKinds, reason, allowedBecause, String.format("session %d (%s), +%.1f s, faults %s: %s | %s",
-          run.plan.id(), run.plan.kind(), (run.createdNanos() - originNanos) / 1e9, faultKinds, failure, run.ends()));
+      tally.failed(run.plan.kind(), faultKinds, reason, allowedBecause, String.format("session %d (%s), +%.1f s, faults %s: %s | %s%s",
+          run.plan.id(), run.plan.kind(), (run.createdNanos() - originNanos) / 1e9, faultKinds, failure, run.ends(),
+          allowedBecause == null ? "\n      trace " + run.traces() : ""));
       if (allowedBecause == null) {
-        log.accept("session " + run.plan.id() + " FAILED: " + failure + " | " + run.ends());
+        log.accept("session " + run.plan.id() + " FAILED: " + failure + " | " + run.ends() + "\n      trace " + run.traces());
       }
     }
     active.remove(run);
@@ -187,7 +188,15 @@ final class Workload implements AutoCloseable {
     if (run.endReasons().contains("RELAY_SHUTDOWN") && faultKinds(fromNanos, toNanos).contains(Fault.Kind.RELAY_DRAIN.name())) {
       return "a relay drained under load ends the sessions homed on it with RELAY_SHUTDOWN (docs/cluster.md §4)";
     }
+    if (run.refusedRejoinAfterACompleteSession()) {
+      return "every frame was delivered and the prover terminated while its peer was resuming: the rejoin is refused as the "
+          + "session ended (FAILED_PRECONDITION), the relay does not keep why (docs/cluster.md §4, \"rejoin refused\")";
+    }
     return null;
+  }
+
+  long originNanos() {
+    return originNanos;
   }
 
   int active() {
