@@ -33,6 +33,8 @@ export class Outbound {
   private nextSeq = 1n;
   private pumping = false;
   private again = false;
+  /** The Terminate written, until the session ends: written again on the next link if this one breaks first. */
+  private terminateWritten: string | undefined;
 
   constructor(
     private readonly sent: ResumeBuffer<SentFrame>,
@@ -69,6 +71,18 @@ export class Outbound {
   /** After a re-pairing: every unacknowledged frame goes out again first. */
   markResend(): void {
     this.sent.markResend();
+  }
+
+  /**
+   * On a new link after a lost one: a Terminate already written may have been lost with the old
+   * link (or between relay nodes) — the relay ended nothing, since the session resumed — so it is
+   * written again, behind whatever is sent again. Terminating is idempotent at the relay.
+   */
+  relinked(): void {
+    if (this.terminateWritten !== undefined && !this.queue.some((q) => q.kind === "terminate")) {
+      this.queue.push({ kind: "terminate", reason: this.terminateWritten });
+      this.pump();
+    }
   }
 
   /**
@@ -132,6 +146,7 @@ export class Outbound {
       if (!next) return;
       if (next.kind === "terminate") {
         this.queue.shift();
+        this.terminateWritten = next.reason;
         link.terminate(next.reason);
         continue;
       }

@@ -598,6 +598,7 @@ export class RelaySession implements AsyncIterable<Uint8Array> {
     this.attempt = a;
     this.state = "live";
     this.endedMessage = undefined;
+    this.outbound.relinked();
     if (this.peerChanged(joined.peerIncarnation)) {
       this.restart(joined.peerIncarnation); // the peer restarted while we were away
     } else {

@@ -472,7 +472,9 @@ final class GrpcRelaySession implements RelaySession, ConnectAttempt.Events {
         }
       } else if (peerChanged(j.getPeerIncarnation())) {
         restart = restartLocked(j.getPeerIncarnation()); // the peer restarted while we were away
+        outbound.relinked();
       } else {
+        outbound.relinked();
         if (j.getPeerIncarnation() != 0) {
           peerIncarnation = j.getPeerIncarnation();
         }

@@ -48,6 +48,8 @@ final class Outbound {
   private final FrameCodec codec;
   private long nextSeq = 1;
   private long resent;
+  /** The Terminate written, until the session ends: written again on the next stream if this one breaks first. */
+  private ClientMessage terminateWritten;
 
   Outbound(ResumeBuffer<ClientMessage> sent, FrameCodec codec) {
     this.sent = sent;
@@ -77,6 +79,17 @@ final class Outbound {
   /** After a re-pairing: every unacknowledged frame goes out again first. */
   void markResend() {
     sent.markResend();
+  }
+
+  /**
+   * On a new stream after a lost one: a Terminate already written may have been lost with the old
+   * stream (or between relay nodes) — the relay ended nothing, since the session resumed — so it is
+   * written again, behind whatever is sent again. Terminating is idempotent at the relay.
+   */
+  void relinked() {
+    if (terminateWritten != null && queue.stream().noneMatch(q -> q.terminate() != null)) {
+      queue.add(new Queued(null, terminateWritten, null));
+    }
   }
 
   /** Writes while {@code writer} is ready; completes nothing itself (the caller does, unlocked). */
@@ -113,6 +126,9 @@ final class Outbound {
         }
       }
       queue.poll();
+      if (next.terminate() != null) {
+        terminateWritten = message;
+      }
       writer.write(message);
       if (next.sent() != null) {
         written.add(next.sent());

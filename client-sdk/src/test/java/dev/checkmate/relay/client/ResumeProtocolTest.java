@@ -224,6 +224,45 @@ class ResumeProtocolTest {
     }
   }
 
+  /**
+   * A Terminate written on a stream that broke before the relay confirmed it may never have
+   * reached the session's home (the soak under relay kills found sessions that stayed open after
+   * their prover terminated): the rejoined stream carries it again, behind the frames sent again.
+   */
+  @Test
+  void aTerminateLostWithItsStreamIsWrittenAgainAfterTheRejoin() throws Exception {
+    RelaySession s = client.join(ticket());
+    ScriptedRelay.Stream first = relay.nextStream();
+    s.send("last".getBytes(StandardCharsets.UTF_8)).get(5, TimeUnit.SECONDS);
+    CompletableFuture<Void> terminated = CompletableFuture.runAsync(() -> {
+      try {
+        s.terminate("done");
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    });
+    ClientMessage m;
+    do {
+      m = first.nextNonHeartbeat();
+    } while (!m.hasTerminate());
+    first.toClient().onError(Status.UNAVAILABLE.withDescription("node lost").asRuntimeException());
+
+    ScriptedRelay.Stream second = relay.nextStream();
+    List<ClientMessage> after = new ArrayList<>();
+    do {
+      m = second.nextNonHeartbeat();
+      after.add(m);
+    } while (!m.hasTerminate());
+    assertThat(m.getTerminate().getReason()).isEqualTo("done");
+    assertThat(after).as("the unacknowledged frame again, then the Terminate")
+        .anyMatch(x -> x.hasData() && x.getData().getPayload().toStringUtf8().equals("last"));
+    second.toClient().onNext(ServerMessage.newBuilder().setSessionEnded(dev.checkmate.relay.proto.v1.SessionEnded.newBuilder()
+        .setReason(dev.checkmate.relay.proto.v1.EndReason.TERMINATED).setMessage("done")).build());
+    second.toClient().onCompleted();
+    terminated.get(10, TimeUnit.SECONDS);
+    assertThat(s.isOpen()).isFalse();
+  }
+
   @Test
   void aStreamReplacedByAnotherJoinIsNotResumed() throws Exception {
     RelaySession s = client.join(ticket());
