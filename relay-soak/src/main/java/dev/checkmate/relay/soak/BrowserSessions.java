@@ -165,9 +165,13 @@ final class BrowserSessions implements AutoCloseable {
           }
         });
         try {
-          CompletableFuture.anyOf(hello, browser.onExit()).get(60, TimeUnit.SECONDS);
+          CompletableFuture.anyOf(hello, browser.onExit(), proverEnd).get(60, TimeUnit.SECONDS);
         } catch (java.util.concurrent.TimeoutException e) {
           failure = "no hello from the page within 60 s";
+        }
+        if (!hello.isDone() && proverEnd.isDone()) {
+          failure = "prover: " + proverEnd.getNow(null);
+          break;
         }
         if (!hello.isDone() && !browser.isAlive()) {
           String pageOut = out.get(10, TimeUnit.SECONDS);
@@ -202,10 +206,17 @@ final class BrowserSessions implements AutoCloseable {
           }
         }
       }
-      if (!browser.waitFor(90, TimeUnit.SECONDS)) {
-        failure = failure != null ? failure : "the page did not finish";
+      if (failure == null && !browser.waitFor(90, TimeUnit.SECONDS)) {
+        failure = "the page did not finish";
       }
-      result = out.get(10, TimeUnit.SECONDS);
+      if (failure != null) {
+        kill(browser); // its session failed: no need to wait for the page to notice
+      }
+      try {
+        result = out.get(10, TimeUnit.SECONDS);
+      } catch (java.util.concurrent.TimeoutException e) {
+        result = "";
+      }
       if (failure == null && !(result.contains("\"ok\":true") && result.contains("\"reason\":\"TERMINATED\""))) {
         failure = "page result: " + (result.length() > 300 ? result.substring(0, 300) : result);
       }
@@ -221,12 +232,22 @@ final class BrowserSessions implements AutoCloseable {
     echoes.expect(sent.sent());
     long now = System.nanoTime();
     List<String> faults = workload.faultKinds(created, now);
-    workload.tally.frames(Transport.GRPC.label + "→" + transport.label + "→" + Transport.GRPC.label + " (echo)", faults, echoes,
-        false);
+    String direction = Transport.GRPC.label + "→" + transport.label + "→" + Transport.GRPC.label + " (echo)";
     if (failure == null) {
+      workload.tally.frames(direction, faults, echoes, false);
       workload.tally.completed(kind, faults);
     } else {
-      workload.tally.failed(kind, faults, Workload.reasonOf(failure), null, "session " + id + ", faults " + faults + ": " + failure);
+      java.util.Set<String> endReasons = new java.util.HashSet<>();
+      Participant.End end = proverEnd.getNow(null);
+      if (end != null && end.reason() != null) {
+        endReasons.add(end.reason());
+      }
+      if (result.contains("\"RELAY_SHUTDOWN\"") || failure.contains("RELAY_SHUTDOWN")) {
+        endReasons.add("RELAY_SHUTDOWN");
+      }
+      String allowed = Workload.drainedAway(endReasons, faults);
+      workload.tally.frames(direction, faults, echoes, allowed != null);
+      workload.tally.failed(kind, faults, Workload.reasonOf(failure), allowed, "session " + id + ", faults " + faults + ": " + failure);
     }
   }
 

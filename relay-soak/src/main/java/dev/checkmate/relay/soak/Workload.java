@@ -185,12 +185,21 @@ final class Workload implements AutoCloseable {
    * the SDKs do not resume (docs/cluster.md §4, "relay drained").
    */
   String allowed(SessionRun run, long fromNanos, long toNanos) {
-    if (run.endReasons().contains("RELAY_SHUTDOWN") && faultKinds(fromNanos, toNanos).contains(Fault.Kind.RELAY_DRAIN.name())) {
-      return "a relay drained under load ends the sessions homed on it with RELAY_SHUTDOWN (docs/cluster.md §4)";
+    String drained = drainedAway(run.endReasons(), faultKinds(fromNanos, toNanos));
+    if (drained != null) {
+      return drained;
     }
     if (run.refusedRejoinAfterACompleteSession()) {
       return "every frame was delivered and the prover terminated while its peer was resuming: the rejoin is refused as the "
           + "session ended (FAILED_PRECONDITION), the relay does not keep why (docs/cluster.md §4, \"rejoin refused\")";
+    }
+    return null;
+  }
+
+  /** The drain rule, for any session (also the Chromium pages'): why it allows these end reasons, or null. */
+  static String drainedAway(Set<String> endReasons, List<String> faultKinds) {
+    if (endReasons.contains("RELAY_SHUTDOWN") && faultKinds.contains(Fault.Kind.RELAY_DRAIN.name())) {
+      return "a relay drained under load ends the sessions homed on it with RELAY_SHUTDOWN (docs/cluster.md §4)";
     }
     return null;
   }
