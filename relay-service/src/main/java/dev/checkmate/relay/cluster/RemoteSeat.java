@@ -45,6 +45,8 @@ final class RemoteSeat extends Binding implements Seat {
   private boolean waiting;
   /** Messages from the home the client cannot take yet, in order (bounded by the credit window). */
   private final ArrayDeque<ServerMessage> held = new ArrayDeque<>();
+  /** The home's Close, once it came: the stream ends with it after the messages held before it (guarded by this). */
+  private Status closeAfterHeld;
   private long receivedFrames;
   private long receivedBytes;
   /** Frames and acks ({@link Long}) waiting for credit, in order. */
@@ -249,8 +251,12 @@ final class RemoteSeat extends Binding implements Seat {
     switch (m.getKindCase()) {
       case SERVER -> deliver(m.getServer(), receivedNanos);
       case CLOSE -> {
-        release();
-        client.close(ClusterLink.status(m.getClose().getCode(), m.getClose().getDescription()));
+        // Behind what is held for the client (e.g. the SessionEnded before it): a Close written at
+        // once would drop those, and the client would see its stream end without being told why.
+        synchronized (this) {
+          closeAfterHeld = ClusterLink.status(m.getClose().getCode(), m.getClose().getDescription());
+        }
+        flushHeld();
       }
       case CREDIT, PING -> { }
       default -> link.refused(ClusterRefusal.MALFORMED);
@@ -292,6 +298,7 @@ final class RemoteSeat extends Binding implements Seat {
   private void flushHeld() {
     long frames = 0;
     long bytes = 0;
+    Status close = null;
     // Under this seat's lock, so two threads (NATS dispatcher, client event loop) never reorder.
     synchronized (this) {
       ServerMessage m;
@@ -303,6 +310,15 @@ final class RemoteSeat extends Binding implements Seat {
           bytes += m.getData().getPayload().size();
         }
       }
+      if (held.isEmpty() && closeAfterHeld != null) {
+        close = closeAfterHeld;
+        closeAfterHeld = null;
+      }
+    }
+    if (close != null) {
+      release();
+      client.close(close);
+      return;
     }
     if (frames > 0 && consumed(frames, bytes, myWindowFrames, myWindowBytes)) {
       publish(NodeMessage.newBuilder().setCredit(Credit.getDefaultInstance()));

@@ -192,4 +192,59 @@ class ClusterBackPressureIT {
       }
     }
   }
+
+  /**
+   * A session terminated at its home while frames for a bridged receiver still wait at the bridge
+   * (its client is not reading): the receiver gets those frames, then SessionEnded, then the end of
+   * its stream, as a node-local receiver does. The bridge used to close the stream as soon as the
+   * home's Close came, dropping what it held, SessionEnded included: the soak saw a resumed client's
+   * stream end "without saying why" just as its peer terminated.
+   */
+  @org.junit.jupiter.api.Test
+  void aBridgedReceiverGetsTheFramesHeldForItThenSessionEndedBeforeItsStreamCloses() throws Exception {
+    UnaryOperator<RelayConfig.Builder> defaults = b -> b.flowControlWindow(WINDOW).maxFrameBytes(FRAME)
+        .maxFramesPerSecond(1_000_000).maxBytesPerSecond(1L << 40)
+        .clusterWindowBytes(256 * 1024).clusterWindowFrames(64);
+    try (TestRelay h = node(dir, "end-home", nats, defaults); TestRelay b = node(dir, "end-bridge", nats, defaults)) {
+      CreateSessionResponse s = h.createSession();
+      TestPeer sender = h.join(s.getProverTicket());
+      sender.next(JOINED);
+      ManagedChannel receiverChannel = NettyChannelBuilder.forAddress("127.0.0.1", b.server.grpcPort())
+          .usePlaintext().flowControlWindow(WINDOW).build();
+      TestPeer receiver = TestPeer.connect(receiverChannel, false);
+      try {
+        receiver.sendJoin(s.getVerifierTicket());
+        receiver.read(1);
+        receiver.next(JOINED);
+        TestRelay.await("paired", () -> sender.received.stream().anyMatch(ServerMessage::hasPeerJoined));
+        int frames = 0;
+        long lastProgress = System.nanoTime();
+        while (System.nanoTime() - lastProgress < TimeUnit.MILLISECONDS.toNanos(1000) && frames < 24) {
+          if (sender.isReady()) {
+            sender.sendData(new byte[FRAME]);
+            frames++;
+            lastProgress = System.nanoTime();
+          } else {
+            Thread.sleep(5);
+          }
+        }
+        assertThat(frames).as("more than the receiver's stream takes unread").isGreaterThan(WINDOW / FRAME + 2);
+        Thread.sleep(300); // the frames reach the bridge, which holds what its client's stream cannot take
+        sender.terminate("done");
+        ClusterTest.skipTo(sender, dev.checkmate.relay.proto.v1.ServerMessage.KindCase.SESSION_ENDED);
+        Thread.sleep(300); // SessionEnded and Close reach the bridge while it still holds frames
+        receiver.read(Integer.MAX_VALUE);
+        for (int seq = 1; seq <= frames; seq++) {
+          assertThat(ClusterTest.skipTo(receiver, DATA).getData().getSeq()).isEqualTo(seq);
+        }
+        ServerMessage ended = ClusterTest.skipTo(receiver, dev.checkmate.relay.proto.v1.ServerMessage.KindCase.SESSION_ENDED);
+        assertThat(ended.getSessionEnded().getReason()).isEqualTo(dev.checkmate.relay.proto.v1.EndReason.TERMINATED);
+        assertThat(receiver.awaitClose().isOk()).as("closed after SessionEnded, OK").isTrue();
+      } finally {
+        sender.close();
+        receiver.close();
+        receiverChannel.shutdownNow();
+      }
+    }
+  }
 }
