@@ -246,6 +246,10 @@ final class BrowserSessions implements AutoCloseable {
         endReasons.add("RELAY_SHUTDOWN");
       }
       String allowed = Workload.drainedAway(endReasons, faults);
+      if (allowed == null && echoes.complete() && end != null && end.clean() && result.contains("\"FAILED_PRECONDITION\"")
+          && result.contains("already ended")) {
+        allowed = Workload.REFUSED_REJOIN_AFTER_A_COMPLETE_SESSION; // the page was resuming when the prover terminated
+      }
       workload.tally.frames(direction, faults, echoes, allowed != null);
       workload.tally.failed(kind, faults, Workload.reasonOf(failure), allowed, "session " + id + ", faults " + faults + ": " + failure);
     }

@@ -33,7 +33,7 @@ public final class SoakMain implements Callable<Integer> {
   Long seed;
   @Option(names = "--regions", description = "1, or 2 NATS clusters joined by gateways (default 1)")
   Integer regions;
-  @Option(names = "--frames-per-second", description = "Per participant (default 1; --quick 2)")
+  @Option(names = "--frames-per-second", description = "Per participant (default 0.2; --quick 2)")
   Double framesPerSecond;
   @Option(names = "--grpc-share", description = "Share of participants on gRPC, the Java SDK (default 0.4)")
   Double grpcShare;
@@ -43,7 +43,7 @@ public final class SoakMain implements Callable<Integer> {
   Integer chromiumPages;
   @Option(names = "--cross-node-share", description = "Sessions whose peers are on different relays (default 0.5)")
   Double crossNodeShare;
-  @Option(names = "--session-seconds", split = ",", description = "Shortest and longest session, e.g. 5,60 (default 5,60; --quick 4,20)")
+  @Option(names = "--session-seconds", split = ",", description = "Shortest and longest session, e.g. 5,60 (default 20,120; --quick 4,20)")
   List<Integer> sessionSeconds;
   @Option(names = "--faults", split = ",", description = "Fault kinds: ${COMPLETION-CANDIDATES} (default all)")
   List<Fault.Kind> faults;

@@ -190,11 +190,15 @@ final class Workload implements AutoCloseable {
       return drained;
     }
     if (run.refusedRejoinAfterACompleteSession()) {
-      return "every frame was delivered and the prover terminated while its peer was resuming: the rejoin is refused as the "
-          + "session ended (FAILED_PRECONDITION), the relay does not keep why (docs/cluster.md §4, \"rejoin refused\")";
+      return REFUSED_REJOIN_AFTER_A_COMPLETE_SESSION;
     }
     return null;
   }
+
+  /** Why a rejoin refused after the prover terminated a complete session is allowed (any session, the pages' too). */
+  static final String REFUSED_REJOIN_AFTER_A_COMPLETE_SESSION = "every frame was delivered and the prover terminated while its peer "
+      + "was resuming: the rejoin is refused as the session ended (FAILED_PRECONDITION), the relay does not keep why "
+      + "(docs/cluster.md §4, \"rejoin refused\")";
 
   /** The drain rule, for any session (also the Chromium pages'): why it allows these end reasons, or null. */
   static String drainedAway(Set<String> endReasons, List<String> faultKinds) {
