@@ -52,5 +52,12 @@ class ShortSoakTest {
       assertThat(s.connections()).isZero();
     });
     assertThat(report.tally.reconnects.sum()).as("faults cut connections and participants resumed\n" + text).isPositive();
+    // Every process it started (relays, nats-servers, Node.js, Chromium) is gone.
+    long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+    while (ProcessHandle.current().descendants().anyMatch(ProcessHandle::isAlive) && System.nanoTime() < deadline) {
+      Thread.sleep(100);
+    }
+    assertThat(ProcessHandle.current().descendants().filter(ProcessHandle::isAlive).map(p -> p.pid() + " "
+        + p.info().commandLine().orElse("?"))).as("processes left running").isEmpty();
   }
 }
