@@ -139,7 +139,8 @@ final class Claims {
 
   /**
    * Announces the claim now and again every {@code settle} until it settles: after {@code 2 × settle}
-   * of this round, once the link has been up for {@code reconnectSettle} without a break.
+   * of this round, and as long since the announcement is known to have reached NATS, once the link
+   * has been up for {@code reconnectSettle} without a break.
    */
   private void announce(Home h) {
     int round;
@@ -151,20 +152,31 @@ final class Claims {
     // Again after NATS interest has propagated through the cluster: a node that claimed the same
     // session at the same moment hears one of the two claims at the latest now; one that was not
     // subscribed yet (it is reconnecting) hears a later one.
-    timers.schedule(() -> reannounce(h, round, started), settle.toMillis(), TimeUnit.MILLISECONDS);
+    timers.schedule(() -> reannounce(h, round, started, 0), settle.toMillis(), TimeUnit.MILLISECONDS);
   }
 
-  private void reannounce(Home h, int round, long startedNanos) {
+  /**
+   * {@code confirmedNanos}: when this round's first announcement was known to have reached the NATS
+   * server (a round trip sent after it came back; 0 until then). The claim settles only
+   * {@code 2 × settle} after that too: a link that looks up but delivers nothing (a server dying
+   * after jnats failed over to it, a silent network path) must not settle a claim nobody heard —
+   * another node's settled home of the same session would never yield to it, and the two halves of
+   * the session would never meet.
+   */
+  private void reannounce(Home h, int round, long startedNanos, long confirmedNanos) {
     if (!current(h, round) || h.settled || !link.nats().isUp()) {
       return; // lost, settled, or a new round starts when the link is back
     }
-    if (System.nanoTime() - startedNanos >= 2 * settle.toNanos() && link.nats().upForNanos() >= reconnectSettle.toNanos()) {
+    long now = System.nanoTime();
+    long confirmed = confirmedNanos == 0 && link.nats().roundTripSince(startedNanos) ? now : confirmedNanos;
+    if (confirmed != 0 && now - confirmed >= 2 * settle.toNanos() && now - startedNanos >= 2 * settle.toNanos()
+        && link.nats().upForNanos() >= reconnectSettle.toNanos()) {
       h.settled = true;
       h.provisional.clear();
       return;
     }
     publishClaim(h);
-    timers.schedule(() -> reannounce(h, round, startedNanos), settle.toMillis(), TimeUnit.MILLISECONDS);
+    timers.schedule(() -> reannounce(h, round, startedNanos, confirmed), settle.toMillis(), TimeUnit.MILLISECONDS);
   }
 
   private boolean current(Home h, int round) {

@@ -70,8 +70,17 @@ final class NatsLink implements AutoCloseable {
   private volatile Connection nc;
   private volatile Dispatcher[] dispatchers;
   private volatile boolean up;
-  /** System.nanoTime() when the link last came up (meaningful while {@link #up}). */
+  /**
+   * System.nanoTime() when a round trip to the NATS server first succeeded since the link last came
+   * up (0 until then): jnats reports a (re)connection before anything has gone through it, and a
+   * server that dies right after (NATS servers going down one after another) leaves it "up" until
+   * its pings time out, seconds later, while every publish is lost.
+   */
   private volatile long upSinceNanos;
+  /** When the last successful round trip was sent (0: none yet): what was published before it reached the server. */
+  private volatile long lastRoundTripNanos;
+  /** Round trips (PING/PONG through jnats' flush) while the link is up; its own thread, so nothing else waits on one. */
+  private final Thread prober = new Thread(this::probe, "relay-nats-prober");
   private volatile boolean closing;
   private volatile Isolation isolation = Isolation.UNKNOWN;
   private volatile boolean selfReachable;
@@ -87,6 +96,8 @@ final class NatsLink implements AutoCloseable {
   /** Connects in the background; {@link Inbound#onUp} reports the connection. */
   void start(Inbound inbound) throws IOException {
     this.inbound = inbound;
+    prober.setDaemon(true);
+    prober.start();
     Options.Builder o = Options.builder()
         .servers(config.natsUrls().toArray(String[]::new))
         .connectionName("relay-" + me)
@@ -176,7 +187,7 @@ final class NatsLink implements AutoCloseable {
         }
         boolean was = up;
         if (!was) {
-          upSinceNanos = System.nanoTime();
+          upSinceNanos = 0; // verified by the prober's next round trip
         }
         up = true;
         if (first) {
@@ -384,7 +395,37 @@ final class NatsLink implements AutoCloseable {
 
   /** How long the link has been up without a break (0 while down). */
   long upForNanos() {
-    return up ? System.nanoTime() - upSinceNanos : 0;
+    long since = upSinceNanos;
+    return up && since != 0 ? System.nanoTime() - since : 0;
+  }
+
+  /** True once a round trip sent at or after {@code nanos} came back: what was published before then reached the server. */
+  boolean roundTripSince(long nanos) {
+    long last = lastRoundTripNanos;
+    return last != 0 && last - nanos >= 0;
+  }
+
+  /** Every 100 ms while up: a round trip to the server; the first that succeeds after a (re)connection starts {@link #upForNanos}. */
+  private void probe() {
+    while (!closing) {
+      try {
+        Thread.sleep(100);
+        Connection c = nc;
+        if (c == null || !up) {
+          continue;
+        }
+        long sent = System.nanoTime();
+        c.flush(Duration.ofSeconds(1));
+        lastRoundTripNanos = sent;
+        if (up && upSinceNanos == 0) {
+          upSinceNanos = sent;
+        }
+      } catch (InterruptedException e) {
+        return;
+      } catch (java.util.concurrent.TimeoutException | RuntimeException e) {
+        // no answer: not verified (jnats' pings end the connection if it stays silent)
+      }
+    }
   }
 
   /** True once connected at least once (subscriptions can be made). */
@@ -407,6 +448,7 @@ final class NatsLink implements AutoCloseable {
   @Override
   public void close() {
     closing = true;
+    prober.interrupt();
     Connection c = nc;
     if (c != null) {
       try {

@@ -112,6 +112,53 @@ class ClusterLinkIT {
   }
 
   /**
+   * A node whose NATS path goes silent (a server dying after jnats failed over to it, a stalled
+   * network path) still reports its link up until jnats' pings time out. A bridged participant
+   * that rejoins there meanwhile gets the session claimed at that node; that claim must not settle
+   * while nothing it sends is known to reach NATS, or the session's settled home elsewhere never
+   * learns of it and the two halves never meet (the soak: 160 sessions after all NATS servers were
+   * killed one after another ended PEER_NEVER_JOINED). When the path returns, the claim meets the
+   * settled home, yields, and the participant is handed over to its peer.
+   */
+  @Test
+  void aClaimMadeWhileTheNatsPathIsSilentDoesNotSettleAndYieldsToTheSettledHomeWhenItReturns() throws Exception {
+    ClusterFixture.requireNats();
+    try (NatsServer nats = NatsServer.builder(dir, "silent").start();
+        dev.checkmate.relay.testing.CuttableProxy path = new dev.checkmate.relay.testing.CuttableProxy(nats.port);
+        TestRelay home = node(dir, "silent-b-home", nats);
+        TestRelay a = TestRelay.start(ClusterFixture.nodeConfig(dir, "silent-a", List.of("nats://" + path.target())))) {
+      ClusterFixture.awaitUp(a);
+      CreateSessionResponse s = home.createSession();
+      TestPeer prover = home.join(s.getProverTicket());
+      prover.next(JOINED);
+      Thread.sleep(2000); // the home's claim settles (2 × settle, the link up for dead-after)
+      TestPeer verifier = a.join(s.getVerifierTicket());
+      verifier.next(JOINED);
+      ClusterTest.skipTo(prover, PEER_JOINED);
+      prover.sendData("before".getBytes());
+      assertThat(ClusterTest.skipTo(verifier, DATA).getData().getPayload().toStringUtf8()).isEqualTo("before");
+
+      path.hold(true);
+      // The bridge hears nothing for dead-after and tells its client to reconnect; the link still looks up.
+      assertThat(verifier.awaitClose().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+      assertThat(link(a).isUp()).as("jnats has not noticed yet").isTrue();
+      TestPeer again = a.join(s.getVerifierTicket());
+      again.next(JOINED, java.time.Duration.ofSeconds(5)); // homed at a: the lookup went nowhere
+      Thread.sleep(1000); // several settle periods
+      path.hold(false);
+
+      // The two claims meet; a's yields to the settled home and hands the verifier over.
+      ClusterTest.skipTo(prover, PEER_JOINED);
+      prover.sendData("after".getBytes());
+      assertThat(ClusterTest.skipTo(again, DATA).getData().getPayload().toStringUtf8()).isEqualTo("after");
+      again.sendData("back".getBytes());
+      assertThat(ClusterTest.skipTo(prover, DATA).getData().getPayload().toStringUtf8()).isEqualTo("back");
+      again.close();
+      prover.close();
+    }
+  }
+
+  /**
    * A relay (re)started while NATS is unreachable — a node restarted during a NATS outage — first
    * connects when NATS comes back, which jnats reports as a reconnect. It must then make its
    * subscriptions like any first connection: otherwise it never hears lookups, binds or claims, and

@@ -14,8 +14,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * A TCP proxy on loopback between a client and a relay port (gRPC, or HTTP for WebSocket and
  * gRPC-Web), for resume tests of both SDKs: {@link #cutAll()} kills every connection through it
- * (both sockets closed, as when a network path or a node dies), and {@link #refuse(boolean)} makes
- * new connections fail at once.
+ * (both sockets closed, as when a network path or a node dies), {@link #refuse(boolean)} makes
+ * new connections fail at once, and {@link #hold(boolean)} stops forwarding without closing anything
+ * (a silent path: what was sent waits, in order, and goes on when it is released).
  */
 public final class CuttableProxy implements AutoCloseable {
   private final ServerSocket server;
@@ -23,6 +24,7 @@ public final class CuttableProxy implements AutoCloseable {
   private final List<Socket> sockets = new CopyOnWriteArrayList<>();
   private final AtomicInteger accepted = new AtomicInteger();
   private volatile boolean refusing;
+  private volatile boolean holding;
 
   public CuttableProxy(int targetPort) throws IOException {
     this.targetPort = targetPort;
@@ -55,6 +57,11 @@ public final class CuttableProxy implements AutoCloseable {
       }
     }
     sockets.clear();
+  }
+
+  /** While holding, nothing goes through in either direction; every connection stays open. */
+  public void hold(boolean hold) {
+    this.holding = hold;
   }
 
   /** While refusing, new connections are closed as soon as they are accepted. */
@@ -91,10 +98,15 @@ public final class CuttableProxy implements AutoCloseable {
       try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
         int n;
         while ((n = in.read(buf)) >= 0) {
+          while (holding && !to.isClosed()) {
+            Thread.sleep(10);
+          }
           out.write(buf, 0, n);
         }
       } catch (IOException ignored) {
         // cut
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
       } finally {
         try {
           from.close();
