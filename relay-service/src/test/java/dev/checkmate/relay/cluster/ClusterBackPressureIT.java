@@ -182,7 +182,7 @@ class ClusterBackPressureIT {
         assertThat(receiver.closed).as("the paused receiver is not closed").isNotDone();
         receiver.read(Integer.MAX_VALUE);
         for (int seq = 1; seq <= frames; seq++) {
-          assertThat(ClusterTest.skipTo(receiver, DATA).getData().getSeq()).isEqualTo(seq);
+          assertThat(ClusterIT.skipTo(receiver, DATA).getData().getSeq()).isEqualTo(seq);
         }
         assertThat(receiver.closed).isNotDone();
       } finally {
@@ -231,13 +231,13 @@ class ClusterBackPressureIT {
         assertThat(frames).as("more than the receiver's stream takes unread").isGreaterThan(WINDOW / FRAME + 2);
         Thread.sleep(300); // the frames reach the bridge, which holds what its client's stream cannot take
         sender.terminate("done");
-        ClusterTest.skipTo(sender, dev.checkmate.relay.proto.v1.ServerMessage.KindCase.SESSION_ENDED);
+        ClusterIT.skipTo(sender, dev.checkmate.relay.proto.v1.ServerMessage.KindCase.SESSION_ENDED);
         Thread.sleep(300); // SessionEnded and Close reach the bridge while it still holds frames
         receiver.read(Integer.MAX_VALUE);
         for (int seq = 1; seq <= frames; seq++) {
-          assertThat(ClusterTest.skipTo(receiver, DATA).getData().getSeq()).isEqualTo(seq);
+          assertThat(ClusterIT.skipTo(receiver, DATA).getData().getSeq()).isEqualTo(seq);
         }
-        ServerMessage ended = ClusterTest.skipTo(receiver, dev.checkmate.relay.proto.v1.ServerMessage.KindCase.SESSION_ENDED);
+        ServerMessage ended = ClusterIT.skipTo(receiver, dev.checkmate.relay.proto.v1.ServerMessage.KindCase.SESSION_ENDED);
         assertThat(ended.getSessionEnded().getReason()).isEqualTo(dev.checkmate.relay.proto.v1.EndReason.TERMINATED);
         assertThat(receiver.awaitClose().isOk()).as("closed after SessionEnded, OK").isTrue();
       } finally {

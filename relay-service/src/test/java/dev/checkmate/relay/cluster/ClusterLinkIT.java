@@ -134,9 +134,9 @@ class ClusterLinkIT {
       Thread.sleep(2000); // the home's claim settles (2 × settle, the link up for dead-after)
       TestPeer verifier = a.join(s.getVerifierTicket());
       verifier.next(JOINED);
-      ClusterTest.skipTo(prover, PEER_JOINED);
+      ClusterIT.skipTo(prover, PEER_JOINED);
       prover.sendData("before".getBytes());
-      assertThat(ClusterTest.skipTo(verifier, DATA).getData().getPayload().toStringUtf8()).isEqualTo("before");
+      assertThat(ClusterIT.skipTo(verifier, DATA).getData().getPayload().toStringUtf8()).isEqualTo("before");
 
       path.hold(true);
       // The bridge hears nothing for dead-after and tells its client to reconnect; the link still looks up.
@@ -148,11 +148,11 @@ class ClusterLinkIT {
       path.hold(false);
 
       // The two claims meet; a's yields to the settled home and hands the verifier over.
-      ClusterTest.skipTo(prover, PEER_JOINED);
+      ClusterIT.skipTo(prover, PEER_JOINED);
       prover.sendData("after".getBytes());
-      assertThat(ClusterTest.skipTo(again, DATA).getData().getPayload().toStringUtf8()).isEqualTo("after");
+      assertThat(ClusterIT.skipTo(again, DATA).getData().getPayload().toStringUtf8()).isEqualTo("after");
       again.sendData("back".getBytes());
-      assertThat(ClusterTest.skipTo(prover, DATA).getData().getPayload().toStringUtf8()).isEqualTo("back");
+      assertThat(ClusterIT.skipTo(prover, DATA).getData().getPayload().toStringUtf8()).isEqualTo("back");
       again.close();
       prover.close();
     }
@@ -317,7 +317,7 @@ class ClusterLinkIT {
           natsA.kill();
           natsB.kill();
           assertThat(verifier.awaitClose().getCode()).isEqualTo(Status.Code.UNAVAILABLE); // the binding died
-          ClusterTest.skipTo(prover, PEER_LEFT);
+          ClusterIT.skipTo(prover, PEER_LEFT);
           natsB.start();
           TestRelay.await("b back", () -> link(b).isUp());
           try (TestPeer again = b.join(s.getVerifierTicket())) {
@@ -325,7 +325,7 @@ class ClusterLinkIT {
             Thread.sleep(200);
             natsA.start(); // the home comes back a moment later
             TestRelay.await("b yielded to a", () -> link(b).claimsLost() == 1);
-            ClusterTest.skipTo(again, PEER_JOINED);
+            ClusterIT.skipTo(again, PEER_JOINED);
             HashChain after = new HashChain();
             after.send(prover, "after", 1, 10);
             HashChain.expect(again, after);

@@ -18,7 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
  * heap and threads back to their baseline; every fault carried out. Nothing is timed: a loaded
  * machine makes resumes slower, never lets a frame go missing.
  */
-class ShortSoakTest {
+class ShortSoakIT {
   @TempDir
   Path work;
 
