@@ -4,16 +4,11 @@ import static dev.checkmate.relay.proto.v1.ServerMessage.KindCase.DATA;
 import static dev.checkmate.relay.proto.v1.ServerMessage.KindCase.JOINED;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.checkmate.relay.proto.v1.CreateSessionRequest;
 import dev.checkmate.relay.proto.v1.CreateSessionResponse;
-import dev.checkmate.relay.proto.v1.RelayServiceGrpc;
 import dev.checkmate.relay.testing.TestPeer;
 import io.grpc.Status;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -30,110 +25,42 @@ import org.junit.jupiter.api.io.TempDir;
  * cross-node sessions clearly while node-local ones continue, and pairing returns with NATS.
  *
  * <p>kill -9 of a relay mid-stream (the bridge, or the session's home) with the real SDK resuming:
- * client-sdk's {@code dev.checkmate.relay.cluster.ClusterResumeProcessIT} (it needs the SDK, and
- * client-sdk's tests depend on relay-service, not the other way round; it reuses these fixtures).
+ * client-sdk's {@code ClusterResumeProcessIT} (it needs the SDK, and client-sdk's tests depend on
+ * relay-service, not the other way round; both run on {@link ProcessCluster}).
  */
 @Timeout(120)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ClusterProcessIT {
   @TempDir
   static Path dir;
-  static final List<NatsServer> nats = new ArrayList<>();
-  static final List<RelayProcess> relays = new ArrayList<>();
+  static ProcessCluster cluster;
+  static List<NatsServer> nats;
+  static List<RelayProcess> relays;
 
   @BeforeAll
   static void startNats() throws Exception {
-    ClusterFixture.requireNats();
-    int[] routePorts = {NatsServer.freePort(), NatsServer.freePort(), NatsServer.freePort()};
-    for (int i = 0; i < 3; i++) {
-      List<Integer> routes = new ArrayList<>();
-      for (int j = 0; j < 3; j++) {
-        if (j != i) {
-          routes.add(routePorts[j]);
-        }
-      }
-      nats.add(NatsServer.builder(dir, "nats-" + i).cluster("relay-test", routePorts[i], routes).start());
-    }
-    for (NatsServer n : nats) {
-      n.awaitRoutes(2);
-    }
+    cluster = ProcessCluster.startNats(dir);
+    nats = cluster.nats();
+    relays = cluster.relays();
   }
 
   @AfterAll
   static void stopNats() throws Exception {
-    for (RelayProcess r : relays) {
-      r.close();
-    }
-    relays.clear();
-    for (NatsServer n : nats) {
-      n.close();
-    }
+    cluster.close();
   }
 
   /** Starts the relays that are not running (all at first; after a kill -9 test, the victim). */
   @BeforeEach
   void startRelays() throws Exception {
-    List<CompletableFuture<RelayProcess>> starting = new ArrayList<>();
-    for (int i = 0; i < 3; i++) {
-      if (relays.size() > i && relays.get(i).alive()) {
-        starting.add(CompletableFuture.completedFuture(relays.get(i)));
-        continue;
-      }
-      // Each relay lists every NATS server, its "own" first (jnats may shuffle; any one will do).
-      List<String> urls = new ArrayList<>();
-      for (int j = 0; j < 3; j++) {
-        urls.add(nats.get((i + j) % 3).url());
-      }
-      String id = "relay-" + i + "-" + System.nanoTime() % 100_000;
-      starting.add(CompletableFuture.supplyAsync(() -> {
-        try {
-          return RelayProcess.start(dir, id, urls);
-        } catch (Exception e) {
-          throw new IllegalStateException(e);
-        }
-      }));
-    }
-    List<RelayProcess> started = new ArrayList<>();
-    for (CompletableFuture<RelayProcess> f : starting) {
-      started.add(f.get(90, TimeUnit.SECONDS));
-    }
-    relays.clear();
-    relays.addAll(started);
-    // Wait until every relay's NATS link is up: a cross-node session between each pair works.
-    for (int i = 0; i < 3; i++) {
-      awaitPairing(relays.get(i), relays.get((i + 1) % 3));
-    }
+    cluster.startMissingRelays();
   }
 
   static CreateSessionResponse createSession(RelayProcess r) {
-    return RelayServiceGrpc.newBlockingStub(r.channel).withDeadlineAfter(10, TimeUnit.SECONDS)
-        .createSession(CreateSessionRequest.getDefaultInstance());
+    return ProcessCluster.createSession(r);
   }
 
-  /** Retries a cross-node pairing until it works (links come up asynchronously). */
   static void awaitPairing(RelayProcess home, RelayProcess bridge) throws Exception {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-    while (true) {
-      CreateSessionResponse s = createSession(home);
-      try (TestPeer p = home.join(s.getProverTicket())) {
-        Status failed = null;
-        try {
-          p.next(JOINED);
-          try (TestPeer v = bridge.join(s.getVerifierTicket())) {
-            v.next(JOINED);
-            p.sendData("ping".getBytes());
-            ClusterIT.skipTo(v, DATA);
-            return;
-          }
-        } catch (AssertionError e) {
-          failed = p.closed.getNow(null);
-          if (System.nanoTime() > deadline) {
-            throw new AssertionError("no cross-node pairing " + home.nodeId + " -> " + bridge.nodeId + " (" + failed + ")", e);
-          }
-        }
-      }
-      Thread.sleep(200);
-    }
+    ProcessCluster.awaitPairing(home, bridge);
   }
 
   @Test

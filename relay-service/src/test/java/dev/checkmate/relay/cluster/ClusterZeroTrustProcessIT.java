@@ -96,9 +96,9 @@ class ClusterZeroTrustProcessIT {
     observer = new Observer(NatsAccounts.get().observerCredentials(dir));
     home = RelayProcess.start(dir, "zt-a", List.of(nats.url()), true);
     bridge = RelayProcess.start(dir, "zt-b", List.of(nats.url()), true);
-    ClusterProcessIT.awaitPairing(home, bridge);
+    ProcessCluster.awaitPairing(home, bridge);
     rogue = new Rogue(NatsAccounts.get().nodeCredentials(dir, "rogue"), "rogue");
-    honest = ClusterProcessIT.createSession(home);
+    honest = ProcessCluster.createSession(home);
     prover = home.join(honest.getProverTicket());
     prover.next(JOINED);
     homeClaimedNanos = System.nanoTime();
@@ -239,7 +239,7 @@ class ClusterZeroTrustProcessIT {
     KeyRing.SigningKey attacker = new KeyRing.SigningKey(attackerJwk.getId(), attackerJwk.toKey(), attackerJwk.toPublicJwk().toKey());
     KeyRing.SigningKey forgedUnderRealKid = new KeyRing.SigningKey(real.keyId(), attackerJwk.toKey(), attackerJwk.toPublicJwk().toKey());
     Instant later = Instant.now().plus(Duration.ofHours(1));
-    CreateSessionResponse other = ClusterProcessIT.createSession(home);
+    CreateSessionResponse other = ProcessCluster.createSession(home);
     List<String> tickets = List.of(
         issuer(attacker, Clock.systemUTC()).issue(sid(), Role.VERIFIER, later),              // unknown key
         issuer(forgedUnderRealKid, Clock.systemUTC()).issue(sid(), Role.VERIFIER, later),    // bad signature
@@ -350,7 +350,7 @@ class ClusterZeroTrustProcessIT {
   void aBridgeThatSendsBeyondItsCreditIsCutOffWithAClearReason() throws Exception {
     // A compromised bridge node with a genuine ticket (its client's) floods the home: 192 frames of
     // 16 KiB against a window of 64 frames / 256 KiB, while the peer at the home reads nothing.
-    CreateSessionResponse s = ClusterProcessIT.createSession(home);
+    CreateSessionResponse s = ProcessCluster.createSession(home);
     ManagedChannel smallWindow = NettyChannelBuilder.forAddress("127.0.0.1", home.port).usePlaintext()
         .flowControlWindow(16 * 1024).build();
     TestPeer stalled = TestPeer.connect(smallWindow, false);
@@ -409,7 +409,7 @@ class ClusterZeroTrustProcessIT {
       // and then claims; it is never refused.
       double timeoutsBefore = refusals(bridge, "lookup_timeout");
       for (RelayProcess second : new RelayProcess[] {bridge, home}) {
-        CreateSessionResponse s = ClusterProcessIT.createSession(bridge);
+        CreateSessionResponse s = ProcessCluster.createSession(bridge);
         long t0 = System.nanoTime();
         try (TestPeer p = bridge.join(s.getProverTicket())) {
           p.next(JOINED, Duration.ofSeconds(5));
@@ -457,7 +457,7 @@ class ClusterZeroTrustProcessIT {
     liar.subscribe("relay.v1.home.*.*");
     try {
       double before = refusals(bridge, "proof");
-      CreateSessionResponse s = ClusterProcessIT.createSession(home);
+      CreateSessionResponse s = ProcessCluster.createSession(home);
       try (TestPeer p = bridge.join(s.getProverTicket())) {
         p.next(JOINED, Duration.ofSeconds(5));
         try (TestPeer v = home.join(s.getVerifierTicket())) {

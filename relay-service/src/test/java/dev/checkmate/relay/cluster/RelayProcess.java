@@ -21,7 +21,7 @@ import java.util.regex.Pattern;
  * A relay node in its own JVM ({@code java -cp <test classpath> dev.checkmate.relay.RelayMain}), so
  * tests can kill -9 it. Its output goes to {@code <dir>/<nodeId>.log}.
  */
-final class RelayProcess implements AutoCloseable {
+public final class RelayProcess implements AutoCloseable {
   private static final Pattern LISTENING = Pattern.compile("CheckMate Relay listening on [^:]+:(\\d+)");
   private static final Pattern METRICS = Pattern.compile("metrics on port (\\d+)");
 
@@ -119,12 +119,12 @@ final class RelayProcess implements AutoCloseable {
   }
 
   /** kill -9. */
-  void kill() throws InterruptedException {
+  public void kill() throws InterruptedException {
     process.destroyForcibly();
     process.waitFor(10, TimeUnit.SECONDS);
   }
 
-  boolean alive() {
+  public boolean alive() {
     return process.isAlive();
   }
 

@@ -1,11 +1,9 @@
-package dev.checkmate.relay.cluster;
+package dev.checkmate.relay.client;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.checkmate.relay.client.RelayClient;
-import dev.checkmate.relay.client.RelaySession;
-import dev.checkmate.relay.client.SessionInvite;
-import dev.checkmate.relay.client.SessionListener;
+import dev.checkmate.relay.cluster.ProcessCluster;
+import dev.checkmate.relay.cluster.RelayProcess;
 import dev.checkmate.relay.testing.HashChain;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -33,83 +31,32 @@ import org.junit.jupiter.api.io.TempDir;
  * resume (the default) and the three relays as targets; the receiver must get every frame exactly
  * once and in order, checked frame by frame by content and with a SHA-256 chain.
  *
- * <p>It lives in client-sdk (package {@code dev.checkmate.relay.cluster}, to reuse the package-private
- * fixtures) because client-sdk's tests depend on relay-service, not the other way round. It replaces
- * the kill tests that ClusterProcessIT ran with a test-side resuming client.
+ * <p>It lives in client-sdk because client-sdk's tests depend on relay-service, not the other way
+ * round; the cluster is relay-service's {@link ProcessCluster} fixture, as in ClusterProcessIT.
  */
 @Timeout(120)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ClusterResumeProcessIT {
   @TempDir
   static Path dir;
-  static final List<NatsServer> nats = new ArrayList<>();
-  static final List<RelayProcess> relays = new ArrayList<>();
+  static ProcessCluster cluster;
+  static List<RelayProcess> relays;
 
   @BeforeAll
   static void startNats() throws Exception {
-    ClusterFixture.requireNats();
-    int[] routePorts = {NatsServer.freePort(), NatsServer.freePort(), NatsServer.freePort()};
-    for (int i = 0; i < 3; i++) {
-      List<Integer> routes = new ArrayList<>();
-      for (int j = 0; j < 3; j++) {
-        if (j != i) {
-          routes.add(routePorts[j]);
-        }
-      }
-      nats.add(NatsServer.builder(dir, "nats-" + i).cluster("relay-test", routePorts[i], routes).start());
-    }
-    for (NatsServer n : nats) {
-      n.awaitRoutes(2);
-    }
+    cluster = ProcessCluster.startNats(dir);
+    relays = cluster.relays();
   }
 
   @AfterAll
   static void stop() throws Exception {
-    for (RelayProcess r : relays) {
-      r.close();
-    }
-    relays.clear();
-    for (NatsServer n : nats) {
-      n.close();
-    }
+    cluster.close();
   }
 
   /** Starts the relays that are not running (all at first; after a kill -9 test, the victim). */
   @BeforeEach
   void startRelays() throws Exception {
-    List<CompletableFuture<RelayProcess>> starting = new ArrayList<>();
-    for (int i = 0; i < 3; i++) {
-      if (relays.size() > i && relays.get(i).alive()) {
-        starting.add(CompletableFuture.completedFuture(relays.get(i)));
-        continue;
-      }
-      List<String> urls = new ArrayList<>();
-      for (int j = 0; j < 3; j++) {
-        urls.add(nats.get((i + j) % 3).url());
-      }
-      String id = "relay-" + i + "-" + System.nanoTime() % 100_000;
-      starting.add(CompletableFuture.supplyAsync(() -> {
-        try {
-          return RelayProcess.start(dir, id, urls);
-        } catch (Exception e) {
-          throw new IllegalStateException(e);
-        }
-      }));
-    }
-    List<RelayProcess> started = new ArrayList<>();
-    for (CompletableFuture<RelayProcess> f : starting) {
-      started.add(f.get(90, TimeUnit.SECONDS));
-    }
-    for (RelayProcess r : relays) {
-      if (!started.contains(r)) {
-        r.close();
-      }
-    }
-    relays.clear();
-    relays.addAll(started);
-    for (int i = 0; i < 3; i++) {
-      ClusterProcessIT.awaitPairing(relays.get(i), relays.get((i + 1) % 3));
-    }
+    cluster.startMissingRelays();
   }
 
   @Test
@@ -133,7 +80,7 @@ class ClusterResumeProcessIT {
   private static List<String> targets(int first) {
     List<String> t = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
-      t.add("127.0.0.1:" + relays.get((first + i) % 3).port);
+      t.add(cluster.target((first + i) % 3));
     }
     return t;
   }
