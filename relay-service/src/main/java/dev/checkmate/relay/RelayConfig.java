@@ -307,6 +307,17 @@ public final class RelayConfig {
     }
   }
 
+  /** What telemetry needs, and nothing else. */
+  public dev.checkmate.relay.telemetry.TelemetrySettings telemetrySettings() {
+    return new dev.checkmate.relay.telemetry.TelemetrySettings(auditLog, bindAddress, metricsPort, telemetryProperties);
+  }
+
+  /** What the session hub needs, and nothing else. */
+  public dev.checkmate.relay.session.SessionSettings sessionSettings() {
+    return new dev.checkmate.relay.session.SessionSettings(joinDeadline, idleTimeout, writeStallTimeout, clockSkew,
+        maxFrameBytes, maxFramesPerSecond, maxBytesPerSecond, rendezvousMaxFrames, rendezvousMaxBytes);
+  }
+
   public static final class Builder {
     private String bindAddress = ConfigDefaults.BIND;
     private int grpcPort = ConfigDefaults.integer(ConfigDefaults.GRPC_PORT);

@@ -76,7 +76,7 @@ public final class RelayServer implements AutoCloseable {
     this.config = config;
     Clock clock = config.clock();
     this.keys = KeyRing.load(config.signingKey(), config.verifyKeys());
-    this.hub = new SessionHub(config, clock);
+    this.hub = new SessionHub(config.sessionSettings(), clock);
     this.limiter = new AddressLimits(config.maxStreamsPerAddress(), config.maxJoinAttemptsPerSecond());
     this.scheduler = TimerThread.start("relay-timers");
 
@@ -134,7 +134,7 @@ public final class RelayServer implements AutoCloseable {
     RelayGrpcService service = new RelayGrpcService(config, hub, issuer, new IssuerPolicy(config.issuerKeys(), config.issuerIdentities()),
         this.admission, streamLimits, splitStreams, clock, endpoints);
     // Telemetry when enabled: the Prometheus endpoint, gRPC server spans and metrics, and the hub's hooks.
-    this.telemetry = config.telemetryEnabled() ? RelayTelemetry.start(config, hub) : null;
+    this.telemetry = config.telemetryEnabled() ? RelayTelemetry.start(config.telemetrySettings(), hub) : null;
     if (telemetry != null) {
       telemetry.configureServer(builder);
     }

@@ -1,6 +1,5 @@
 package dev.checkmate.relay.session;
 
-import dev.checkmate.relay.RelayConfig;
 import dev.checkmate.relay.error.RelayError;
 import dev.checkmate.relay.error.RelayException;
 import dev.checkmate.relay.proto.v1.EndReason;
@@ -43,14 +42,14 @@ final class Session {
       this.role = role;
     }
 
-    synchronized RateLimit frameBudget(RelayConfig config) {
+    synchronized RateLimit frameBudget(SessionSettings config) {
       if (frameBudget == null) {
         frameBudget = RateLimit.handedOver(config.maxFramesPerSecond(), config.maxFramesPerSecond());
       }
       return frameBudget;
     }
 
-    synchronized RateLimit byteBudget(RelayConfig config) {
+    synchronized RateLimit byteBudget(SessionSettings config) {
       if (byteBudget == null) {
         byteBudget = RateLimit.handedOver(config.maxBytesPerSecond(), config.maxBytesPerSecond());
       }

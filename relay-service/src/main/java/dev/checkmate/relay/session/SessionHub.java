@@ -1,6 +1,5 @@
 package dev.checkmate.relay.session;
 
-import dev.checkmate.relay.RelayConfig;
 import dev.checkmate.relay.error.RelayError;
 import dev.checkmate.relay.error.RelayException;
 import dev.checkmate.relay.proto.v1.EndReason;
@@ -23,7 +22,7 @@ import org.slf4j.LoggerFactory;
 public final class SessionHub {
   private static final Logger log = LoggerFactory.getLogger(SessionHub.class);
 
-  private final RelayConfig config;
+  private final SessionSettings config;
   private final Clock clock;
   private final Limits limits;
   private final HubStats stats = new HubStats();
@@ -38,7 +37,7 @@ public final class SessionHub {
   private volatile HubListener listener = HubListener.NONE;
   private volatile Cluster cluster;
 
-  public SessionHub(RelayConfig config, Clock clock) {
+  public SessionHub(SessionSettings config, Clock clock) {
     this.config = config;
     this.clock = clock;
     this.limits = Limits.newBuilder()
@@ -335,7 +334,7 @@ public final class SessionHub {
     return stats;
   }
 
-  public RelayConfig config() {
+  public SessionSettings config() {
     return config;
   }
 

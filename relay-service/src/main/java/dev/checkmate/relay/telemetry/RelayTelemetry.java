@@ -1,6 +1,5 @@
 package dev.checkmate.relay.telemetry;
 
-import dev.checkmate.relay.RelayConfig;
 import dev.checkmate.relay.error.RelayError;
 import dev.checkmate.relay.proto.v1.EndReason;
 import dev.checkmate.relay.session.HubStats;
@@ -97,12 +96,12 @@ public final class RelayTelemetry implements SessionHub.HubListener, AutoCloseab
     }
   }
 
-  private RelayTelemetry(RelayConfig config, SessionHub hub) throws IOException {
+  private RelayTelemetry(TelemetrySettings config, SessionHub hub) throws IOException {
     this.stats = hub.stats();
     PrometheusMetricReader reader = config.metricsPort() >= 0 ? PrometheusMetricReader.builder().build() : null;
     this.sdk = AutoConfiguredOpenTelemetrySdk.builder()
         .addPropertiesSupplier(() -> defaults(config))
-        .addPropertiesCustomizer(props -> config.telemetryProperties())
+        .addPropertiesCustomizer(props -> config.properties())
         .addMeterProviderCustomizer((builder, props) -> {
           if (reader != null) {
             builder.registerMetricReader(reader);
@@ -235,8 +234,8 @@ public final class RelayTelemetry implements SessionHub.HubListener, AutoCloseab
     }
   }
 
-  /** Starts telemetry for a relay; binds the Prometheus endpoint if {@link RelayConfig#metricsPort()} is not -1. */
-  public static RelayTelemetry start(RelayConfig config, SessionHub hub) throws IOException {
+  /** Starts telemetry for a relay; binds the Prometheus endpoint if {@link TelemetrySettings#metricsPort()} is not -1. */
+  public static RelayTelemetry start(TelemetrySettings config, SessionHub hub) throws IOException {
     RelayTelemetry t = new RelayTelemetry(config, hub);
     hub.setListener(t);
     return t;
@@ -246,7 +245,7 @@ public final class RelayTelemetry implements SessionHub.HubListener, AutoCloseab
    * Autoconfigure defaults, below OTEL_* environment variables and otel.* system properties: the
    * embedded relay needs no collector. Traces go out over OTLP as soon as an OTLP endpoint is set.
    */
-  static Map<String, String> defaults(RelayConfig config) {
+  static Map<String, String> defaults(TelemetrySettings config) {
     Map<String, String> d = new HashMap<>();
     d.put("otel.service.name", "checkmate-relay");
     boolean endpoint = isSet("OTEL_EXPORTER_OTLP_ENDPOINT", "otel.exporter.otlp.endpoint", config)
@@ -259,8 +258,8 @@ public final class RelayTelemetry implements SessionHub.HubListener, AutoCloseab
   }
 
   /** A setting as autoconfigure resolves it: config properties, then system property, then environment. */
-  private static String resolved(String env, String property, RelayConfig config, String fallback) {
-    String v = config.telemetryProperties().get(property);
+  private static String resolved(String env, String property, TelemetrySettings config, String fallback) {
+    String v = config.properties().get(property);
     if (notBlank(v)) {
       return v.trim();
     }
@@ -272,9 +271,9 @@ public final class RelayTelemetry implements SessionHub.HubListener, AutoCloseab
     return notBlank(v) ? v.trim() : fallback;
   }
 
-  private static boolean isSet(String env, String property, RelayConfig config) {
+  private static boolean isSet(String env, String property, TelemetrySettings config) {
     return notBlank(System.getenv(env)) || notBlank(System.getProperty(property))
-        || notBlank(config.telemetryProperties().get(property));
+        || notBlank(config.properties().get(property));
   }
 
   private static boolean notBlank(String s) {

@@ -26,7 +26,7 @@ class NodeAdmissionTest {
   final KeyRing keys = KeyRing.ephemeral();
   final TicketIssuer issuer = new TicketIssuer(keys.signingKey().orElseThrow(), "checkmate-relay", Clock.systemUTC());
   final TicketVerifier verifier = new TicketVerifier(keys, "checkmate-relay", Duration.ofSeconds(30), Clock.systemUTC());
-  final SessionHub hub = new SessionHub(RelayConfig.builder().telemetryEnabled(false).build(), Clock.systemUTC());
+  final SessionHub hub = new SessionHub(RelayConfig.builder().telemetryEnabled(false).build().sessionSettings(), Clock.systemUTC());
 
   Admission admission(int perNode) {
     return new Admission(hub, verifier, new AddressLimits(10, 10), null, perNode);

@@ -115,7 +115,7 @@ class RelayFuzzTest {
    * ClientMessage and dispatched the way the Connect stream does.
    */
   static void runScript(byte[] input) {
-    SessionHub hub = new SessionHub(CONFIG, CLOCK); // fresh hub: the same tickets start a fresh session
+    SessionHub hub = new SessionHub(CONFIG.sessionSettings(), CLOCK); // fresh hub: the same tickets start a fresh session
     String[] tickets = TICKETS;
     FakeParticipant[] parts = {new FakeParticipant(), new FakeParticipant()};
     Seat[] seats = new Seat[2];

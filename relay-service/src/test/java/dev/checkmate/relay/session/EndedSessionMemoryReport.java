@@ -25,7 +25,7 @@ class EndedSessionMemoryReport {
   @Test
   void report() throws Exception {
     int n = Integer.getInteger("ended.sessions", 200_000);
-    SessionHub hub = new SessionHub(RelayConfig.builder().telemetryEnabled(false).build(), Clock.systemUTC());
+    SessionHub hub = new SessionHub(RelayConfig.builder().telemetryEnabled(false).build().sessionSettings(), Clock.systemUTC());
     TicketIssuer issuer = new TicketIssuer(dev.checkmate.relay.ticket.KeyRing.ephemeral().signingKey().orElseThrow(),
         "checkmate-relay", Clock.systemUTC());
     String[] ids = new String[n];

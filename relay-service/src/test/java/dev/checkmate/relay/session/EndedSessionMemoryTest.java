@@ -37,7 +37,7 @@ class EndedSessionMemoryTest {
   void anEndedSessionIsRememberedUntilItsTicketsExpireThenForgotten() {
     TestClock clock = new TestClock();
     RelayConfig config = RelayConfig.builder().telemetryEnabled(false).clockSkew(Duration.ofSeconds(30)).build();
-    SessionHub hub = new SessionHub(config, clock);
+    SessionHub hub = new SessionHub(config.sessionSettings(), clock);
     Instant soon = clock.instant().plusSeconds(60);
     Instant later = clock.instant().plusSeconds(600);
     for (int i = 0; i < 1000; i++) {

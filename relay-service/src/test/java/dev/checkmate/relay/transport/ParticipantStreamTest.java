@@ -45,7 +45,7 @@ class ParticipantStreamTest {
 
   private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor();
   private final RelayConfig config = RelayConfig.builder().telemetryEnabled(false).maxFrameBytes(1024).build();
-  private final SessionHub hub = new SessionHub(config, CLOCK);
+  private final SessionHub hub = new SessionHub(config.sessionSettings(), CLOCK);
   private final AddressLimits limits = new AddressLimits(10, 5);
   private final Admission admission = new Admission(hub,
       new TicketVerifier(KEYS, "checkmate-relay", Duration.ofSeconds(30), CLOCK), limits, scheduler);

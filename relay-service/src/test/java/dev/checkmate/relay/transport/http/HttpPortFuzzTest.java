@@ -74,7 +74,7 @@ class HttpPortFuzzTest {
   private static final RelayConfig CONFIG = RelayConfig.builder().webSocketPort(0).maxFrameBytes(512).rendezvousMaxFrames(4)
       .rendezvousMaxBytes(2048).maxFramesPerSecond(50).maxStreamsPerAddress(4).helloTimeout(Duration.ofSeconds(3))
       .telemetryEnabled(false).build();
-  private static final SessionHub HUB = new SessionHub(CONFIG, CLOCK);
+  private static final SessionHub HUB = new SessionHub(CONFIG.sessionSettings(), CLOCK);
   private static final AddressLimits LIMITER = new AddressLimits(CONFIG.maxStreamsPerAddress(), 0);
   private static final ScheduledExecutorService SCHEDULER = Executors.newSingleThreadScheduledExecutor(r -> {
     Thread t = new Thread(r, "ws-fuzz-scheduler");
