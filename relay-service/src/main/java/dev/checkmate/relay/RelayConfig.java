@@ -307,6 +307,13 @@ public final class RelayConfig {
     }
   }
 
+  /** What the HTTP/1.1 port needs, and nothing else. */
+  public dev.checkmate.relay.transport.http.HttpPortSettings httpPortSettings() {
+    return new dev.checkmate.relay.transport.http.HttpPortSettings(bindAddress, webSocketPort, tlsCertificate(),
+        tlsPrivateKey(), allowedOrigins, loopbackOnly(), devStaticDir(), effectiveEventLoopThreads(), httpRequestTimeout,
+        httpIdleTimeout, trustedProxies, webSocketPingInterval, maxFrameBytes);
+  }
+
   /** What telemetry needs, and nothing else. */
   public dev.checkmate.relay.telemetry.TelemetrySettings telemetrySettings() {
     return new dev.checkmate.relay.telemetry.TelemetrySettings(auditLog, bindAddress, metricsPort, telemetryProperties);

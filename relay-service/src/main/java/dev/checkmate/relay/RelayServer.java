@@ -130,7 +130,7 @@ public final class RelayServer implements AutoCloseable {
     this.admission = new Admission(hub, verifier, limiter, scheduler, config.clusterBindsPerNodePerSecond());
     ParticipantStream.Limits streamLimits = new ParticipantStream.Limits(config.helloTimeout(), config.maxUnreadBytes(),
         config.maxKeepAlivesPerSecond(), 10 * config.maxKeepAlivesPerSecond());
-    SplitStreams splitStreams = new SplitStreams(config, admission, streamLimits);
+    SplitStreams splitStreams = new SplitStreams(config.webSocketPingInterval(), config.sendWait(), admission, streamLimits);
     RelayGrpcService service = new RelayGrpcService(config, hub, issuer, new IssuerPolicy(config.issuerKeys(), config.issuerIdentities()),
         this.admission, streamLimits, splitStreams, clock, endpoints);
     // Telemetry when enabled: the Prometheus endpoint, gRPC server spans and metrics, and the hub's hooks.
@@ -146,7 +146,7 @@ public final class RelayServer implements AutoCloseable {
         .addService(ProtoReflectionServiceV1.newInstance())
         .build();
     this.http = config.webSocketEnabled()
-        ? new HttpFrontend(config, admission, streamLimits, connections, splitStreams, () -> serving)
+        ? new HttpFrontend(config.httpPortSettings(), admission, streamLimits, connections, splitStreams, () -> serving)
         : null;
     this.watchdog = new Watchdog(config.watchdogNotServingAfter(), config.watchdogExitAfter(), this::setStalled,
         message -> FailFast.fatal(FailFast.WATCHDOG, message));

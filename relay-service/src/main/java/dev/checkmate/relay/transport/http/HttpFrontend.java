@@ -1,6 +1,5 @@
 package dev.checkmate.relay.transport.http;
 
-import dev.checkmate.relay.RelayConfig;
 import dev.checkmate.relay.error.RelayError;
 import dev.checkmate.relay.security.ConnectionLimiter;
 import dev.checkmate.relay.security.TrustedProxies;
@@ -45,7 +44,7 @@ public final class HttpFrontend implements AutoCloseable {
   /** A participant's outbound side counts as full above this (like grpc's 32 KiB ready threshold). */
   static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(16 * 1024, 32 * 1024);
 
-  private final RelayConfig config;
+  private final HttpPortSettings config;
   private final Admission admission;
   private final ParticipantStream.Limits streamLimits;
   private final ConnectionLimiter connections;
@@ -60,7 +59,7 @@ public final class HttpFrontend implements AutoCloseable {
   private final ChannelGroup channels = new DefaultChannelGroup("relay-http", GlobalEventExecutor.INSTANCE);
   private Channel server;
 
-  public HttpFrontend(RelayConfig config, Admission admission, ParticipantStream.Limits streamLimits,
+  public HttpFrontend(HttpPortSettings config, Admission admission, ParticipantStream.Limits streamLimits,
       ConnectionLimiter connections, SplitStreams splitStreams, BooleanSupplier serving) {
     this.config = config;
     this.admission = admission;
@@ -70,13 +69,13 @@ public final class HttpFrontend implements AutoCloseable {
     this.origins = new OriginPolicy(config.allowedOrigins(), config.loopbackOnly());
     // Parsed once: behind a trusted proxy the client address comes from x-forwarded-for, as on gRPC.
     this.trustedProxies = TrustedProxies.parse(config.trustedProxies());
-    this.grpcWeb = new GrpcWebHttp(splitStreams, config, serving);
+    this.grpcWeb = new GrpcWebHttp(splitStreams, serving);
     this.staticFiles = config.devStaticDir().map(StaticFiles::new).orElse(null);
-    this.webSockets = new WebSocketCall.Settings(config.webSocketPingInterval(), maxMessageBytes(), config.maxFrameBytes(), serving);
+    this.webSockets = new WebSocketCall.Settings(config.pingInterval(), maxMessageBytes(), config.maxFrameBytes(), serving);
     this.tls = config.tlsEnabled() ? serverTls(config) : null;
     // As many network threads as the gRPC port (one per two cores): both sockets of a session then
     // usually share a thread, and a relayed frame needs no cross-thread hand-off.
-    this.group = new MultiThreadIoEventLoopGroup(config.effectiveEventLoopThreads(),
+    this.group = new MultiThreadIoEventLoopGroup(config.eventLoopThreads(),
         r -> {
           Thread t = new Thread(r, "relay-http");
           t.setDaemon(true);
@@ -84,7 +83,7 @@ public final class HttpFrontend implements AutoCloseable {
         }, NioIoHandler.newFactory());
   }
 
-  private static SslContext serverTls(RelayConfig config) {
+  private static SslContext serverTls(HttpPortSettings config) {
     try {
       return SslContextBuilder.forServer(config.tlsCertificate().orElseThrow().toFile(), config.tlsPrivateKey().orElseThrow().toFile())
           .protocols("TLSv1.3")
@@ -122,7 +121,7 @@ public final class HttpFrontend implements AutoCloseable {
             if (tls != null) {
               ch.pipeline().addLast("tls", tls.newHandler(ch.alloc()));
             }
-            RequestDeadline deadline = new RequestDeadline(config.httpRequestTimeout(), config.httpIdleTimeout());
+            RequestDeadline deadline = new RequestDeadline(config.requestTimeout(), config.idleTimeout());
             ch.pipeline()
                 .addLast(RequestDeadline.NAME, deadline)
                 .addLast("http", new HttpServerCodec(4096, 8192, 8192))
@@ -132,13 +131,13 @@ public final class HttpFrontend implements AutoCloseable {
           }
         });
     try {
-      server = b.bind(new InetSocketAddress(config.bindAddress(), config.webSocketPort())).sync().channel();
+      server = b.bind(new InetSocketAddress(config.bindAddress(), config.port())).sync().channel();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IOException("interrupted while binding the HTTP port", e);
     } catch (Exception e) {
       group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
-      throw new IOException("cannot bind the HTTP port " + config.bindAddress() + ":" + config.webSocketPort()
+      throw new IOException("cannot bind the HTTP port " + config.bindAddress() + ":" + config.port()
           + ": " + e.getMessage(), e);
     }
     log.info("HTTP port {}:{} ({}): WebSocket /ws, gRPC-Web, /healthz{}", config.bindAddress(), port(),
@@ -180,7 +179,7 @@ public final class HttpFrontend implements AutoCloseable {
 
   private final dev.checkmate.relay.security.RefusalLog refusals = new dev.checkmate.relay.security.RefusalLog("HTTP");
 
-  RelayConfig config() { return config; }
+  HttpPortSettings config() { return config; }
   Admission admission() { return admission; }
   ParticipantStream.Limits streamLimits() { return streamLimits; }
   boolean serving() { return serving.getAsBoolean(); }

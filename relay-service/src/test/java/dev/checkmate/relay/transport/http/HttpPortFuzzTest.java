@@ -84,8 +84,8 @@ class HttpPortFuzzTest {
   private static final Admission ADMISSION = new Admission(HUB, VERIFIER, LIMITER, SCHEDULER);
   private static final ParticipantStream.Limits STREAM_LIMITS = new ParticipantStream.Limits(CONFIG.helloTimeout(),
       CONFIG.maxUnreadBytes(), CONFIG.maxKeepAlivesPerSecond(), 10 * CONFIG.maxKeepAlivesPerSecond());
-  private static final HttpFrontend FRONTEND = new HttpFrontend(CONFIG, ADMISSION, STREAM_LIMITS,
-      new ConnectionLimiter(0, 0, TrustedProxies.none()), new SplitStreams(CONFIG, ADMISSION, STREAM_LIMITS), () -> true);
+  private static final HttpFrontend FRONTEND = new HttpFrontend(CONFIG.httpPortSettings(), ADMISSION, STREAM_LIMITS,
+      new ConnectionLimiter(0, 0, TrustedProxies.none()), new SplitStreams(CONFIG.webSocketPingInterval(), CONFIG.sendWait(), ADMISSION, STREAM_LIMITS), () -> true);
 
   private static final String[] METHODS = {"GET", "POST", "HEAD", "OPTIONS", "PUT", "DELETE", "CONNECT", "G\u00e9T"};
   private static final String[] PATHS = {"/ws", "/healthz", "/relay.v1.RelayService/Receive", "/relay.v1.RelayService/Send",

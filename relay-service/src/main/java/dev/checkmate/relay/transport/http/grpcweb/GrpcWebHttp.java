@@ -2,7 +2,6 @@ package dev.checkmate.relay.transport.http.grpcweb;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.MessageLite;
-import dev.checkmate.relay.RelayConfig;
 import dev.checkmate.relay.proto.v1.ReceiveRequest;
 import dev.checkmate.relay.proto.v1.SendRequest;
 import dev.checkmate.relay.proto.v1.ServerMessage;
@@ -49,12 +48,10 @@ public final class GrpcWebHttp {
   private static final int MAX_QUEUED_BYTES = 32 * 1024;
 
   private final SplitStreams streams;
-  private final RelayConfig config;
   private final BooleanSupplier serving;
 
-  public GrpcWebHttp(SplitStreams streams, RelayConfig config, BooleanSupplier serving) {
+  public GrpcWebHttp(SplitStreams streams, BooleanSupplier serving) {
     this.streams = streams;
-    this.config = config;
     this.serving = serving;
   }
 

@@ -75,7 +75,7 @@ final class ReceiveCall extends ParticipantStream implements SplitStreams.Receiv
     if (join(request.getTicket(), routedSessionId, null, request.getIncarnation()) == null) {
       return;
     }
-    long pingMs = streams.config().webSocketPingInterval().toMillis();
+    long pingMs = streams.pingInterval().toMillis();
     heartbeat = admission().scheduler().scheduleAtFixedRate(this::sendKeepAlive, pingMs, pingMs, TimeUnit.MILLISECONDS);
     if (isClosed()) {
       heartbeat.cancel(false); // ended while joining
@@ -140,7 +140,7 @@ final class ReceiveCall extends ParticipantStream implements SplitStreams.Receiv
       queue.addAll(fresh);
       pendingTerminate = request.hasTerminate() ? request.getTerminate() : null;
       pendingSend = result;
-      long waitMs = streams.config().sendWait().toMillis();
+      long waitMs = streams.sendWait().toMillis();
       sendTimer = admission().scheduler().schedule(() -> sendTimedOut(result), waitMs, TimeUnit.MILLISECONDS);
     }
     if (superseded != null) {

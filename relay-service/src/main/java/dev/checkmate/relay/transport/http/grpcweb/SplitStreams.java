@@ -1,6 +1,5 @@
 package dev.checkmate.relay.transport.http.grpcweb;
 
-import dev.checkmate.relay.RelayConfig;
 import dev.checkmate.relay.error.RelayError;
 import dev.checkmate.relay.error.RelayException;
 import dev.checkmate.relay.proto.v1.ReceiveRequest;
@@ -22,14 +21,21 @@ import java.util.concurrent.ConcurrentHashMap;
  * the gRPC-Web endpoint served directly on the HTTP port.
  */
 public final class SplitStreams {
-  private final RelayConfig config;
+  private final java.time.Duration pingInterval;
+  private final java.time.Duration sendWait;
   private final Admission admission;
   private final ParticipantStream.Limits limits;
   private final SecureRandom random = new SecureRandom();
   private final ConcurrentHashMap<String, ReceiveCall> byToken = new ConcurrentHashMap<>();
 
-  public SplitStreams(RelayConfig config, Admission admission, ParticipantStream.Limits limits) {
-    this.config = config;
+  /**
+   * @param pingInterval keep-alive interval of a Receive stream
+   * @param sendWait how long a Send waits for its Receive stream to take the frame
+   */
+  public SplitStreams(java.time.Duration pingInterval, java.time.Duration sendWait, Admission admission,
+      ParticipantStream.Limits limits) {
+    this.pingInterval = pingInterval;
+    this.sendWait = sendWait;
     this.admission = admission;
     this.limits = limits;
   }
@@ -109,6 +115,8 @@ public final class SplitStreams {
     return byToken.size();
   }
 
-  RelayConfig config() { return config; }
+  java.time.Duration pingInterval() { return pingInterval; }
+
+  java.time.Duration sendWait() { return sendWait; }
   Admission admission() { return admission; }
 }
