@@ -131,7 +131,7 @@ public final class RelayServer implements AutoCloseable {
     ParticipantStream.Limits streamLimits = new ParticipantStream.Limits(config.helloTimeout(), config.maxUnreadBytes(),
         config.maxKeepAlivesPerSecond(), 10 * config.maxKeepAlivesPerSecond());
     SplitStreams splitStreams = new SplitStreams(config.webSocketPingInterval(), config.sendWait(), admission, streamLimits);
-    RelayGrpcService service = new RelayGrpcService(config, hub, issuer, new IssuerPolicy(config.issuerKeys(), config.issuerIdentities()),
+    RelayGrpcService service = new RelayGrpcService(config.defaultSessionTtl(), config.maxSessionTtl(), hub, issuer, new IssuerPolicy(config.issuerKeys(), config.issuerIdentities()),
         this.admission, streamLimits, splitStreams, clock, endpoints);
     // Telemetry when enabled: the Prometheus endpoint, gRPC server spans and metrics, and the hub's hooks.
     this.telemetry = config.telemetryEnabled() ? RelayTelemetry.start(config.telemetrySettings(), hub) : null;

@@ -1,7 +1,6 @@
 package dev.checkmate.relay.transport.grpc;
 
 import com.google.protobuf.Timestamp;
-import dev.checkmate.relay.RelayConfig;
 import dev.checkmate.relay.error.RelayError;
 import dev.checkmate.relay.error.RelayException;
 import dev.checkmate.relay.proto.v1.ClientMessage;
@@ -33,7 +32,9 @@ import java.util.function.Supplier;
 
 /** The gRPC face of the relay: session creation, the Connect stream, and terminate. */
 public final class RelayGrpcService extends RelayServiceGrpc.RelayServiceImplBase {
-  private final RelayConfig config;
+  /** Lifetime of a session created without one, and the longest a caller may ask for. */
+  private final Duration defaultSessionTtl;
+  private final Duration maxSessionTtl;
   private final SessionHub hub;
   private final TicketIssuer issuer; // null on verify-only nodes
   private final IssuerPolicy issuerPolicy;
@@ -43,10 +44,11 @@ public final class RelayGrpcService extends RelayServiceGrpc.RelayServiceImplBas
   private final Supplier<List<String>> endpoints;
   private final SplitStreams splitStreams;
 
-  public RelayGrpcService(RelayConfig config, SessionHub hub, TicketIssuer issuer, IssuerPolicy issuerPolicy,
+  public RelayGrpcService(Duration defaultSessionTtl, Duration maxSessionTtl, SessionHub hub, TicketIssuer issuer, IssuerPolicy issuerPolicy,
       Admission admission, ParticipantStream.Limits streamLimits, SplitStreams splitStreams, Clock clock,
       Supplier<List<String>> endpoints) {
-    this.config = config;
+    this.defaultSessionTtl = defaultSessionTtl;
+    this.maxSessionTtl = maxSessionTtl;
     this.hub = hub;
     this.issuer = issuer;
     this.issuerPolicy = issuerPolicy;
@@ -85,10 +87,10 @@ public final class RelayGrpcService extends RelayServiceGrpc.RelayServiceImplBas
         throw new RelayException(RelayError.NOT_ISSUER,
             "this relay only verifies tickets (no signing key); create sessions at the issuer");
       }
-      Duration ttl = request.getTtlSeconds() == 0 ? config.defaultSessionTtl() : Duration.ofSeconds(request.getTtlSeconds());
-      if (ttl.compareTo(config.maxSessionTtl()) > 0) {
+      Duration ttl = request.getTtlSeconds() == 0 ? defaultSessionTtl : Duration.ofSeconds(request.getTtlSeconds());
+      if (ttl.compareTo(maxSessionTtl) > 0) {
         throw new RelayException(RelayError.MALFORMED, "ttl_seconds " + request.getTtlSeconds()
-            + " exceeds this relay's maximum of " + config.maxSessionTtl().toSeconds() + " s");
+            + " exceeds this relay's maximum of " + maxSessionTtl.toSeconds() + " s");
       }
       Instant expiresAt = clock.instant().plus(ttl);
       String sessionId = issuer.newSessionId();
