@@ -15,6 +15,7 @@ import dev.checkmate.relay.proto.v1.ServerMessage;
 import dev.checkmate.relay.proto.v1.TerminateSessionRequest;
 import dev.checkmate.relay.proto.v1.RelayServiceGrpc;
 import dev.checkmate.relay.testing.TestPeer;
+import dev.checkmate.relay.testing.RelayExtension;
 import dev.checkmate.relay.testing.TestRelay;
 import dev.checkmate.relay.ticket.TicketIssuer;
 import io.grpc.Status;
@@ -23,23 +24,13 @@ import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.Base64;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Pairing, frame exchange, rendezvous, roles and terminate against a real relay on loopback. */
 class PairingTest {
-  private TestRelay relay;
-
-  @BeforeEach
-  void start() throws Exception {
-    relay = TestRelay.start();
-  }
-
-  @AfterEach
-  void stop() throws Exception {
-    relay.close();
-  }
+  @RegisterExtension
+  final RelayExtension relay = new RelayExtension();
 
   @Test
   void createSessionReturnsRandomIdTicketsExpiryAndEndpoints() {
@@ -49,7 +40,7 @@ class PairingTest {
     assertThat(a.getSessionId()).isNotEqualTo(b.getSessionId());
     assertThat(a.getProverTicket()).isNotEqualTo(a.getVerifierTicket());
     assertThat(a.getExpiresAt().getSeconds()).isGreaterThan(Instant.now().getEpochSecond());
-    assertThat(a.getEndpointsList()).containsExactly("127.0.0.1:" + relay.server.grpcPort());
+    assertThat(a.getEndpointsList()).containsExactly("127.0.0.1:" + relay.server().grpcPort());
     assertThat(a.getLimits().getMaxFrameBytes()).isEqualTo(65536);
     String header = new String(Base64.getUrlDecoder().decode(a.getProverTicket().split("\\.")[0]), StandardCharsets.UTF_8);
     assertThat(header).contains("\"alg\":\"EdDSA\"").contains("\"kid\"");
@@ -77,7 +68,7 @@ class PairingTest {
           ServerMessage atProver = prover.next(DATA);
           assertThat(atProver.getData().getPayload().toStringUtf8()).isEqualTo("v" + i);
         }
-        assertThat(relay.server.hub().sessionCount()).isEqualTo(1);
+        assertThat(relay.server().hub().sessionCount()).isEqualTo(1);
       }
     }
   }
@@ -90,7 +81,7 @@ class PairingTest {
       for (int i = 1; i <= 10; i++) {
         verifier.sendData(("early" + i).getBytes());
       }
-      TestRelay.await("10 frames buffered", () -> relay.server.hub().rendezvousBytes() == 10 * 6 + 1);
+      TestRelay.await("10 frames buffered", () -> relay.server().hub().rendezvousBytes() == 10 * 6 + 1);
       try (TestPeer prover = relay.join(s.getProverTicket())) {
         prover.next(JOINED);
         for (int i = 1; i <= 10; i++) {
@@ -100,7 +91,7 @@ class PairingTest {
         }
         verifier.sendData("late".getBytes());
         assertThat(prover.next(DATA).getData().getPayload().toStringUtf8()).isEqualTo("late");
-        assertThat(relay.server.hub().rendezvousBytes()).isZero();
+        assertThat(relay.server().hub().rendezvousBytes()).isZero();
       }
     }
   }
@@ -108,14 +99,14 @@ class PairingTest {
   @Test
   void aSecondStreamForATakenRoleIsRefusedWithAlreadyExists() throws Exception {
     CreateSessionResponse s = relay.createSession();
-    TicketIssuer otherTicketSameRole = new TicketIssuer(relay.server.keys().signingKey().orElseThrow(), "checkmate-relay", Clock.systemUTC());
+    TicketIssuer otherTicketSameRole = new TicketIssuer(relay.server().keys().signingKey().orElseThrow(), "checkmate-relay", Clock.systemUTC());
     String second = otherTicketSameRole.issue(s.getSessionId(), Role.PROVER, Instant.now().plusSeconds(60));
     try (TestPeer first = relay.join(s.getProverTicket()); TestPeer intruder = relay.join(second)) {
       first.next(JOINED);
       Status status = intruder.awaitClose();
       assertThat(status.getCode()).isEqualTo(Status.Code.ALREADY_EXISTS);
       assertThat(status.getDescription()).contains("prover").contains("already connected");
-      assertThat(relay.server.hub().stats().rejections(RelayError.ROLE_TAKEN)).isEqualTo(1);
+      assertThat(relay.server().hub().stats().rejections(RelayError.ROLE_TAKEN)).isEqualTo(1);
       assertThat(first.closed).isNotDone();
     }
   }
@@ -177,9 +168,9 @@ class PairingTest {
     assertThat(verifier.next(SESSION_ENDED).getSessionEnded().getReason()).isEqualTo(EndReason.TERMINATED);
     assertThat(prover.awaitClose().getCode()).isEqualTo(Status.Code.OK);
     assertThat(verifier.awaitClose().getCode()).isEqualTo(Status.Code.OK);
-    TestRelay.await("hub empty", () -> relay.server.hub().sessionCount() == 0
-        && relay.server.hub().participantCount() == 0 && relay.server.addressLimiter().trackedAddresses() == 0);
-    assertThat(relay.server.hub().rendezvousBytes()).isZero();
+    TestRelay.await("hub empty", () -> relay.server().hub().sessionCount() == 0
+        && relay.server().hub().participantCount() == 0 && relay.server().addressLimiter().trackedAddresses() == 0);
+    assertThat(relay.server().hub().rendezvousBytes()).isZero();
 
     // Tickets of an ended session are dead.
     try (TestPeer late = relay.join(s.getProverTicket())) {
@@ -187,7 +178,7 @@ class PairingTest {
       assertThat(status.getCode()).isEqualTo(Status.Code.FAILED_PRECONDITION);
       assertThat(status.getDescription()).contains("already ended");
     }
-    assertThat(relay.server.hub().sessionCount()).isZero();
+    assertThat(relay.server().hub().sessionCount()).isZero();
   }
 
   @Test
@@ -195,7 +186,7 @@ class PairingTest {
     CreateSessionResponse s = relay.createSession();
     try (TestPeer prover = relay.join(s.getProverTicket())) {
       prover.next(JOINED);
-      var stub = RelayServiceGrpc.newBlockingStub(relay.channel);
+      var stub = RelayServiceGrpc.newBlockingStub(relay.channel());
       assertThat(stub.terminateSession(TerminateSessionRequest.newBuilder()
           .setTicket(s.getVerifierTicket()).setReason("verifier gave up").build()).getTerminated()).isTrue();
       ServerMessage ended = prover.next(SESSION_ENDED);
