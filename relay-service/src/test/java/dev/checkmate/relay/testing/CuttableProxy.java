@@ -71,24 +71,43 @@ public final class CuttableProxy implements AutoCloseable {
 
   private void acceptLoop() {
     while (!server.isClosed()) {
+      Socket client;
       try {
-        Socket client = server.accept();
-        if (refusing) {
-          client.close();
-          continue;
-        }
-        accepted.incrementAndGet();
-        Socket upstream = new Socket();
+        client = server.accept();
+      } catch (IOException e) {
+        continue; // closed: the loop ends
+      }
+      if (refusing) {
+        closeQuietly(client);
+        continue;
+      }
+      accepted.incrementAndGet();
+      Socket upstream = new Socket();
+      try {
         upstream.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), targetPort), 2000);
         client.setTcpNoDelay(true);
         upstream.setTcpNoDelay(true);
-        sockets.add(client);
-        sockets.add(upstream);
-        pump(client, upstream);
-        pump(upstream, client);
       } catch (IOException e) {
-        // closed, or the relay is down: the SDK sees the connection fail
+        // The relay is down (killed, draining, not yet restarted). The accepted client connection
+        // must end too, as a real path to a dead node does: left open, a gRPC client sees a TCP
+        // connection that never answers its HTTP/2 preface and keeps every later call on it
+        // waiting, long after the relay is back.
+        closeQuietly(client);
+        closeQuietly(upstream);
+        continue;
       }
+      sockets.add(client);
+      sockets.add(upstream);
+      pump(client, upstream);
+      pump(upstream, client);
+    }
+  }
+
+  private static void closeQuietly(Socket s) {
+    try {
+      s.close();
+    } catch (IOException ignored) {
+      // already closed
     }
   }
 
@@ -108,12 +127,10 @@ public final class CuttableProxy implements AutoCloseable {
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       } finally {
-        try {
-          from.close();
-          to.close();
-        } catch (IOException ignored) {
-          // closed
-        }
+        closeQuietly(from);
+        closeQuietly(to);
+        sockets.remove(from);
+        sockets.remove(to);
       }
     }, "proxy-pump");
     t.setDaemon(true);
