@@ -57,7 +57,7 @@ abstract class Binding {
   /**
    * Stamps and publishes one message; returns false if it was not sent. Ordered messages (frames,
    * server messages, leave, close, ack) are numbered and a receiver tears the binding down on a
-   * gap; credits and pings are idempotent (cumulative counters) and carry seq 0.
+   * gap; credits and pings are idempotent (cumulative counters), carry seq 0 and the last seq sent.
    */
   final boolean publish(NodeMessage.Builder m) {
     boolean ordered = switch (m.getKindCase()) {
@@ -70,6 +70,9 @@ abstract class Binding {
         return false;
       }
       m.setToken(peerToken).setSeq(ordered ? ++outSeq : 0).setConsumedFrames(consumedFrames).setConsumedBytes(consumedBytes);
+      if (!ordered) {
+        m.setSentSeq(outSeq); // lets the receiver see a lost tail (pings flow even when nothing else does)
+      }
       reportedFrames = consumedFrames;
       reportedBytes = consumedBytes;
       long now = System.nanoTime();
@@ -90,11 +93,16 @@ abstract class Binding {
         || consumedBytes - reportedBytes >= windowBytes / 4;
   }
 
-  /** Checks the sequence of an incoming message (token and sender were checked by the router); false = gap. */
+  /**
+   * Checks the sequence of an incoming message (token and sender were checked by the router); false
+   * = gap. A credit or ping names the last ordered message its sender published before it (same
+   * subject, same lock: wire order), so a lost last frame or ack is noticed at the next heartbeat
+   * rather than never.
+   */
   final synchronized boolean inOrder(NodeMessage m) {
     lastHeardNanos = System.nanoTime();
     if (m.getSeq() == 0) {
-      return true;
+      return m.getSentSeq() <= inSeq;
     }
     if (m.getSeq() != inSeq + 1) {
       return false;
