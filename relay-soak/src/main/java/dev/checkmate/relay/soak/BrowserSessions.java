@@ -75,9 +75,11 @@ final class BrowserSessions implements AutoCloseable {
     workload.tally.sessionsStarted.increment();
 
     SessionInvite invite = null;
+    int createdAt = proverRelay;
     for (int attempt = 0; invite == null; attempt++) {
       try {
-        invite = workload.issuer((proverRelay + attempt) % relays).createSession(Duration.ofMinutes(3));
+        createdAt = (proverRelay + attempt) % relays;
+        invite = workload.issuer(createdAt).createSession(Duration.ofMinutes(3));
       } catch (RuntimeException e) {
         if (attempt > 100) {
           throw e;
@@ -131,7 +133,9 @@ final class BrowserSessions implements AutoCloseable {
         workload.tally.droppedSends.add(n);
       }
     };
-    Participant prover = workload.javaPeers.join(proverRelay, invite.proverTicket(), 0, events);
+    // At the relay that answered CreateSession: the planned one may be down (killed, draining), and
+    // the SDK's first join goes to its first target only.
+    Participant prover = workload.javaPeers.join(createdAt, invite.proverTicket(), 0, events);
     String failure = null;
     String result = "";
     Process browser = null;
