@@ -307,6 +307,13 @@ public final class RelayConfig {
     }
   }
 
+  /** What the cluster link needs, and nothing else. */
+  public dev.checkmate.relay.cluster.ClusterSettings clusterSettings() {
+    return new dev.checkmate.relay.cluster.ClusterSettings(nodeId, natsUrls, natsCredentials(), natsUser(), natsPassword(),
+        natsToken(), natsCaCertificate(), clusterHeartbeat, clusterDeadAfter, clusterClaimSettle, clusterLookupTimeout,
+        clusterWindowFrames, clusterWindowBytes, joinDeadline, writeStallTimeout, maxFrameBytes, clusterHooks);
+  }
+
   /** What the HTTP/1.1 port needs, and nothing else. */
   public dev.checkmate.relay.transport.http.HttpPortSettings httpPortSettings() {
     return new dev.checkmate.relay.transport.http.HttpPortSettings(bindAddress, webSocketPort, tlsCertificate(),

@@ -199,7 +199,7 @@ public final class RelayServer implements AutoCloseable {
     if (config.clusterEnabled()) {
       // Connects in the background; node-local sessions are served meanwhile (docs/cluster.md).
       // The home checks other nodes' tickets through the same admission as local joins.
-      relay.cluster = ClusterLink.start(config, relay.hub, relay.admission);
+      relay.cluster = ClusterLink.start(config.clusterSettings(), relay.hub, relay.admission);
       if (relay.telemetry != null) {
         relay.cluster.setListener(relay.telemetry.cluster());
       }

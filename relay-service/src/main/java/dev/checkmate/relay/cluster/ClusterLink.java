@@ -2,7 +2,6 @@ package dev.checkmate.relay.cluster;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
-import dev.checkmate.relay.RelayConfig;
 import dev.checkmate.relay.proto.cluster.v1.NodeMessage;
 import dev.checkmate.relay.session.Participant;
 import dev.checkmate.relay.error.RelayError;
@@ -61,7 +60,7 @@ public final class ClusterLink implements SessionHub.Cluster, AutoCloseable {
     default void refused(ClusterRefusal reason) {}
   }
 
-  private final RelayConfig config;
+  private final ClusterSettings config;
   private final SessionHub hub;
   private final ClusterHooks hooks;
   private final ScheduledExecutorService timers;
@@ -78,7 +77,7 @@ public final class ClusterLink implements SessionHub.Cluster, AutoCloseable {
   private final LongAdder bytesIn = new LongAdder();
   private volatile Listener listener = Listener.NONE;
 
-  private ClusterLink(RelayConfig config, SessionHub hub, Admission admission) {
+  private ClusterLink(ClusterSettings config, SessionHub hub, Admission admission) {
     this.config = config;
     this.hub = hub;
     this.hooks = config.clusterHooks();
@@ -103,7 +102,7 @@ public final class ClusterLink implements SessionHub.Cluster, AutoCloseable {
    * @param admission the relay's one admission path: the home checks other nodes' tickets through it
    *     ({@link Admission#verifyFromNode}), with the same verifier as local joins
    */
-  public static ClusterLink start(RelayConfig config, SessionHub hub, Admission admission) throws IOException {
+  public static ClusterLink start(ClusterSettings config, SessionHub hub, Admission admission) throws IOException {
     ClusterLink link = new ClusterLink(config, hub, admission);
     link.nats.start(link.new Inbound());
     hub.setCluster(link);
@@ -381,7 +380,7 @@ public final class ClusterLink implements SessionHub.Cluster, AutoCloseable {
     listener.frame(Direction.IN);
   }
 
-  RelayConfig config() {
+  ClusterSettings config() {
     return config;
   }
 

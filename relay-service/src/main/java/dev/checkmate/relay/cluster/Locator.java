@@ -23,7 +23,7 @@ import java.util.function.Consumer;
  *   <li>a node answers privately with a {@link Located} whose proof verifies with the session's
  *       key (so it holds a ticket of the session) for this very lookup's nonce: that node is home
  *       (or remembers the session as ended). Unverifiable answers are counted and ignored;
- *   <li>nothing valid within {@link dev.checkmate.relay.RelayConfig#clusterLookupTimeout}: NATS
+ *   <li>nothing valid within {@link ClusterSettings#clusterLookupTimeout}: NATS
  *       saw a subscriber that did not answer (a passive listener, or a home too slow to matter):
  *       treated as nobody, and the claim rule settles it if a home did exist.
  * </ul>

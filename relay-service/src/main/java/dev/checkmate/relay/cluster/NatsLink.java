@@ -1,7 +1,6 @@
 package dev.checkmate.relay.cluster;
 
 import com.google.protobuf.InvalidProtocolBufferException;
-import dev.checkmate.relay.RelayConfig;
 import dev.checkmate.relay.proto.cluster.v1.NodeMessage;
 import io.nats.client.Connection;
 import io.nats.client.ConnectionListener;
@@ -60,7 +59,7 @@ final class NatsLink implements AutoCloseable {
     void onClosed();
   }
 
-  private final RelayConfig config;
+  private final ClusterSettings config;
   private final String me;
   private final ClusterRefusal.Counts refusals;
   private final ScheduledExecutorService timers;
@@ -86,7 +85,7 @@ final class NatsLink implements AutoCloseable {
   private volatile boolean selfReachable;
   private final java.util.Map<String, Runnable> markers = new ConcurrentHashMap<>();
 
-  NatsLink(RelayConfig config, ClusterRefusal.Counts refusals, ScheduledExecutorService timers) {
+  NatsLink(ClusterSettings config, ClusterRefusal.Counts refusals, ScheduledExecutorService timers) {
     this.config = config;
     this.me = config.nodeId();
     this.refusals = refusals;
