@@ -301,12 +301,7 @@ public final class RelayMain implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
       OctetPrivateJwk<PrivateKey, PublicKey> jwk = KeyRing.generate();
-      Files.writeString(signingOut, Jwks.UNSAFE_JSON(jwk));
-      try {
-        Files.setPosixFilePermissions(signingOut, PosixFilePermissions.fromString("rw-------"));
-      } catch (UnsupportedOperationException ignored) {
-        // Not a POSIX file system.
-      }
+      writePrivate(signingOut, Jwks.UNSAFE_JSON(jwk));
       List<io.jsonwebtoken.security.Jwk<?>> keys = new ArrayList<>();
       if (Files.exists(verifyKeys)) {
         keys.addAll(Jwks.setParser().build().parse(Files.readString(verifyKeys)).getKeys());
@@ -316,6 +311,25 @@ public final class RelayMain implements Callable<Integer> {
       System.out.println("wrote signing key " + jwk.getId() + " to " + signingOut + "; " + keys.size()
           + " verification key(s) in " + verifyKeys);
       return 0;
+    }
+
+    /**
+     * Writes a private key readable by its owner only: on a POSIX file system the file is made 0600
+     * before the key is written into it; elsewhere (no POSIX permissions) keygen says so.
+     */
+    static void writePrivate(Path file, String content) throws java.io.IOException {
+      if (file.toAbsolutePath().getFileSystem().supportedFileAttributeViews().contains("posix")) {
+        java.util.Set<java.nio.file.attribute.PosixFilePermission> ownerOnly = PosixFilePermissions.fromString("rw-------");
+        if (Files.exists(file)) {
+          Files.setPosixFilePermissions(file, ownerOnly);
+        } else {
+          Files.createFile(file, PosixFilePermissions.asFileAttribute(ownerOnly));
+        }
+      } else {
+        System.err.println("keygen: this file system has no POSIX permissions; make " + file
+            + " readable by the relay's user only");
+      }
+      Files.writeString(file, content);
     }
 
     private static String jwkSetJson(List<io.jsonwebtoken.security.Jwk<?>> keys) {

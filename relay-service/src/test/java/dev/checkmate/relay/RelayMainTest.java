@@ -35,6 +35,22 @@ class RelayMainTest {
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not-serving-after must be positive");
   }
 
+  @Test
+  void keygenWritesTheSigningKeyReadableByItsOwnerOnlyAlsoOverAWorldReadableFile(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws Exception {
+    java.nio.file.Path fresh = dir.resolve("fresh.jwk");
+    java.nio.file.Path existing = java.nio.file.Files.writeString(dir.resolve("existing.jwk"), "old");
+    java.nio.file.Files.setPosixFilePermissions(existing, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+    for (java.nio.file.Path key : java.util.List.of(fresh, existing)) {
+      int exit = RelayMain.commandLine().execute("keygen", "--signing-key-out", key.toString(),
+          "--verify-keys", dir.resolve("verify.jwks").toString());
+      assertThat(exit).isZero();
+      assertThat(java.nio.file.attribute.PosixFilePermissions.toString(java.nio.file.Files.getPosixFilePermissions(key)))
+          .as(key.getFileName().toString()).isEqualTo("rw-------");
+      assertThat(java.nio.file.Files.readString(key)).contains("\"d\"");
+    }
+  }
+
   private static RelayConfig parse(String... args) throws Exception {
     picocli.CommandLine cli = RelayMain.commandLine();
     cli.parseArgs(args);
