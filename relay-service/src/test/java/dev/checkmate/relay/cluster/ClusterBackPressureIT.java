@@ -141,6 +141,50 @@ class ClusterBackPressureIT {
     receiverChannel.shutdownNow();
   }
 
+  /** The defaults' proportions of the cross-node window and a client's unread allowance, no rate limits. */
+  private static final UnaryOperator<RelayConfig.Builder> DEFAULT_PROPORTIONS = b -> b.flowControlWindow(WINDOW)
+      .maxFrameBytes(FRAME).maxFramesPerSecond(1_000_000).maxBytesPerSecond(1L << 40)
+      .clusterWindowBytes(256 * 1024).clusterWindowFrames(64);
+
+  /**
+   * A session with its prover on {@code home} and its verifier on {@code bridge}; the verifier reads
+   * nothing after Joined, and the prover sends frames until it is held back (or {@code maxFrames}).
+   */
+  private record PausedBridgedSession(TestPeer sender, TestPeer receiver, ManagedChannel receiverChannel, int frames)
+      implements AutoCloseable {
+    static PausedBridgedSession open(TestRelay home, TestRelay bridge, int maxFrames, long quietMillis) throws Exception {
+      CreateSessionResponse s = home.createSession();
+      TestPeer sender = home.join(s.getProverTicket());
+      sender.next(JOINED);
+      ManagedChannel receiverChannel = NettyChannelBuilder.forAddress("127.0.0.1", bridge.server.grpcPort())
+          .usePlaintext().flowControlWindow(WINDOW).build();
+      TestPeer receiver = TestPeer.connect(receiverChannel, false);
+      receiver.sendJoin(s.getVerifierTicket());
+      receiver.read(1);
+      receiver.next(JOINED);
+      TestRelay.await("paired", () -> sender.received.stream().anyMatch(ServerMessage::hasPeerJoined));
+      int frames = 0;
+      long lastProgress = System.nanoTime();
+      while (System.nanoTime() - lastProgress < TimeUnit.MILLISECONDS.toNanos(quietMillis) && frames < maxFrames) {
+        if (sender.isReady()) {
+          sender.sendData(new byte[FRAME]);
+          frames++;
+          lastProgress = System.nanoTime();
+        } else {
+          Thread.sleep(5);
+        }
+      }
+      return new PausedBridgedSession(sender, receiver, receiverChannel, frames);
+    }
+
+    @Override
+    public void close() {
+      sender.close();
+      receiver.close();
+      receiverChannel.shutdownNow();
+    }
+  }
+
   /**
    * The defaults' proportions: the cross-node window (256 KiB) is larger than what a client may
    * leave unread before the relay closes it (one frame + 64 KiB). A receiver on the bridge that
@@ -151,45 +195,19 @@ class ClusterBackPressureIT {
    */
   @org.junit.jupiter.api.Test
   void aPausedReceiverOnABridgeIsBackPressuredNotClosedWhenTheWindowExceedsItsUnreadAllowance() throws Exception {
-    UnaryOperator<RelayConfig.Builder> defaults = b -> b.flowControlWindow(WINDOW).maxFrameBytes(FRAME)
-        .maxFramesPerSecond(1_000_000).maxBytesPerSecond(1L << 40)
-        .clusterWindowBytes(256 * 1024).clusterWindowFrames(64);
-    try (TestRelay h = node(dir, "bpd-home", nats, defaults); TestRelay b = node(dir, "bpd-bridge", nats, defaults)) {
-      CreateSessionResponse s = h.createSession();
-      TestPeer sender = h.join(s.getProverTicket());
-      sender.next(JOINED);
-      ManagedChannel receiverChannel = NettyChannelBuilder.forAddress("127.0.0.1", b.server.grpcPort())
-          .usePlaintext().flowControlWindow(WINDOW).build();
-      TestPeer receiver = TestPeer.connect(receiverChannel, false);
-      try {
-        receiver.sendJoin(s.getVerifierTicket());
-        receiver.read(1);
-        receiver.next(JOINED);
-        TestRelay.await("paired", () -> sender.received.stream().anyMatch(ServerMessage::hasPeerJoined));
-        int frames = 0;
-        long lastProgress = System.nanoTime();
-        while (System.nanoTime() - lastProgress < TimeUnit.MILLISECONDS.toNanos(1500) && frames < 400) {
-          if (sender.isReady()) {
-            sender.sendData(new byte[FRAME]);
-            frames++;
-            lastProgress = System.nanoTime();
-          } else {
-            Thread.sleep(5);
-          }
-        }
-        assertThat(frames).as("more than the client may leave unread was sent").isGreaterThan((FRAME + 64 * 1024) / FRAME + 1);
-        Thread.sleep(300);
-        assertThat(receiver.closed).as("the paused receiver is not closed").isNotDone();
-        receiver.read(Integer.MAX_VALUE);
-        for (int seq = 1; seq <= frames; seq++) {
-          assertThat(ClusterIT.skipTo(receiver, DATA).getData().getSeq()).isEqualTo(seq);
-        }
-        assertThat(receiver.closed).isNotDone();
-      } finally {
-        sender.close();
-        receiver.close();
-        receiverChannel.shutdownNow();
+    try (TestRelay h = node(dir, "bpd-home", nats, DEFAULT_PROPORTIONS);
+         TestRelay b = node(dir, "bpd-bridge", nats, DEFAULT_PROPORTIONS);
+         PausedBridgedSession session = PausedBridgedSession.open(h, b, 400, 1500)) {
+      TestPeer receiver = session.receiver();
+      assertThat(session.frames()).as("more than the client may leave unread was sent")
+          .isGreaterThan((FRAME + 64 * 1024) / FRAME + 1);
+      Thread.sleep(300);
+      assertThat(receiver.closed).as("the paused receiver is not closed").isNotDone();
+      receiver.read(Integer.MAX_VALUE);
+      for (int seq = 1; seq <= session.frames(); seq++) {
+        assertThat(ClusterIT.skipTo(receiver, DATA).getData().getSeq()).isEqualTo(seq);
       }
+      assertThat(receiver.closed).isNotDone();
     }
   }
 
@@ -202,49 +220,45 @@ class ClusterBackPressureIT {
    */
   @org.junit.jupiter.api.Test
   void aBridgedReceiverGetsTheFramesHeldForItThenSessionEndedBeforeItsStreamCloses() throws Exception {
-    UnaryOperator<RelayConfig.Builder> defaults = b -> b.flowControlWindow(WINDOW).maxFrameBytes(FRAME)
-        .maxFramesPerSecond(1_000_000).maxBytesPerSecond(1L << 40)
-        .clusterWindowBytes(256 * 1024).clusterWindowFrames(64);
-    try (TestRelay h = node(dir, "end-home", nats, defaults); TestRelay b = node(dir, "end-bridge", nats, defaults)) {
-      CreateSessionResponse s = h.createSession();
-      TestPeer sender = h.join(s.getProverTicket());
-      sender.next(JOINED);
-      ManagedChannel receiverChannel = NettyChannelBuilder.forAddress("127.0.0.1", b.server.grpcPort())
-          .usePlaintext().flowControlWindow(WINDOW).build();
-      TestPeer receiver = TestPeer.connect(receiverChannel, false);
-      try {
-        receiver.sendJoin(s.getVerifierTicket());
-        receiver.read(1);
-        receiver.next(JOINED);
-        TestRelay.await("paired", () -> sender.received.stream().anyMatch(ServerMessage::hasPeerJoined));
-        int frames = 0;
-        long lastProgress = System.nanoTime();
-        while (System.nanoTime() - lastProgress < TimeUnit.MILLISECONDS.toNanos(1000) && frames < 24) {
-          if (sender.isReady()) {
-            sender.sendData(new byte[FRAME]);
-            frames++;
-            lastProgress = System.nanoTime();
-          } else {
-            Thread.sleep(5);
-          }
-        }
-        assertThat(frames).as("more than the receiver's stream takes unread").isGreaterThan(WINDOW / FRAME + 2);
-        Thread.sleep(300); // the frames reach the bridge, which holds what its client's stream cannot take
-        sender.terminate("done");
-        ClusterIT.skipTo(sender, dev.checkmate.relay.proto.v1.ServerMessage.KindCase.SESSION_ENDED);
-        Thread.sleep(300); // SessionEnded and Close reach the bridge while it still holds frames
-        receiver.read(Integer.MAX_VALUE);
-        for (int seq = 1; seq <= frames; seq++) {
-          assertThat(ClusterIT.skipTo(receiver, DATA).getData().getSeq()).isEqualTo(seq);
-        }
-        ServerMessage ended = ClusterIT.skipTo(receiver, dev.checkmate.relay.proto.v1.ServerMessage.KindCase.SESSION_ENDED);
-        assertThat(ended.getSessionEnded().getReason()).isEqualTo(dev.checkmate.relay.proto.v1.EndReason.TERMINATED);
-        assertThat(receiver.awaitClose().isOk()).as("closed after SessionEnded, OK").isTrue();
-      } finally {
-        sender.close();
-        receiver.close();
-        receiverChannel.shutdownNow();
+    try (TestRelay h = node(dir, "end-home", nats, DEFAULT_PROPORTIONS);
+         TestRelay b = node(dir, "end-bridge", nats, DEFAULT_PROPORTIONS);
+         PausedBridgedSession session = PausedBridgedSession.open(h, b, 24, 1000)) {
+      TestPeer sender = session.sender();
+      TestPeer receiver = session.receiver();
+      assertThat(session.frames()).as("more than the receiver's stream takes unread").isGreaterThan(WINDOW / FRAME + 2);
+      Thread.sleep(300); // the frames reach the bridge, which holds what its client's stream cannot take
+      sender.terminate("done");
+      ClusterIT.skipTo(sender, dev.checkmate.relay.proto.v1.ServerMessage.KindCase.SESSION_ENDED);
+      Thread.sleep(300); // SessionEnded and Close reach the bridge while it still holds frames
+      receiver.read(Integer.MAX_VALUE);
+      for (int seq = 1; seq <= session.frames(); seq++) {
+        assertThat(ClusterIT.skipTo(receiver, DATA).getData().getSeq()).isEqualTo(seq);
       }
+      ServerMessage ended = ClusterIT.skipTo(receiver, dev.checkmate.relay.proto.v1.ServerMessage.KindCase.SESSION_ENDED);
+      assertThat(ended.getSessionEnded().getReason()).isEqualTo(dev.checkmate.relay.proto.v1.EndReason.TERMINATED);
+      assertThat(receiver.awaitClose().isOk()).as("closed after SessionEnded, OK").isTrue();
+    }
+  }
+
+  /**
+   * What the bridge holds behind the home's Close is bounded in time too: a bridged client that
+   * never reads again does not keep the binding (and the frames held for it) once its session ended
+   * at the home — the home stops answering for the binding and the bridge lets it go after
+   * clusterDeadAfter (1 s in these tests), instead of waiting for the client forever.
+   */
+  @org.junit.jupiter.api.Test
+  void aBridgedReceiverThatNeverReadsDoesNotKeepItsBindingAfterTheSessionEndedAtTheHome() throws Exception {
+    try (TestRelay h = node(dir, "gone-home", nats, DEFAULT_PROPORTIONS);
+         TestRelay b = node(dir, "gone-bridge", nats, DEFAULT_PROPORTIONS);
+         PausedBridgedSession session = PausedBridgedSession.open(h, b, 24, 1000)) {
+      assertThat(session.frames()).as("more than the receiver's stream takes unread").isGreaterThan(WINDOW / FRAME + 2);
+      TestRelay.await("the bridge holds a binding", () -> link(b).bindingCount() == 1);
+      session.sender().terminate("done");
+      long t0 = System.nanoTime();
+      TestRelay.await("the bridge let the binding go", () -> link(b).bindingCount() == 0);
+      long ms = (System.nanoTime() - t0) / 1_000_000;
+      System.out.printf("bridge released a never-reading client's binding %d ms after terminate%n", ms);
+      assertThat(link(h).bindingCount()).as("the home forgot it too").isZero();
     }
   }
 }
